@@ -1,0 +1,122 @@
+"""jointfit: Bayesian multi-instrument fitting for astronomy.
+
+One model of the sky (sources with spectra and shapes, priors, links) is compiled into
+a pure JAX parameter space; plugins turn data sets into JAX log-likelihoods of it.
+
+Importing jointfit enables JAX's 64-bit mode. Plugins installed through the
+``jointfit.plugins`` entry points are importable from here by name
+(``from jointfit import XYLike``) and are loaded only when first asked for.
+"""
+
+from __future__ import annotations
+
+import jax as _jax
+
+_jax.config.update("jax_enable_x64", True)
+
+from . import errors  # noqa: E402
+from .errors import (  # noqa: E402
+    AnalysisError,
+    DataError,
+    JointfitError,
+    JointfitWarning,
+    LinkError,
+    ModelError,
+    ParameterError,
+    PluginError,
+    PriorError,
+    UnknownNameError,
+)
+from .functions import (  # noqa: E402
+    Band,
+    Blackbody,
+    CompositeFunction,
+    Constant,
+    Cutoff_powerlaw,
+    Function,
+    Gaussian,
+    Gaussian_on_sphere,
+    Line,
+    Powerlaw,
+    Powerlaw_flux,
+    SpatialFunction,
+    SpectralFunction,
+)
+from .model import Model, load_model  # noqa: E402
+from .parameter import Parameter  # noqa: E402
+from .plugin import Plugin, available_plugins, load_plugin  # noqa: E402
+from .priors import (  # noqa: E402
+    GaussianPrior,
+    Log_normal,
+    Log_uniform_prior,
+    Prior,
+    Truncated_gaussian,
+    Uniform_prior,
+)
+from .sources import ExtendedSource, PointSource  # noqa: E402
+from .space import ParameterSpace  # noqa: E402
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "__version__",
+    "errors",
+    # errors
+    "JointfitError",
+    "ModelError",
+    "ParameterError",
+    "UnknownNameError",
+    "LinkError",
+    "PriorError",
+    "DataError",
+    "AnalysisError",
+    "PluginError",
+    "JointfitWarning",
+    # parameters and priors
+    "Parameter",
+    "Prior",
+    "Uniform_prior",
+    "Log_uniform_prior",
+    "GaussianPrior",
+    "Truncated_gaussian",
+    "Log_normal",
+    # functions
+    "Function",
+    "SpectralFunction",
+    "SpatialFunction",
+    "CompositeFunction",
+    "Powerlaw",
+    "Powerlaw_flux",
+    "Cutoff_powerlaw",
+    "Band",
+    "Blackbody",
+    "Gaussian",
+    "Constant",
+    "Line",
+    "Gaussian_on_sphere",
+    # sources and model
+    "PointSource",
+    "ExtendedSource",
+    "Model",
+    "load_model",
+    "ParameterSpace",
+    # plugins
+    "Plugin",
+    "available_plugins",
+    "load_plugin",
+]
+
+
+def __getattr__(name: str) -> object:
+    """Installed plugins by their registered name, imported on first use."""
+    if name.startswith("_"):
+        raise AttributeError(name)
+    if name in available_plugins():
+        plugin = load_plugin(name)
+        globals()[name] = plugin
+        return plugin
+    raise AttributeError(f"module 'jointfit' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(__all__) | set(available_plugins()))

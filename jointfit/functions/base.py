@@ -1,0 +1,533 @@
+"""Functions: pure JAX callables with class-declared parameters.
+
+A concrete function declares its parameters as class attributes
+(:class:`ParameterSpec`) and implements ``evaluate(x, **parameters)`` as a pure JAX
+function. Instances hold :class:`~jointfit.parameter.Parameter` objects, reached as
+attributes (``powerlaw.index``); ``instance(x)`` evaluates with the current values.
+
+Functions combine with ``+``, ``-``, ``*`` and ``/`` (with each other or with numbers)
+into a :class:`CompositeFunction` whose parameters are named as in astromodels:
+``Blackbody() + Powerlaw_flux()`` has ``K_1, kT_1, F_2, index_2, a_2, b_2``.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import importlib.metadata
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
+
+import astropy.units as u
+import jax.numpy as jnp
+
+from ..errors import ModelError, UnknownNameError
+from ..parameter import Parameter
+
+__all__ = [
+    "ParameterSpec",
+    "Function",
+    "SpectralFunction",
+    "CompositeFunction",
+    "function_type",
+    "function_from_dict",
+]
+
+_FUNCTION_TYPES: dict[str, type[Function]] = {}
+FUNCTION_ENTRY_POINT_GROUP = "jointfit.functions"
+
+
+class UnitOf:
+    """A parameter unit written in terms of the function's x and y units, as
+    astromodels derives them: ``Y / X**2`` is (y unit) / (x unit)^2."""
+
+    def __init__(self, x: int = 0, y: int = 0) -> None:
+        self.x, self.y = x, y
+
+    def __mul__(self, other: UnitOf) -> UnitOf:
+        return UnitOf(self.x + other.x, self.y + other.y)
+
+    def __truediv__(self, other: UnitOf) -> UnitOf:
+        return UnitOf(self.x - other.x, self.y - other.y)
+
+    def __pow__(self, power: int) -> UnitOf:
+        return UnitOf(self.x * power, self.y * power)
+
+    def resolve(self, x_unit: u.UnitBase, y_unit: u.UnitBase) -> u.UnitBase:
+        """The astropy unit for the given x and y units."""
+        return u.Unit(x_unit**self.x * y_unit**self.y)
+
+
+X = UnitOf(x=1)
+Y = UnitOf(y=1)
+
+
+class ParameterSpec:
+    """Declaration of one parameter of a :class:`Function` subclass.
+
+    Parameters
+    ----------
+    default : float
+        Initial value.
+    bounds : (float or None, float or None)
+        Default bounds (``None``: open).
+    unit : str or UnitOf
+        Unit of the value: fixed (``"keV"``), or relative to the function's x and y
+        units (``Y / X**2``).
+    free : bool
+        Whether the parameter is free by default.
+    description : str
+        One line for tables and docs.
+    """
+
+    def __init__(
+        self,
+        default: float,
+        *,
+        bounds: tuple[float | None, float | None] = (None, None),
+        unit: str | UnitOf = "",
+        free: bool = True,
+        description: str = "",
+    ) -> None:
+        self.default = default
+        self.bounds = bounds
+        self.unit = unit
+        self.free = free
+        self.description = description
+        self.name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance: Function | None, owner: type) -> Any:
+        if instance is None:
+            return self
+        return instance._parameters[self.name]
+
+    def __set__(self, instance: Function, value: Any) -> None:
+        instance._parameters[self.name].value = value
+
+    def unit_for(self, x_unit: u.UnitBase, y_unit: u.UnitBase) -> u.UnitBase:
+        """This parameter's unit for a function with the given x and y units."""
+        if isinstance(self.unit, UnitOf):
+            return self.unit.resolve(x_unit, y_unit)
+        return u.Unit(self.unit)
+
+    def make(self, x_unit: u.UnitBase, y_unit: u.UnitBase, value: Any = None) -> Parameter:
+        """A new :class:`Parameter` with this declaration (and ``value`` if given)."""
+        return Parameter(
+            self.name,
+            self.default if value is None else value,
+            bounds=self.bounds,
+            unit=self.unit_for(x_unit, y_unit),
+            free=self.free,
+            description=self.description,
+        )
+
+
+class Function:
+    """Base of every model function (spectral, spatial, link).
+
+    ``x_unit`` and ``y_unit`` are the units of the independent variable and of the
+    value; parameters declared with :class:`UnitOf` take their units from them.
+    """
+
+    _specs: ClassVar[dict[str, ParameterSpec]] = {}
+    x_unit: u.UnitBase = u.dimensionless_unscaled
+    y_unit: u.UnitBase = u.dimensionless_unscaled
+    _parameters: dict[str, Parameter]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        specs: dict[str, ParameterSpec] = {}
+        for klass in reversed(cls.__mro__):
+            for key, value in vars(klass).items():
+                if isinstance(value, ParameterSpec):
+                    specs[key] = value
+        cls._specs = specs
+        if specs and not cls.__name__.startswith("_"):
+            _FUNCTION_TYPES[cls.__name__] = cls
+
+    def __init__(self, **values: Any) -> None:
+        unknown = sorted(set(values) - set(self._specs))
+        if unknown:
+            raise UnknownNameError(
+                f"{type(self).__name__} has no parameter(s) {unknown}; "
+                f"its parameters are {list(self._specs)}"
+            )
+        self._parameters = {
+            name: spec.make(self.x_unit, self.y_unit, values.get(name))
+            for name, spec in self._specs.items()
+        }
+
+    def set_units(self, x_unit: Any, y_unit: Any) -> None:
+        """Give the function new x and y units (values are kept, units relabelled).
+
+        Used when a function serves as a link (x: the target's unit, y: the linked
+        parameter's unit) and for the right-hand side of products in composites.
+        """
+        self.x_unit, self.y_unit = u.Unit(x_unit), u.Unit(y_unit)
+        for name, parameter in self._parameters.items():
+            parameter._unit = self._specs[name].unit_for(self.x_unit, self.y_unit)
+
+    # -- identity ---------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        """Name used in parameter paths (the class name, or ``composite``)."""
+        return type(self).__name__
+
+    @property
+    def parameters(self) -> dict[str, Parameter]:
+        """Parameters by local name, in declaration order (a new dict)."""
+        return dict(self._parameters)
+
+    @property
+    def free_parameters(self) -> dict[str, Parameter]:
+        """The free parameters by local name."""
+        return {k: p for k, p in self._parameters.items() if p.free}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={p.value!r}" for k, p in self._parameters.items())
+        return f"{self.name}({args})"
+
+    def __dir__(self) -> list[str]:
+        return sorted(set(super().__dir__()) | set(self._parameters))
+
+    def copy(self) -> Function:
+        """An independent deep copy."""
+        return copy.deepcopy(self)
+
+    # -- evaluation -----------------------------------------------------------------
+    @staticmethod
+    def evaluate(x: Any, **parameters: Any) -> Any:
+        """The pure JAX formula; subclasses implement it."""
+        raise NotImplementedError
+
+    def evaluate_with(self, x: Any, values: Mapping[str, Any]) -> jnp.ndarray:
+        """Evaluate at ``x`` with parameter values given by local name (pure JAX)."""
+        return self.evaluate(x, **{name: values[name] for name in self._parameters})
+
+    def current_values(self) -> dict[str, float]:
+        """Current parameter values by local name."""
+        return {name: p.value for name, p in self._parameters.items()}
+
+    def __call__(self, x: Any) -> Any:
+        """Evaluate at ``x`` with the current parameter values."""
+        return self.evaluate_with(jnp.asarray(x, dtype=float), self.current_values())
+
+    # -- structure --------------------------------------------------------------------
+    @property
+    def leaves(self) -> list[Function]:
+        """The simple functions this function is made of (itself, for a simple one)."""
+        return [self]
+
+    @property
+    def components(self) -> dict[str, Callable[[Any, Mapping[str, Any]], Any]]:
+        """Named components, each a pure ``(x, values) -> y`` over this function's
+        local parameter names (flux tables use these names)."""
+        return {self.name: self.evaluate_with}
+
+    # -- algebra --------------------------------------------------------------------------
+    def _combine(self, op: str, other: Any, reflected: bool = False) -> CompositeFunction:
+        if not isinstance(other, Function | int | float):
+            return NotImplemented
+        return CompositeFunction(op, other, self) if reflected else CompositeFunction(op, self, other)
+
+    def __add__(self, other: Any) -> CompositeFunction:
+        return self._combine("+", other)
+
+    def __radd__(self, other: Any) -> CompositeFunction:
+        return self._combine("+", other, reflected=True)
+
+    def __sub__(self, other: Any) -> CompositeFunction:
+        return self._combine("-", other)
+
+    def __rsub__(self, other: Any) -> CompositeFunction:
+        return self._combine("-", other, reflected=True)
+
+    def __mul__(self, other: Any) -> CompositeFunction:
+        return self._combine("*", other)
+
+    def __rmul__(self, other: Any) -> CompositeFunction:
+        return self._combine("*", other, reflected=True)
+
+    def __truediv__(self, other: Any) -> CompositeFunction:
+        return self._combine("/", other)
+
+    def __rtruediv__(self, other: Any) -> CompositeFunction:
+        return self._combine("/", other, reflected=True)
+
+    # -- files -----------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """``{class name: {parameter: state}}``, as written in model files."""
+        return {self.name: {k: p.to_dict() for k, p in self._parameters.items()}}
+
+
+class SpectralFunction(Function):
+    """A photon spectrum: energy in keV to photons / (cm2 s keV).
+
+    Called with an astropy quantity of energy, returns a quantity.
+    """
+
+    x_unit: ClassVar[u.UnitBase] = u.keV
+    y_unit: ClassVar[u.UnitBase] = u.Unit("1 / (cm2 s keV)")
+
+    def __call__(self, x: Any) -> Any:
+        if isinstance(x, u.Quantity):
+            energy = x.to_value(self.x_unit, equivalencies=u.spectral())
+            return super().__call__(energy) * self.y_unit
+        return super().__call__(x)
+
+
+_OPERATORS: dict[type[ast.operator], str] = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
+_APPLY: dict[str, Callable[[Any, Any], Any]] = {
+    "+": lambda a, b: a + b,
+    "-": lambda a, b: a - b,
+    "*": lambda a, b: a * b,
+    "/": lambda a, b: a / b,
+}
+
+# An expression tree: ("leaf", index) | ("const", value) | (op, left, right)
+Tree = tuple[Any, ...]
+
+
+def _shift(tree: Tree, offset: int) -> Tree:
+    if tree[0] == "leaf":
+        return ("leaf", tree[1] + offset)
+    if tree[0] == "const":
+        return tree
+    return (tree[0], _shift(tree[1], offset), _shift(tree[2], offset))
+
+
+class CompositeFunction(SpectralFunction):
+    """Functions combined with ``+ - * /``; parameters named ``<name>_<i>`` where ``i``
+    counts the simple functions from the left, starting at 1."""
+
+    def __init__(self, op: str, left: Any, right: Any) -> None:
+        if op in ("*", "/") and isinstance(left, Function) and isinstance(right, Function):
+            # As in astromodels, a factor on the right is a pure number (e.g. an
+            # absorption or a constant ratio): its units are dimensionless.
+            for leaf in right.leaves:
+                leaf.set_units(leaf.x_unit, u.dimensionless_unscaled)
+        leaves: list[Function] = []
+        trees = []
+        for operand in (left, right):
+            if isinstance(operand, CompositeFunction):
+                trees.append(_shift(operand._tree, len(leaves)))
+                leaves.extend(operand._leaves)
+            elif isinstance(operand, Function):
+                leaves.append(operand)
+                trees.append(("leaf", len(leaves)))
+            else:
+                trees.append(("const", float(operand)))
+        self._init_from(leaves, (op, trees[0], trees[1]))
+
+    @classmethod
+    def _from_tree(cls, leaves: list[Function], tree: Tree) -> CompositeFunction:
+        new = cls.__new__(cls)
+        new._init_from(leaves, tree)
+        return new
+
+    def _init_from(self, leaves: list[Function], tree: Tree) -> None:
+        seen: dict[int, str] = {}
+        for leaf in leaves:
+            if id(leaf) in seen:
+                raise ModelError(
+                    f"the same {leaf.name} instance appears twice in one expression; "
+                    f"write {leaf.name}() + {leaf.name}() for two independent components"
+                )
+            seen[id(leaf)] = leaf.name
+        object.__setattr__(self, "_leaves", list(leaves))
+        object.__setattr__(self, "_tree", tree)
+        object.__setattr__(
+            self,
+            "_parameters",
+            {
+                f"{name}_{i}": parameter
+                for i, leaf in enumerate(leaves, start=1)
+                for name, parameter in leaf._parameters.items()
+            },
+        )
+
+    @property
+    def name(self) -> str:
+        return "composite"
+
+    @property
+    def expression(self) -> str:
+        """The formula, e.g. ``Blackbody_1 + Powerlaw_flux_2``."""
+        return self._format(self._tree, top=True)
+
+    def _format(self, tree: Tree, top: bool = False) -> str:
+        if tree[0] == "leaf":
+            return f"{self._leaves[tree[1] - 1].name}_{tree[1]}"
+        if tree[0] == "const":
+            return repr(tree[1])
+        text = f"{self._format(tree[1])} {tree[0]} {self._format(tree[2])}"
+        return text if top else f"({text})"
+
+    def __repr__(self) -> str:
+        return f"composite({self.expression})"
+
+    def __getattr__(self, name: str) -> Parameter:
+        parameters = self.__dict__.get("_parameters", {})
+        if name in parameters:
+            return parameters[name]
+        raise UnknownNameError(
+            f"composite function has no attribute {name!r}; its parameters are {list(parameters)}"
+        )
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in self.__dict__.get("_parameters", {}):
+            self._parameters[name].value = value
+        else:
+            object.__setattr__(self, name, value)
+
+    @property
+    def leaves(self) -> list[Function]:
+        return list(self._leaves)
+
+    def set_units(self, x_unit: Any, y_unit: Any) -> None:
+        # factors made dimensionless when the composite was built stay so
+        for leaf in self._leaves:
+            factor = leaf.y_unit == u.dimensionless_unscaled
+            leaf.set_units(x_unit, u.dimensionless_unscaled if factor else y_unit)
+
+    def evaluate_with(self, x: Any, values: Mapping[str, Any]) -> jnp.ndarray:
+        def walk(tree: Tree) -> Any:
+            if tree[0] == "leaf":
+                i = tree[1]
+                leaf = self._leaves[i - 1]
+                return leaf.evaluate_with(x, {k: values[f"{k}_{i}"] for k in leaf._parameters})
+            if tree[0] == "const":
+                return tree[1]
+            return _APPLY[tree[0]](walk(tree[1]), walk(tree[2]))
+
+        return walk(self._tree)
+
+    @property
+    def components(self) -> dict[str, Callable[[Any, Mapping[str, Any]], Any]]:
+        """Components named as 3ML names them: the function name, or ``<name>_n1``,
+        ``<name>_n2``... when a name occurs more than once."""
+        counts: dict[str, int] = {}
+        for leaf in self._leaves:
+            counts[leaf.name] = counts.get(leaf.name, 0) + 1
+        result = {}
+        seen: dict[str, int] = {}
+        for i, leaf in enumerate(self._leaves, start=1):
+            seen[leaf.name] = seen.get(leaf.name, 0) + 1
+            label = leaf.name if counts[leaf.name] == 1 else f"{leaf.name}_n{seen[leaf.name]}"
+
+            def component(x: Any, values: Mapping[str, Any], leaf: Function = leaf, i: int = i) -> Any:
+                return leaf.evaluate_with(x, {k: values[f"{k}_{i}"] for k in leaf._parameters})
+
+            result[label] = component
+        return result
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "composite": {
+                "expression": self.expression,
+                "functions": [leaf.to_dict() for leaf in self._leaves],
+            }
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], x_unit: Any = None, y_unit: Any = None) -> CompositeFunction:
+        """Inverse of :meth:`to_dict`."""
+        items = list(data["functions"])
+        names = [next(iter(item)) if isinstance(item, Mapping) and item else None for item in items]
+        tree = _parse_expression(data["expression"], names)
+        factors = _right_factors(tree)
+        leaves = []
+        for i, item in enumerate(items, start=1):
+            leaf_y = u.dimensionless_unscaled if i in factors else y_unit
+            leaves.append(function_from_dict(item, x_unit=x_unit, y_unit=leaf_y))
+        return cls._from_tree(leaves, tree)
+
+
+def _right_factors(tree: Tree, factor: bool = False) -> set[int]:
+    """Leaf indices on the right of a function ``*`` or ``/`` (made dimensionless)."""
+    if tree[0] == "leaf":
+        return {tree[1]} if factor else set()
+    if tree[0] == "const":
+        return set()
+    right_is_factor = factor or (tree[0] in ("*", "/") and _has_leaf(tree[1]))
+    return _right_factors(tree[1], factor) | _right_factors(tree[2], right_is_factor)
+
+
+def _has_leaf(tree: Tree) -> bool:
+    if tree[0] == "leaf":
+        return True
+    return tree[0] != "const" and (_has_leaf(tree[1]) or _has_leaf(tree[2]))
+
+
+def _parse_expression(expression: str, names: list[str | None]) -> Tree:
+    """Parse ``Blackbody_1 + Powerlaw_flux_2`` (names: the functions' names in order)."""
+    try:
+        body = ast.parse(expression, mode="eval").body
+    except SyntaxError as exc:
+        raise ModelError(f"cannot parse composite expression {expression!r}: {exc}") from None
+
+    def build(node: ast.AST) -> Tree:
+        if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
+            return (_OPERATORS[type(node.op)], build(node.left), build(node.right))
+        if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
+            return ("const", float(node.value))
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            inner = build(node.operand)
+            if inner[0] == "const":
+                return ("const", -inner[1])
+        if isinstance(node, ast.Name):
+            name, _, index = node.id.rpartition("_")
+            if index.isdigit() and 1 <= int(index) <= len(names) and names[int(index) - 1] == name:
+                return ("leaf", int(index))
+        raise ModelError(
+            f"composite expression {expression!r}: cannot interpret {ast.unparse(node)!r} "
+            f"(expected <function>_<i> names of its {len(names)} functions, numbers and + - * /)"
+        )
+
+    return build(body)
+
+
+def function_type(name: str) -> type[Function]:
+    """The function class called ``name``, looking into installed plugins if needed.
+
+    Raises
+    ------
+    UnknownNameError
+        If no function of that name is defined by jointfit or a plugin.
+    """
+    if name not in _FUNCTION_TYPES:
+        for entry_point in importlib.metadata.entry_points(group=FUNCTION_ENTRY_POINT_GROUP):
+            if entry_point.name == name:
+                entry_point.load()
+    try:
+        return _FUNCTION_TYPES[name]
+    except KeyError:
+        raise UnknownNameError(
+            f"unknown function {name!r}; known functions are {sorted(_FUNCTION_TYPES)}"
+        ) from None
+
+
+def function_from_dict(data: Mapping[str, Any], x_unit: Any = None, y_unit: Any = None) -> Function:
+    """Rebuild a function written by :meth:`Function.to_dict`.
+
+    ``x_unit`` and ``y_unit``, when given, are the units the function had (a link
+    function's target and linked parameter), so that its parameters' units match.
+    """
+    if not isinstance(data, Mapping) or len(data) != 1:
+        raise ModelError(f"a function must be written as {{name: {{...}}}}, got {data!r}")
+    ((name, body),) = data.items()
+    if name == "composite":
+        return CompositeFunction.from_dict(body, x_unit=x_unit, y_unit=y_unit)
+    function = function_type(name)()
+    if x_unit is not None or y_unit is not None:
+        function.set_units(x_unit if x_unit is not None else function.x_unit,
+                           y_unit if y_unit is not None else function.y_unit)
+    unknown = sorted(set(body) - set(function._parameters))
+    if unknown:
+        raise UnknownNameError(f"function {name} has no parameter(s) {unknown}")
+    for key, state in body.items():
+        function._parameters[key].update_from_dict(state)
+    return function

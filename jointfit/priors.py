@@ -1,0 +1,426 @@
+"""Priors: one object, three faces that agree.
+
+Every prior offers
+
+* ``log_pdf(x)``: the normalised log-density, a pure JAX function (``-inf`` outside
+  the support);
+* ``from_unit_cube(u)``: the inverse CDF, a vectorised pure JAX function mapping
+  ``u`` in [0, 1] to the parameter, as nested samplers need;
+* ``to_numpyro()``: the same density as a numpyro distribution (numpyro is imported
+  only when this is called).
+
+Names and meanings follow astromodels, so a 3ML user's code runs unchanged:
+``Uniform_prior(lower_bound, upper_bound)``, ``Log_uniform_prior(lower_bound,
+upper_bound)``, ``Gaussian(mu, sigma)`` (see :class:`GaussianPrior`),
+``Truncated_gaussian(mu, sigma, lower_bound, upper_bound)`` and
+``Log_normal(mu, sigma)`` with ``mu`` and ``sigma`` those of ``ln x``.
+
+A prior placed on a bounded parameter is truncated to the bounds; see
+:meth:`Prior.truncated`.
+
+Deviation from astromodels: its ``Uniform_prior`` and ``Log_uniform_prior`` evaluate
+to unnormalised densities (1 and 1/x). Here every ``log_pdf`` is normalised, which is
+what their unit-cube transforms (the same as astromodels') imply, so evidences from
+nested sampling and log-posteriors agree.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+from functools import cached_property
+from typing import Any, ClassVar
+
+import jax.numpy as jnp
+from jax.scipy.special import ndtri
+
+from .errors import PriorError
+
+__all__ = [
+    "Prior",
+    "Uniform_prior",
+    "Log_uniform_prior",
+    "GaussianPrior",
+    "Truncated_gaussian",
+    "Log_normal",
+    "prior_from_dict",
+]
+
+_LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+_PRIOR_TYPES: dict[str, type[Prior]] = {}
+
+
+def _finite(value: float, what: str, prior: str) -> float:
+    value = float(value)
+    if not math.isfinite(value):
+        raise PriorError(f"{prior}: {what} must be a finite number, got {value!r}")
+    return value
+
+
+class Prior:
+    """Base class of priors. Subclasses are frozen dataclasses of their hyperparameters.
+
+    Attributes
+    ----------
+    prior_name : str
+        The astromodels name, used in ``repr`` and in model files.
+    """
+
+    prior_name: ClassVar[str]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "prior_name" in cls.__dict__:
+            _PRIOR_TYPES[cls.prior_name] = cls
+
+    # -- the three faces ---------------------------------------------------------
+    def log_pdf(self, x: Any) -> jnp.ndarray:
+        """Normalised log-density at ``x``; ``-inf`` outside the support."""
+        raise NotImplementedError
+
+    def from_unit_cube(self, u: Any) -> jnp.ndarray:
+        """Inverse CDF: map ``u`` in [0, 1] (any shape) to parameter values."""
+        raise NotImplementedError
+
+    def to_numpyro(self) -> Any:
+        """The same density as a ``numpyro.distributions.Distribution``."""
+        raise NotImplementedError
+
+    # -- support and truncation --------------------------------------------------
+    @property
+    def support(self) -> tuple[float, float]:
+        """Closed interval (lower, upper) outside which the density is zero."""
+        raise NotImplementedError
+
+    def truncated(self, lower: float | None, upper: float | None) -> Prior:
+        """This prior restricted to ``[lower, upper]`` and renormalised.
+
+        ``None`` means unbounded. Returns ``self`` when the bounds do not cut the
+        support.
+
+        Raises
+        ------
+        PriorError
+            If the interval and the support do not overlap, or keep no probability.
+        """
+        lo = -math.inf if lower is None else float(lower)
+        hi = math.inf if upper is None else float(upper)
+        s_lo, s_hi = self.support
+        new_lo, new_hi = max(lo, s_lo), min(hi, s_hi)
+        if not new_lo < new_hi:
+            raise PriorError(
+                f"{self!r} has support [{s_lo}, {s_hi}], which does not overlap the "
+                f"bounds [{lo}, {hi}]; widen the bounds or choose another prior"
+            )
+        if (new_lo, new_hi) == (s_lo, s_hi):
+            return self
+        return self._restricted(new_lo, new_hi)
+
+    def _restricted(self, lower: float, upper: float) -> Prior:
+        raise NotImplementedError
+
+    # -- files ---------------------------------------------------------------------
+    def to_dict(self) -> dict[str, dict[str, float]]:
+        """``{prior_name: {hyperparameter: value}}``, as written in model files."""
+        return {self.prior_name: {f.name: getattr(self, f.name) for f in fields(self)}}
+
+
+def prior_from_dict(data: dict[str, dict[str, float]]) -> Prior:
+    """Inverse of :meth:`Prior.to_dict`."""
+    if not isinstance(data, dict) or len(data) != 1:
+        raise PriorError(f"a prior must be written as {{name: {{...}}}}, got {data!r}")
+    ((name, hyper),) = data.items()
+    try:
+        cls = _PRIOR_TYPES[name]
+    except KeyError:
+        raise PriorError(
+            f"unknown prior {name!r}; known priors are {sorted(_PRIOR_TYPES)}"
+        ) from None
+    return cls(**hyper)
+
+
+@dataclass(frozen=True)
+class Uniform_prior(Prior):
+    """Uniform density on [lower_bound, upper_bound]:
+    p(x) = 1 / (upper_bound - lower_bound)."""
+
+    lower_bound: float = 0.0
+    upper_bound: float = 1.0
+    prior_name: ClassVar[str] = "Uniform_prior"
+
+    def __post_init__(self) -> None:
+        lo = _finite(self.lower_bound, "lower_bound", self.prior_name)
+        hi = _finite(self.upper_bound, "upper_bound", self.prior_name)
+        if not lo < hi:
+            raise PriorError(
+                f"Uniform_prior needs lower_bound < upper_bound, got {lo} and {hi}"
+            )
+        object.__setattr__(self, "lower_bound", lo)
+        object.__setattr__(self, "upper_bound", hi)
+
+    @property
+    def support(self) -> tuple[float, float]:
+        return (self.lower_bound, self.upper_bound)
+
+    def log_pdf(self, x: Any) -> jnp.ndarray:
+        x = jnp.asarray(x, dtype=float)
+        inside = (x >= self.lower_bound) & (x <= self.upper_bound)
+        return jnp.where(inside, -math.log(self.upper_bound - self.lower_bound), -jnp.inf)
+
+    def from_unit_cube(self, u: Any) -> jnp.ndarray:
+        u = jnp.asarray(u, dtype=float)
+        return self.lower_bound + u * (self.upper_bound - self.lower_bound)
+
+    def to_numpyro(self) -> Any:
+        import numpyro.distributions as dist
+
+        return dist.Uniform(self.lower_bound, self.upper_bound)
+
+    def _restricted(self, lower: float, upper: float) -> Prior:
+        return Uniform_prior(lower, upper)
+
+
+@dataclass(frozen=True)
+class Log_uniform_prior(Prior):
+    """Density uniform in ln x on [lower_bound, upper_bound], both > 0:
+    p(x) = 1 / (x ln(upper_bound / lower_bound))."""
+
+    lower_bound: float = 1e-20
+    upper_bound: float = 100.0
+    prior_name: ClassVar[str] = "Log_uniform_prior"
+
+    def __post_init__(self) -> None:
+        lo = _finite(self.lower_bound, "lower_bound", self.prior_name)
+        hi = _finite(self.upper_bound, "upper_bound", self.prior_name)
+        if not 0.0 < lo < hi:
+            raise PriorError(
+                f"Log_uniform_prior needs 0 < lower_bound < upper_bound, got {lo} and {hi}"
+            )
+        object.__setattr__(self, "lower_bound", lo)
+        object.__setattr__(self, "upper_bound", hi)
+
+    @property
+    def support(self) -> tuple[float, float]:
+        return (self.lower_bound, self.upper_bound)
+
+    def log_pdf(self, x: Any) -> jnp.ndarray:
+        x = jnp.asarray(x, dtype=float)
+        inside = (x >= self.lower_bound) & (x <= self.upper_bound)
+        safe_x = jnp.where(inside, x, self.lower_bound)
+        log_width = math.log(self.upper_bound) - math.log(self.lower_bound)
+        return jnp.where(inside, -jnp.log(safe_x) - math.log(log_width), -jnp.inf)
+
+    def from_unit_cube(self, u: Any) -> jnp.ndarray:
+        u = jnp.asarray(u, dtype=float)
+        log_lo, log_hi = math.log(self.lower_bound), math.log(self.upper_bound)
+        return jnp.exp(log_lo + u * (log_hi - log_lo))
+
+    def to_numpyro(self) -> Any:
+        import numpyro.distributions as dist
+
+        return dist.LogUniform(self.lower_bound, self.upper_bound)
+
+    def _restricted(self, lower: float, upper: float) -> Prior:
+        return Log_uniform_prior(lower, upper)
+
+
+class _NormalFamily(Prior):
+    """Shared mathematics of the (possibly truncated) normal and log-normal priors.
+
+    The variable ``z = (t - mu) / sigma`` is a standard normal truncated to
+    ``[a, b]``, where ``t = x`` (normal) or ``t = ln x`` (log-normal). The
+    normalisation and the inverse CDF are computed on whichever side of the normal
+    holds the interval, so that truncations far in a tail keep full precision.
+    """
+
+    _log_space: ClassVar[bool] = False
+    mu: float
+    sigma: float
+
+    def _validate_normal(self) -> None:
+        mu = _finite(self.mu, "mu", self.prior_name)
+        sigma = _finite(self.sigma, "sigma", self.prior_name)
+        if not sigma > 0:
+            raise PriorError(f"{self.prior_name} needs sigma > 0, got {sigma}")
+        object.__setattr__(self, "mu", mu)
+        object.__setattr__(self, "sigma", sigma)
+
+    def _t_interval(self) -> tuple[float, float]:
+        """Truncation interval in t (x, or ln x for the log-normal)."""
+        return (-math.inf, math.inf)
+
+    @cached_property
+    def _standard(self) -> tuple[float, float, bool, float, float]:
+        """(a, b, mirrored, mass, offset) of the standardised truncation interval.
+
+        ``mirrored`` is true when the interval lies right of the mode; the inverse CDF
+        then works with upper-tail probabilities. ``offset`` is the tail probability
+        outside the interval on the side the inverse CDF starts from.
+        """
+        from scipy.special import ndtr as np_ndtr
+
+        t_lo, t_hi = self._t_interval()
+        a = (t_lo - self.mu) / self.sigma
+        b = (t_hi - self.mu) / self.sigma
+        mirrored = a > 0.0
+        if mirrored:
+            offset = float(np_ndtr(-a))
+            mass = offset - float(np_ndtr(-b))
+        else:
+            offset = float(np_ndtr(a))
+            mass = float(np_ndtr(b)) - offset
+        if not mass > 0.0:
+            raise PriorError(
+                f"{self!r} keeps no probability (mass {mass:.3g}) between its bounds; "
+                "the bounds lie too far in the tail of the prior"
+            )
+        return a, b, mirrored, mass, offset
+
+    def log_pdf(self, x: Any) -> jnp.ndarray:
+        x = jnp.asarray(x, dtype=float)
+        lo, hi = self.support
+        inside = (x >= lo) & (x <= hi)
+        if self._log_space:
+            safe_x = jnp.where(inside & (x > 0), x, 1.0)
+            t = jnp.log(safe_x)
+            jacobian = -t
+        else:
+            safe_x = jnp.where(inside, x, self.mu)
+            t = safe_x
+            jacobian = 0.0
+        mass = self._standard[3]
+        z = (t - self.mu) / self.sigma
+        log_p = -0.5 * z * z - _LOG_SQRT_2PI - math.log(self.sigma) - math.log(mass) + jacobian
+        return jnp.where(inside, log_p, -jnp.inf)
+
+    def from_unit_cube(self, u: Any) -> jnp.ndarray:
+        u = jnp.asarray(u, dtype=float)
+        a, b, mirrored, mass, offset = self._standard
+        z = -ndtri(offset - u * mass) if mirrored else ndtri(offset + u * mass)
+        z = jnp.clip(z, a, b)  # rounding must not step outside the support
+        t = self.mu + self.sigma * z
+        return jnp.exp(t) if self._log_space else t
+
+    def to_numpyro(self) -> Any:
+        import numpyro.distributions as dist
+        from numpyro.distributions import constraints
+        from numpyro.distributions.transforms import ExpTransform
+
+        t_lo, t_hi = self._t_interval()
+        low = None if math.isinf(t_lo) else t_lo
+        high = None if math.isinf(t_hi) else t_hi
+        if low is None and high is None:
+            if self._log_space:
+                return dist.LogNormal(self.mu, self.sigma)
+            return dist.Normal(self.mu, self.sigma)
+        base = dist.TruncatedNormal(self.mu, self.sigma, low=low, high=high)
+        if not self._log_space:
+            return base
+        # Exp of an interval-supported variable keeps an interval support, so NUTS
+        # reparametrises onto exactly the truncated range.
+        return dist.TransformedDistribution(base, ExpTransform(domain=base.support))
+
+
+@dataclass(frozen=True, repr=False)
+class GaussianPrior(_NormalFamily):
+    """Normal density with mean ``mu`` and standard deviation ``sigma``.
+
+    Users normally write ``Gaussian(mu=..., sigma=...)``: the spectral ``Gaussian``
+    line doubles as this prior (it must then have ``F = 1``), as in astromodels.
+    """
+
+    mu: float = 0.0
+    sigma: float = 1.0
+    prior_name: ClassVar[str] = "Gaussian"
+
+    def __post_init__(self) -> None:
+        self._validate_normal()
+
+    def __repr__(self) -> str:
+        return f"Gaussian(mu={self.mu!r}, sigma={self.sigma!r})"
+
+    @property
+    def support(self) -> tuple[float, float]:
+        return (-math.inf, math.inf)
+
+    def _restricted(self, lower: float, upper: float) -> Prior:
+        return Truncated_gaussian(self.mu, self.sigma, lower, upper)
+
+
+@dataclass(frozen=True)
+class Truncated_gaussian(_NormalFamily):
+    """Normal density N(mu, sigma) truncated to [lower_bound, upper_bound] and
+    renormalised. Either bound may be infinite. Defaults as in astromodels."""
+
+    mu: float = 0.0
+    sigma: float = 1.0
+    lower_bound: float = -1.0
+    upper_bound: float = 1.0
+    prior_name: ClassVar[str] = "Truncated_gaussian"
+
+    def __post_init__(self) -> None:
+        self._validate_normal()
+        lo, hi = float(self.lower_bound), float(self.upper_bound)
+        if math.isnan(lo) or math.isnan(hi) or not lo < hi:
+            raise PriorError(
+                f"Truncated_gaussian needs lower_bound < upper_bound, got {lo} and {hi}"
+            )
+        object.__setattr__(self, "lower_bound", lo)
+        object.__setattr__(self, "upper_bound", hi)
+        self._standard  # refuse bounds that keep no probability
+
+    @property
+    def support(self) -> tuple[float, float]:
+        return (self.lower_bound, self.upper_bound)
+
+    def _t_interval(self) -> tuple[float, float]:
+        return (self.lower_bound, self.upper_bound)
+
+    def _restricted(self, lower: float, upper: float) -> Prior:
+        return Truncated_gaussian(self.mu, self.sigma, lower, upper)
+
+
+@dataclass(frozen=True)
+class Log_normal(_NormalFamily):
+    """Log-normal density: ln x ~ N(mu, sigma), i.e.
+    p(x) = exp(-(ln x - mu)^2 / (2 sigma^2)) / (x sigma sqrt(2 pi)) for x > 0.
+
+    ``lower_bound`` and ``upper_bound`` (defaults 0 and infinity) truncate it; they
+    are set by jointfit when the prior sits on a bounded parameter.
+    """
+
+    mu: float = 0.0
+    sigma: float = 1.0
+    lower_bound: float = 0.0
+    upper_bound: float = math.inf
+    prior_name: ClassVar[str] = "Log_normal"
+    _log_space: ClassVar[bool] = True
+
+    def __post_init__(self) -> None:
+        self._validate_normal()
+        lo, hi = float(self.lower_bound), float(self.upper_bound)
+        if math.isnan(lo) or math.isnan(hi) or not 0.0 <= lo < hi:
+            raise PriorError(
+                f"Log_normal needs 0 <= lower_bound < upper_bound, got {lo} and {hi}"
+            )
+        object.__setattr__(self, "lower_bound", lo)
+        object.__setattr__(self, "upper_bound", hi)
+        self._standard  # refuse bounds that keep no probability
+
+    def __repr__(self) -> str:
+        text = f"Log_normal(mu={self.mu!r}, sigma={self.sigma!r}"
+        if (self.lower_bound, self.upper_bound) != (0.0, math.inf):
+            text += f", lower_bound={self.lower_bound!r}, upper_bound={self.upper_bound!r}"
+        return text + ")"
+
+    @property
+    def support(self) -> tuple[float, float]:
+        return (self.lower_bound, self.upper_bound)
+
+    def _t_interval(self) -> tuple[float, float]:
+        log_lo = -math.inf if self.lower_bound == 0.0 else math.log(self.lower_bound)
+        log_hi = math.inf if math.isinf(self.upper_bound) else math.log(self.upper_bound)
+        return (log_lo, log_hi)
+
+    def _restricted(self, lower: float, upper: float) -> Prior:
+        return Log_normal(self.mu, self.sigma, lower, upper)
