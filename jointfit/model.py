@@ -159,9 +159,9 @@ class Model:
         parameter, target : Parameter or str
             Parameters of this model (objects or paths).
         function : Function, optional
-            A one-argument function; default ``Line(a=0, b=1)`` (identity) with its
-            parameters fixed. Its parameters become model parameters with paths
-            ``<parameter path>.<function name>.<name>`` and may be freed.
+            A one-argument function; default ``Line(a=0, b=1)`` (identity). Its
+            parameters become model parameters with paths
+            ``<parameter path>.<function name>.<name>``, fixed; free them to fit them.
 
         Raises
         ------
@@ -176,8 +176,6 @@ class Model:
             raise LinkError(f"cannot link {path} to itself")
         if function is None:
             function = Line(a=0.0, b=1.0)
-            for aux in function._parameters.values():
-                aux.free = False
         if not isinstance(function, Function):
             raise LinkError(f"link function for {path} must be a Function such as Line(), got {function!r}")
         in_use = {id(p) for _, p in self._iter_parameters()}
@@ -188,6 +186,8 @@ class Model:
         if chain is not None:
             names = " -> ".join([path, *(self.path_of(p) for p in chain)])
             raise LinkError(f"linking {path} to {target_path} would make a cycle: {names}")
+        for aux in function._parameters.values():
+            aux.free = False
         parameter._link = Link(target, function)
 
     def _dependency_path(self, start: Parameter, goal: Parameter) -> list[Parameter] | None:
@@ -381,6 +381,8 @@ def load_model(path: str | os.PathLike[str]) -> Model:
         raise ModelError(f"model file {os.fspath(path)!r} does not exist") from None
     try:
         return Model.from_dict(data)
+    except ModelError:
+        raise
     except (KeyError, TypeError) as exc:
         raise ModelError(f"{os.fspath(path)!r} is not a valid jointfit model file: missing or "
                          f"malformed entry {exc}") from None

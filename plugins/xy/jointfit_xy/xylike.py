@@ -80,7 +80,7 @@ class XYLike(Plugin):
             if bad.size:
                 raise DataError(
                     f"XYLike {name!r}: Poisson y must be non-negative integer counts; "
-                    f"y[{bad[0]}] = {self.y[bad[0]]!r}"
+                    f"y[{bad[0]}] = {float(self.y[bad[0]])!r}"
                 )
             self.yerr = None
         else:
@@ -92,7 +92,7 @@ class XYLike(Plugin):
             bad = np.flatnonzero(self.yerr <= 0)
             if bad.size:
                 raise DataError(
-                    f"XYLike {name!r}: yerr must be > 0; yerr[{bad[0]}] = {self.yerr[bad[0]]!r}"
+                    f"XYLike {name!r}: yerr must be > 0; yerr[{bad[0]}] = {float(self.yerr[bad[0]])!r}"
                 )
 
     @classmethod
