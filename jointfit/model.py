@@ -46,6 +46,7 @@ class Model:
         self._check_no_shared_parameters()
 
     def _check_no_shared_parameters(self) -> None:
+        """Refuse parameters reachable under two paths; label each with its path."""
         owner: dict[int, str] = {}
         for path, parameter in self._iter_parameters():
             if id(parameter) in owner:
@@ -55,6 +56,7 @@ class Model:
                     "use model.link to tie parameters together"
                 )
             owner[id(parameter)] = path
+            parameter._label = path
 
     # -- sources ---------------------------------------------------------------------
     @property
@@ -186,8 +188,9 @@ class Model:
         if chain is not None:
             names = " -> ".join([path, *(self.path_of(p) for p in chain)])
             raise LinkError(f"linking {path} to {target_path} would make a cycle: {names}")
-        for aux in function._parameters.values():
+        for local, aux in function._parameters.items():
             aux.free = False
+            aux._label = f"{path}.{function.name}.{local}"
         parameter._link = Link(target, function)
 
     def _dependency_path(self, start: Parameter, goal: Parameter) -> list[Parameter] | None:

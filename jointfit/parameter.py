@@ -81,6 +81,7 @@ class Parameter:
         description: str = "",
     ) -> None:
         self._name = str(name)
+        self._label = self._name  # the full path once the parameter is in a model
         self._unit = _as_unit(unit)
         self._min: Bound = None
         self._max: Bound = None
@@ -88,7 +89,7 @@ class Parameter:
         self._link: Link | None = None
         self._value = self._to_float(value, "value")
         if not math.isfinite(self._value):
-            raise ParameterError(f"parameter {self._name!r}: value must be finite, got {value!r}")
+            raise ParameterError(f"parameter {self._label!r}: value must be finite, got {value!r}")
         self.description = description
         self.free = free
         self._set_bounds(bounds, clip_value=False)
@@ -99,6 +100,11 @@ class Parameter:
     def name(self) -> str:
         """Name within its function."""
         return self._name
+
+    @property
+    def path(self) -> str:
+        """Full path in the model that holds this parameter (its name until then)."""
+        return self._label
 
     @property
     def unit(self) -> u.UnitBase:
@@ -120,17 +126,17 @@ class Parameter:
                 value = value.to_value(self._unit)
             except u.UnitConversionError:
                 raise ParameterError(
-                    f"parameter {self._name!r}: {what} {value} cannot be converted to "
+                    f"parameter {self._label!r}: {what} {value} cannot be converted to "
                     f"its unit {self._unit}"
                 ) from None
         try:
             number = float(value)
         except (TypeError, ValueError):
             raise ParameterError(
-                f"parameter {self._name!r}: {what} must be a number, got {value!r}"
+                f"parameter {self._label!r}: {what} must be a number, got {value!r}"
             ) from None
         if math.isnan(number):
-            raise ParameterError(f"parameter {self._name!r}: {what} is NaN")
+            raise ParameterError(f"parameter {self._label!r}: {what} is NaN")
         return number
 
     @property
@@ -144,17 +150,17 @@ class Parameter:
     def value(self, value: float | u.Quantity) -> None:
         if self._link is not None:
             raise LinkError(
-                f"parameter {self._name!r} is linked to {self._link.target.name!r}; "
+                f"parameter {self._label!r} is linked to {self._link.target.path!r}; "
                 "unlink it before setting its value"
             )
         number = self._to_float(value, "value")
         if not math.isfinite(number):
-            raise ParameterError(f"parameter {self._name!r}: value must be finite, got {number}")
+            raise ParameterError(f"parameter {self._label!r}: value must be finite, got {number}")
         if (self._min is not None and number < self._min) or (
             self._max is not None and number > self._max
         ):
             raise ParameterError(
-                f"parameter {self._name!r}: value {number!r} is outside its bounds "
+                f"parameter {self._label!r}: value {number!r} is outside its bounds "
                 f"[{self._min}, {self._max}]"
             )
         self._value = number
@@ -181,7 +187,7 @@ class Parameter:
             low, high = bounds
         except (TypeError, ValueError):
             raise ParameterError(
-                f"parameter {self._name!r}: bounds must be a pair (min, max), got {bounds!r}"
+                f"parameter {self._label!r}: bounds must be a pair (min, max), got {bounds!r}"
             ) from None
         low = None if low is None else self._to_float(low, "lower bound")
         high = None if high is None else self._to_float(high, "upper bound")
@@ -189,7 +195,7 @@ class Parameter:
         high = None if high == math.inf else high
         if low is not None and high is not None and not low < high:
             raise ParameterError(
-                f"parameter {self._name!r}: bounds need min < max, got ({low}, {high})"
+                f"parameter {self._label!r}: bounds need min < max, got ({low}, {high})"
             )
         if self._prior is not None:
             self._truncate(self._prior, low, high)
@@ -197,7 +203,7 @@ class Parameter:
             (low is not None and self._value < low) or (high is not None and self._value > high)
         ):
             raise ParameterError(
-                f"parameter {self._name!r}: value {self._value!r} is outside its bounds "
+                f"parameter {self._label!r}: value {self._value!r} is outside its bounds "
                 f"[{low}, {high}]"
             )
         self._min, self._max = low, high
@@ -227,7 +233,7 @@ class Parameter:
         if not low <= self._value <= high:
             clipped = min(max(self._value, low), high)
             warnings.warn(
-                f"parameter {self._name!r}: value {self._value!r} was outside the new "
+                f"parameter {self._label!r}: value {self._value!r} was outside the new "
                 f"bounds [{self._min}, {self._max}] and was set to {clipped!r}",
                 JointfitWarning,
                 stacklevel=3,
@@ -261,10 +267,26 @@ class Parameter:
 
     @prior.setter
     def prior(self, prior: Any) -> None:
-        prior = _as_prior(prior, f"parameter {self._name!r}")
+        prior = _as_prior(prior, f"parameter {self._label!r}")
         if prior is not None:
             self._truncate(prior, self._min, self._max)
         self._prior = prior
+
+    def set_uninformative_prior(self, prior_type: type[Prior]) -> None:
+        """Set ``prior_type(lower_bound=min_value, upper_bound=max_value)``, e.g.
+        ``Uniform_prior`` or ``Log_uniform_prior`` (as astromodels does).
+
+        Raises
+        ------
+        PriorError
+            If a bound is open (an uninformative prior needs both).
+        """
+        if self._min is None or self._max is None:
+            raise PriorError(
+                f"parameter {self._label!r}: an uninformative prior needs both bounds, but they "
+                f"are [{self._min}, {self._max}]; set parameter.bounds first"
+            )
+        self.prior = prior_type(lower_bound=self._min, upper_bound=self._max)  # type: ignore[call-arg]
 
     @property
     def has_prior(self) -> bool:
@@ -282,7 +304,7 @@ class Parameter:
         try:
             return prior.truncated(low, high)
         except PriorError as exc:
-            raise PriorError(f"parameter {self._name!r}: {exc}") from None
+            raise PriorError(f"parameter {self._label!r}: {exc}") from None
 
     # -- links -----------------------------------------------------------------------------
     @property
@@ -315,7 +337,7 @@ class Parameter:
         unit = _as_unit(state.get("unit", self._unit.to_string()))
         if unit != self._unit:
             raise ParameterError(
-                f"parameter {self._name!r}: file gives unit {unit}, expected {self._unit}"
+                f"parameter {self._label!r}: file gives unit {unit}, expected {self._unit}"
             )
         self._prior = None
         self._min = self._max = None

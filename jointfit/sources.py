@@ -148,15 +148,28 @@ class PointSource(Source):
         Identifier, used in paths (``model.<name>``).
     ra, dec : float
         ICRS position in degrees.
+    l, b : float, optional
+        Galactic position in degrees, instead of ``ra`` and ``dec`` (converted to ICRS).
     spectral_shape : SpectralFunction
         Photon spectrum, photons / (cm2 s keV).
     """
 
     source_type = "PointSource"
 
-    def __init__(self, name: str, ra: float, dec: float,
-                 spectral_shape: SpectralFunction | None = None) -> None:
+    def __init__(self, name: str, ra: float | None = None, dec: float | None = None,
+                 spectral_shape: SpectralFunction | None = None, *,
+                 l: float | None = None, b: float | None = None) -> None:  # noqa: E741
         super().__init__(name, spectral_shape)  # type: ignore[arg-type]
+        if (ra is None) != (dec is None) or (l is None) != (b is None) or (ra is None) == (l is None):
+            raise ModelError(
+                f"point source {name!r}: give the position as ra and dec, or as galactic l and b "
+                "(degrees), not both or neither"
+            )
+        if l is not None:
+            from astropy.coordinates import SkyCoord
+
+            icrs = SkyCoord(l=l, b=b, unit="deg", frame="galactic").icrs
+            ra, dec = float(icrs.ra.deg), float(icrs.dec.deg)
         self.position = SkyPosition(ra, dec)
 
     def parameters(self) -> dict[str, Parameter]:

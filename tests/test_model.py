@@ -25,7 +25,7 @@ from jointfit import (
     Uniform_prior,
     load_model,
 )
-from jointfit.errors import LinkError, ModelError, ParameterError, UnknownNameError
+from jointfit.errors import LinkError, ModelError, ParameterError, PriorError, UnknownNameError
 from jointfit.examples.point_source_fluxes import build_model
 
 
@@ -244,3 +244,30 @@ def test_clone_is_independent_with_links_intact():
     assert twin.src1.spectrum.main.Blackbody.kT.value == 77.0
     assert model.src1.spectrum.main.Blackbody.kT.value == 30.0
     assert twin.src1.spectrum.main.Blackbody.kT.link.target is twin.src2.spectrum.main.composite.kT_1
+
+
+def test_errors_name_the_full_path_once_in_a_model():
+    model = build_model()
+    index = model.src2.spectrum.main.composite.index_2
+    index.bounds = (-5, 5)
+    with pytest.raises(ParameterError, match=r"'src2.spectrum.main.composite.index_2'.*outside"):
+        index.value = 20
+    spectrum = Blackbody() + Powerlaw_flux()
+    with pytest.raises(ParameterError, match="'kT_1'"):
+        spectrum.kT_1 = -1.0
+
+
+def test_uninformative_prior_uses_the_bounds():
+    index = Powerlaw().index
+    index.set_uninformative_prior(Uniform_prior)
+    assert index.prior == Uniform_prior(lower_bound=-10, upper_bound=10)
+    with pytest.raises(PriorError, match="needs both bounds"):
+        Blackbody().K.set_uninformative_prior(Log_uniform_prior)
+
+
+def test_point_source_in_galactic_coordinates():
+    source = PointSource("gc", l=0.0, b=0.0, spectral_shape=Powerlaw())
+    assert source.position.ra.value == pytest.approx(266.40498829, abs=1e-6)
+    assert source.position.dec.value == pytest.approx(-28.93617776, abs=1e-6)
+    with pytest.raises(ModelError, match="not both or neither"):
+        PointSource("x", ra=1, dec=2, l=3, b=4, spectral_shape=Powerlaw())

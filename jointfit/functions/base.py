@@ -339,15 +339,12 @@ class CompositeFunction(SpectralFunction):
             seen[id(leaf)] = leaf.name
         object.__setattr__(self, "_leaves", list(leaves))
         object.__setattr__(self, "_tree", tree)
-        object.__setattr__(
-            self,
-            "_parameters",
-            {
-                f"{name}_{i}": parameter
-                for i, leaf in enumerate(leaves, start=1)
-                for name, parameter in leaf._parameters.items()
-            },
-        )
+        parameters = {}
+        for i, leaf in enumerate(leaves, start=1):
+            for name, parameter in leaf._parameters.items():
+                parameters[f"{name}_{i}"] = parameter
+                parameter._label = f"{name}_{i}"
+        object.__setattr__(self, "_parameters", parameters)
 
     @property
     def name(self) -> str:
