@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -167,6 +168,53 @@ class ParameterSpace:
         if missing:
             raise UnknownNameError(f"values lack the free parameters {missing}")
         return jnp.stack([jnp.asarray(values[k], dtype=float) for k in self.free_names], axis=-1)
+
+    # -- unconstrained coordinates ---------------------------------------------------------------
+    def support_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """(lower, upper) of each free parameter where the posterior can be finite:
+        the prior's support (already cut by the bounds), or the bounds without a prior."""
+        lower, upper = self._lower.copy(), self._upper.copy()
+        for i, prior in enumerate(self._priors):
+            if prior is not None:
+                lower[i], upper[i] = prior.support
+        return lower, upper
+
+    def constrain(self, z: Any) -> jnp.ndarray:
+        """Map unconstrained ``z`` (any real vector, shape ``(..., n_free)``) to ``theta``
+        inside :meth:`support_bounds`: ``lo + exp(z)`` for one finite side, a scaled
+        logistic for two, the identity for none. Optimisers and samplers work in ``z``."""
+        z = jnp.asarray(z, dtype=float)
+        lower, upper = self.support_bounds()
+        columns = []
+        for i, (lo, hi) in enumerate(zip(lower, upper)):
+            zi = z[..., i]
+            if np.isfinite(lo) and np.isfinite(hi):
+                columns.append(lo + (hi - lo) * jax.nn.sigmoid(zi))
+            elif np.isfinite(lo):
+                columns.append(lo + jnp.exp(zi))
+            elif np.isfinite(hi):
+                columns.append(hi - jnp.exp(zi))
+            else:
+                columns.append(zi)
+        return jnp.stack(columns, axis=-1)
+
+    def unconstrain(self, theta: Any) -> jnp.ndarray:
+        """Inverse of :meth:`constrain`."""
+        theta = jnp.asarray(theta, dtype=float)
+        lower, upper = self.support_bounds()
+        columns = []
+        for i, (lo, hi) in enumerate(zip(lower, upper)):
+            ti = theta[..., i]
+            if np.isfinite(lo) and np.isfinite(hi):
+                fraction = (ti - lo) / (hi - lo)
+                columns.append(jnp.log(fraction) - jnp.log1p(-fraction))
+            elif np.isfinite(lo):
+                columns.append(jnp.log(ti - lo))
+            elif np.isfinite(hi):
+                columns.append(jnp.log(hi - ti))
+            else:
+                columns.append(ti)
+        return jnp.stack(columns, axis=-1)
 
     # -- priors ----------------------------------------------------------------------------------
     def require_priors(self) -> None:

@@ -162,3 +162,17 @@ def test_extra_parameters_join_the_space():
     assert space.free_names[-1] == "s1.cons"
     with pytest.raises(ModelError, match="same paths"):
         model.compile(extra_parameters={KT_SRC2: nuisance})
+
+
+def test_constrain_and_unconstrain_are_inverse_and_respect_supports(space):
+    lower, upper = space.support_bounds()
+    assert lower[0] == 0.0 and np.isinf(upper[0])           # Log_normal on K >= 0
+    assert np.isinf(lower[4]) and np.isinf(upper[4])         # Gaussian on an open index
+    theta = jnp.array([2e-7, 3e-6, 456.0, 120.0, -1.3])
+    np.testing.assert_allclose(space.constrain(space.unconstrain(theta)), theta, rtol=1e-12)
+    z = np.random.default_rng(5).normal(0, 5, (100, space.n_free))
+    inside = np.asarray(space.constrain(z))
+    assert np.all(inside[:, :4] > 0)
+    bounded = Model(PointSource("p", 0, 0, Powerlaw())).compile()   # index bounded to (-10, 10)
+    values = np.asarray(bounded.constrain(np.array([[0.0, 40.0], [0.0, -40.0], [0.0, 0.0]])))
+    assert np.all(values[:, 1] <= 10) and np.all(values[:, 1] >= -10) and values[2, 1] == 0.0
