@@ -85,6 +85,12 @@ class ParameterSpace:
             name: _spectral_evaluator(source.spectral_shape, source.spectral_prefix())
             for name, source in snapshot.sources.items()
         }
+        self._frozen = True
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if getattr(self, "_frozen", False):
+            raise AttributeError(f"a ParameterSpace is immutable; recompile the model to change {name!r}")
+        object.__setattr__(self, name, value)
 
     @staticmethod
     def _ordered_links(parameters: Mapping[str, Parameter],

@@ -176,3 +176,8 @@ def test_constrain_and_unconstrain_are_inverse_and_respect_supports(space):
     bounded = Model(PointSource("p", 0, 0, Powerlaw())).compile()   # index bounded to (-10, 10)
     values = np.asarray(bounded.constrain(np.array([[0.0, 40.0], [0.0, -40.0], [0.0, 0.0]])))
     assert np.all(values[:, 1] <= 10) and np.all(values[:, 1] >= -10) and values[2, 1] == 0.0
+
+
+def test_space_is_immutable(space):
+    with pytest.raises(AttributeError, match="immutable"):
+        space.free_names = ("x",)
