@@ -281,7 +281,8 @@ class _NormalFamily(Prior):
         lo, hi = self.support
         inside = (x >= lo) & (x <= hi)
         if self._log_space:
-            safe_x = jnp.where(inside & (x > 0), x, 1.0)
+            inside = inside & (x > 0)  # the density vanishes at x = 0
+            safe_x = jnp.where(inside, x, 1.0)
             t = jnp.log(safe_x)
             jacobian = -t
         else:

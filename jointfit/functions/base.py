@@ -304,11 +304,6 @@ class CompositeFunction(SpectralFunction):
     counts the simple functions from the left, starting at 1."""
 
     def __init__(self, op: str, left: Any, right: Any) -> None:
-        if op in ("*", "/") and isinstance(left, Function) and isinstance(right, Function):
-            # As in astromodels, a factor on the right is a pure number (e.g. an
-            # absorption or a constant ratio): its units are dimensionless.
-            for leaf in right.leaves:
-                leaf.set_units(leaf.x_unit, u.dimensionless_unscaled)
         leaves: list[Function] = []
         trees = []
         for operand in (left, right):
@@ -339,6 +334,11 @@ class CompositeFunction(SpectralFunction):
             seen[id(leaf)] = leaf.name
         object.__setattr__(self, "_leaves", list(leaves))
         object.__setattr__(self, "_tree", tree)
+        # As in astromodels, a function on the right of a product or ratio is a pure
+        # factor (an absorption, a ratio): its y unit is dimensionless.
+        for i in _right_factors(tree):
+            leaf = leaves[i - 1]
+            leaf.set_units(leaf.x_unit, u.dimensionless_unscaled)
         parameters = {}
         for i, leaf in enumerate(leaves, start=1):
             for name, parameter in leaf._parameters.items():
@@ -385,10 +385,9 @@ class CompositeFunction(SpectralFunction):
         return list(self._leaves)
 
     def set_units(self, x_unit: Any, y_unit: Any) -> None:
-        # factors made dimensionless when the composite was built stay so
-        for leaf in self._leaves:
-            factor = leaf.y_unit == u.dimensionless_unscaled
-            leaf.set_units(x_unit, u.dimensionless_unscaled if factor else y_unit)
+        factors = _right_factors(self._tree)
+        for i, leaf in enumerate(self._leaves, start=1):
+            leaf.set_units(x_unit, u.dimensionless_unscaled if i in factors else y_unit)
 
     def evaluate_with(self, x: Any, values: Mapping[str, Any]) -> jnp.ndarray:
         def walk(tree: Tree) -> Any:
@@ -431,16 +430,16 @@ class CompositeFunction(SpectralFunction):
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], x_unit: Any = None, y_unit: Any = None) -> CompositeFunction:
-        """Inverse of :meth:`to_dict`."""
-        items = list(data["functions"])
-        names = [next(iter(item)) if isinstance(item, Mapping) and item else None for item in items]
-        tree = _parse_expression(data["expression"], names)
-        factors = _right_factors(tree)
-        leaves = []
-        for i, item in enumerate(items, start=1):
-            leaf_y = u.dimensionless_unscaled if i in factors else y_unit
-            leaves.append(function_from_dict(item, x_unit=x_unit, y_unit=leaf_y))
-        return cls._from_tree(leaves, tree)
+        """Inverse of :meth:`to_dict` (``x_unit``, ``y_unit``: see :func:`function_from_dict`)."""
+        items = [_split_entry(item) for item in data["functions"]]
+        leaves = [function_type(name)() for name, _ in items]
+        composite = cls._from_tree(leaves, _parse_expression(data["expression"], [f.name for f in leaves]))
+        if x_unit is not None or y_unit is not None:
+            composite.set_units(x_unit if x_unit is not None else composite.x_unit,
+                                y_unit if y_unit is not None else composite.y_unit)
+        for leaf, (_, state) in zip(leaves, items):
+            _apply_state(leaf, state)
+        return composite
 
 
 def _right_factors(tree: Tree, factor: bool = False) -> set[int]:
@@ -459,7 +458,7 @@ def _has_leaf(tree: Tree) -> bool:
     return tree[0] != "const" and (_has_leaf(tree[1]) or _has_leaf(tree[2]))
 
 
-def _parse_expression(expression: str, names: list[str | None]) -> Tree:
+def _parse_expression(expression: str, names: list[str]) -> Tree:
     """Parse ``Blackbody_1 + Powerlaw_flux_2`` (names: the functions' names in order)."""
     try:
         body = ast.parse(expression, mode="eval").body
@@ -507,24 +506,34 @@ def function_type(name: str) -> type[Function]:
         ) from None
 
 
+def _split_entry(data: Any) -> tuple[str, Any]:
+    if not isinstance(data, Mapping) or len(data) != 1:
+        raise ModelError(f"a function must be written as {{name: {{...}}}}, got {data!r}")
+    ((name, body),) = data.items()
+    return name, body
+
+
+def _apply_state(function: Function, state: Mapping[str, Any]) -> None:
+    """Restore parameter states written by :meth:`Function.to_dict`."""
+    unknown = sorted(set(state) - set(function._parameters))
+    if unknown:
+        raise UnknownNameError(f"function {function.name} has no parameter(s) {unknown}")
+    for key, parameter_state in state.items():
+        function._parameters[key].update_from_dict(parameter_state)
+
+
 def function_from_dict(data: Mapping[str, Any], x_unit: Any = None, y_unit: Any = None) -> Function:
     """Rebuild a function written by :meth:`Function.to_dict`.
 
     ``x_unit`` and ``y_unit``, when given, are the units the function had (a link
     function's target and linked parameter), so that its parameters' units match.
     """
-    if not isinstance(data, Mapping) or len(data) != 1:
-        raise ModelError(f"a function must be written as {{name: {{...}}}}, got {data!r}")
-    ((name, body),) = data.items()
+    name, body = _split_entry(data)
     if name == "composite":
         return CompositeFunction.from_dict(body, x_unit=x_unit, y_unit=y_unit)
     function = function_type(name)()
     if x_unit is not None or y_unit is not None:
         function.set_units(x_unit if x_unit is not None else function.x_unit,
                            y_unit if y_unit is not None else function.y_unit)
-    unknown = sorted(set(body) - set(function._parameters))
-    if unknown:
-        raise UnknownNameError(f"function {name} has no parameter(s) {unknown}")
-    for key, state in body.items():
-        function._parameters[key].update_from_dict(state)
+    _apply_state(function, body)
     return function
