@@ -47,6 +47,15 @@ __all__ = [
 ]
 
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+
+
+def _ndtr(z: float) -> float:
+    """Standard normal CDF of a Python float, accurate in both tails."""
+    if z == math.inf:
+        return 1.0
+    if z == -math.inf:
+        return 0.0
+    return 0.5 * math.erfc(-z / math.sqrt(2.0))
 _PRIOR_TYPES: dict[str, type[Prior]] = {}
 
 
@@ -213,7 +222,8 @@ class Log_uniform_prior(Prior):
     def from_unit_cube(self, u: Any) -> jnp.ndarray:
         u = jnp.asarray(u, dtype=float)
         log_lo, log_hi = math.log(self.lower_bound), math.log(self.upper_bound)
-        return jnp.exp(log_lo + u * (log_hi - log_lo))
+        x = jnp.exp(log_lo + u * (log_hi - log_lo))
+        return jnp.clip(x, self.lower_bound, self.upper_bound)  # exp may round past an end
 
     def to_numpyro(self) -> Any:
         import numpyro.distributions as dist
@@ -250,31 +260,22 @@ class _NormalFamily(Prior):
         return (-math.inf, math.inf)
 
     @cached_property
-    def _standard(self) -> tuple[float, float, bool, float, float]:
-        """(a, b, mirrored, mass, offset) of the standardised truncation interval.
+    def _standard(self) -> tuple[float, float, float]:
+        """(a, b, mass): the standardised truncation interval and the probability it holds.
 
-        ``mirrored`` is true when the interval lies right of the mode; the inverse CDF
-        then works with upper-tail probabilities. ``offset`` is the tail probability
-        outside the interval on the side the inverse CDF starts from.
+        The mass is a difference of tail probabilities on the side of the mode where the
+        interval lies, so a truncation deep in a tail keeps full precision.
         """
-        from scipy.special import ndtr as np_ndtr
-
         t_lo, t_hi = self._t_interval()
         a = (t_lo - self.mu) / self.sigma
         b = (t_hi - self.mu) / self.sigma
-        mirrored = a > 0.0
-        if mirrored:
-            offset = float(np_ndtr(-a))
-            mass = offset - float(np_ndtr(-b))
-        else:
-            offset = float(np_ndtr(a))
-            mass = float(np_ndtr(b)) - offset
+        mass = _ndtr(-a) - _ndtr(-b) if a > 0.0 else _ndtr(b) - _ndtr(a)
         if not mass > 0.0:
             raise PriorError(
                 f"{self!r} keeps no probability (mass {mass:.3g}) between its bounds; "
                 "the bounds lie too far in the tail of the prior"
             )
-        return a, b, mirrored, mass, offset
+        return a, b, mass
 
     def log_pdf(self, x: Any) -> jnp.ndarray:
         x = jnp.asarray(x, dtype=float)
@@ -289,37 +290,41 @@ class _NormalFamily(Prior):
             safe_x = jnp.where(inside, x, self.mu)
             t = safe_x
             jacobian = 0.0
-        mass = self._standard[3]
+        mass = self._standard[2]
         z = (t - self.mu) / self.sigma
         log_p = -0.5 * z * z - _LOG_SQRT_2PI - math.log(self.sigma) - math.log(mass) + jacobian
         return jnp.where(inside, log_p, -jnp.inf)
 
     def from_unit_cube(self, u: Any) -> jnp.ndarray:
         u = jnp.asarray(u, dtype=float)
-        a, b, mirrored, mass, offset = self._standard
-        z = -ndtri(offset - u * mass) if mirrored else ndtri(offset + u * mass)
-        z = jnp.clip(z, a, b)  # rounding must not step outside the support
+        a, b, mass = self._standard
+        # Each half of the cube is measured from its own end of the interval, with the
+        # tail probability on the far side of the mode, so that no subtraction cancels:
+        # 1 - u is exact for u >= 0.5, and Phi(-a), Phi(b) keep full precision in tails.
+        lower_half = jnp.minimum(u, 0.5)
+        upper_half = jnp.minimum(1.0 - u, 0.5)
+        if a > 0.0:
+            z_low = -ndtri(_ndtr(-a) - lower_half * mass)
+        else:
+            z_low = ndtri(_ndtr(a) + lower_half * mass)
+        if b < 0.0:
+            z_high = ndtri(_ndtr(b) - upper_half * mass)
+        else:
+            z_high = -ndtri(_ndtr(-b) + upper_half * mass)
+        z = jnp.clip(jnp.where(u <= 0.5, z_low, z_high), a, b)  # rounding stays inside
         t = self.mu + self.sigma * z
         return jnp.exp(t) if self._log_space else t
 
     def to_numpyro(self) -> Any:
         import numpyro.distributions as dist
-        from numpyro.distributions import constraints
-        from numpyro.distributions.transforms import ExpTransform
 
-        t_lo, t_hi = self._t_interval()
-        low = None if math.isinf(t_lo) else t_lo
-        high = None if math.isinf(t_hi) else t_hi
-        if low is None and high is None:
+        if self._t_interval() == (-math.inf, math.inf):
             if self._log_space:
                 return dist.LogNormal(self.mu, self.sigma)
             return dist.Normal(self.mu, self.sigma)
-        base = dist.TruncatedNormal(self.mu, self.sigma, low=low, high=high)
-        if not self._log_space:
-            return base
-        # Exp of an interval-supported variable keeps an interval support, so NUTS
-        # reparametrises onto exactly the truncated range.
-        return dist.TransformedDistribution(base, ExpTransform(domain=base.support))
+        from ._numpyro import PriorDistribution
+
+        return PriorDistribution(self)
 
 
 @dataclass(frozen=True, repr=False)

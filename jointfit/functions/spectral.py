@@ -32,6 +32,14 @@ _SQRT_2PI = math.sqrt(2.0 * math.pi)
 _EXP_OVERFLOW = 700.0  # exp(700) ~ 1e304: beyond, the Blackbody is 0 to double precision
 
 
+def _t_over_expm1(t: Any) -> Any:
+    """t / (exp(t) - 1), smooth through t = 0 (value 1, derivative -1/2)."""
+    small = jnp.abs(t) < 1e-4
+    safe_t = jnp.where(small, 1.0, t)
+    series = 1.0 - t / 2.0 + t * t / 12.0  # next term t^4/720 < 2e-19
+    return jnp.where(small, series, safe_t / jnp.expm1(safe_t))
+
+
 class Powerlaw(SpectralFunction):
     r"""Power law: :math:`K\,(x/\mathrm{piv})^{\mathrm{index}}`."""
 
@@ -49,8 +57,9 @@ class Powerlaw_flux(SpectralFunction):
     r"""Power law normalised by its photon flux F between a and b:
     :math:`F\,(\mathrm{index}+1)\,x^{\mathrm{index}} / (b^{\mathrm{index}+1} - a^{\mathrm{index}+1})`.
 
-    Deviation from astromodels: at ``index = -1`` astromodels returns NaN (0/0);
-    jointfit uses the limit :math:`F / (x \ln(b/a))`.
+    Deviation from astromodels: at ``index = -1`` astromodels returns NaN (0/0) and
+    loses precision near it; jointfit evaluates the same formula in a form that is
+    exact there (the limit :math:`F / (x \ln(b/a))`) and smooth through it.
     """
 
     F = P(1.0, bounds=(1e-30, 1e3), unit=Y * X, description="Integral between a and b")
@@ -62,12 +71,11 @@ class Powerlaw_flux(SpectralFunction):
 
     @staticmethod
     def evaluate(x: Any, F: Any, index: Any, a: Any, b: Any) -> Any:
-        gp1 = index + 1.0
-        at_minus_one = jnp.abs(gp1) < 1e-12
-        safe_gp1 = jnp.where(at_minus_one, 1.0, gp1)
-        norm = jnp.where(at_minus_one, 1.0 / jnp.log(b / a),
-                         safe_gp1 / (b**safe_gp1 - a**safe_gp1))
-        return F * norm * x**index
+        # (index+1) / (b^(index+1) - a^(index+1)) = h(t) / (ln(b/a) a^(index+1)) with
+        # t = (index+1) ln(b/a) and h(t) = t / expm1(t): no cancellation near index -1.
+        log_ratio = jnp.log(b / a)
+        t = (index + 1.0) * log_ratio
+        return F * _t_over_expm1(t) / (log_ratio * a ** (index + 1.0)) * x**index
 
 
 class Cutoff_powerlaw(SpectralFunction):
