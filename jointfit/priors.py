@@ -47,6 +47,7 @@ __all__ = [
 ]
 
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+_SMALLEST_POSITIVE = 5e-324  # the smallest positive double: exp() may underflow to 0
 
 
 def _ndtr(z: float) -> float:
@@ -178,7 +179,8 @@ class Uniform_prior(Prior):
 
     def from_unit_cube(self, u: Any) -> jnp.ndarray:
         u = jnp.asarray(u, dtype=float)
-        return self.lower_bound + u * (self.upper_bound - self.lower_bound)
+        x = self.lower_bound + u * (self.upper_bound - self.lower_bound)
+        return jnp.clip(x, self.lower_bound, self.upper_bound)  # rounding stays inside
 
     def to_numpyro(self) -> Any:
         import numpyro.distributions as dist
@@ -311,9 +313,14 @@ class _NormalFamily(Prior):
             z_high = ndtri(_ndtr(b) - upper_half * mass)
         else:
             z_high = -ndtri(_ndtr(-b) + upper_half * mass)
-        z = jnp.clip(jnp.where(u <= 0.5, z_low, z_high), a, b)  # rounding stays inside
+        z = jnp.where(u <= 0.5, z_low, z_high)
         t = self.mu + self.sigma * z
-        return jnp.exp(t) if self._log_space else t
+        x = jnp.exp(t) if self._log_space else t
+        # the arithmetic may round just past an end: a sampler's point must keep a density
+        lo, hi = self.support
+        if self._log_space:
+            lo = max(lo, _SMALLEST_POSITIVE)
+        return jnp.clip(x, lo, hi)
 
     def to_numpyro(self) -> Any:
         import numpyro.distributions as dist
