@@ -193,6 +193,13 @@ class Function:
     def __dir__(self) -> list[str]:
         return sorted(set(super().__dir__()) | set(self._parameters))
 
+    def __getattr__(self, name: str) -> Any:
+        # reached only when normal look-up fails: name the parameters that do exist
+        if name.startswith("__"):
+            raise AttributeError(name)
+        known = list(self.__dict__.get("_parameters", {}))
+        raise UnknownNameError(f"{type(self).__name__} has no attribute {name!r}; its parameters are {known}")
+
     def copy(self) -> Function:
         """An independent deep copy."""
         return copy.deepcopy(self)
