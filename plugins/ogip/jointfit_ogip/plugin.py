@@ -1,0 +1,439 @@
+"""``OGIPLike``: a PHA spectrum with its background and response as a jointfit plugin."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jointfit.errors import DataError, PluginError
+from jointfit.parameter import Parameter
+from jointfit.plugin import Plugin
+from jointfit.priors import Uniform_prior
+from jointfit.space import ParameterSpace
+
+from . import statistics as stats
+from .binning import Binning, group_ids_from_flags, parse_selection
+from .pha import PHASpectrum, read_pha
+from .response import EffectiveArea, Response, read_arf, read_rmf
+from .writing import write_response, write_spectrum
+
+__all__ = ["OGIPLike", "DispersionSpectrumLike", "FROM_HEADER", "STATISTICS"]
+
+STATISTICS = ("cstat", "wstat", "pgstat", "chi2")
+CHI2_VARIANCES = ("file", "data", "model")
+
+
+class _FromHeader:
+    """Default of the file arguments: take the file named in the PHA header."""
+
+    def __repr__(self) -> str:
+        return "FROM_HEADER"
+
+
+FROM_HEADER: Any = _FromHeader()
+
+
+def _bin_integrator(energy_lo: np.ndarray, energy_hi: np.ndarray, points: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Legendre nodes and weights (keV) integrating over each energy bin."""
+    x, w = np.polynomial.legendre.leggauss(points)
+    half = 0.5 * (energy_hi - energy_lo)[:, None]
+    middle = 0.5 * (energy_hi + energy_lo)[:, None]
+    return middle + half * x[None, :], half * w[None, :]
+
+
+class OGIPLike(Plugin):
+    """A spectrum in OGIP format (PHA type I or a row of type II) with its background
+    and response, compared with the summed spectrum of the assigned sources.
+
+    Parameters
+    ----------
+    name : str
+        Name of the data set.
+    observation : str, path or PHASpectrum
+        The PHA file (``file{n}`` selects row n of a type II file).
+    background, response, arf : str, path, object or None
+        Files (or loaded objects). Left out, each is taken from the BACKFILE, RESPFILE
+        or ANCRFILE keyword (relative to the PHA file's folder), or from a background
+        stored in the PHA file itself; ``None`` means none, whatever the header says.
+    spectrum_number : int, optional
+        Row (1-based) of a PHA type II file.
+    statistic : {"cstat", "wstat", "pgstat", "chi2"}, optional
+        Chosen from the data when left out, as 3ML does: Poisson counts without
+        background → cstat; with a Poisson background → wstat; with a Gaussian
+        background → pgstat; Gaussian counts → chi2.
+    chi2_variance : {"file", "data", "model"}
+        Variance of chi2: STAT_ERR (with SYS_ERR) from the files, the observed counts
+        (Sherpa's chi2datavar), or the model counts (chi2modvar).
+    group : bool
+        Sum channels into the file's groups (GROUPING) when it has any.
+    quadrature_points : int
+        Gauss-Legendre points per response energy bin.
+
+    Raises
+    ------
+    DataError
+        For unreadable or inconsistent files (see ``read_pha``, ``read_rmf``), channel
+        counts that differ between PHA and response, or a statistic the data cannot
+        support.
+    """
+
+    def __init__(self, name: str, observation: Any, background: Any = FROM_HEADER,
+                 response: Any = FROM_HEADER, arf: Any = FROM_HEADER, spectrum_number: int | None = None,
+                 statistic: str | None = None, chi2_variance: str = "file", group: bool = True,
+                 quadrature_points: int = 5) -> None:
+        super().__init__(name)
+        self.observation = (observation if isinstance(observation, PHASpectrum)
+                            else read_pha(observation, spectrum_number))
+        self.background = self._resolve_background(background)
+        self.response = self._resolve_response(response, arf)
+        if self.response.n_channels != self.observation.n_channels:
+            raise DataError(f"{self.observation.origin} has {self.observation.n_channels} channels but the "
+                            f"response {self.response.origin} has {self.response.n_channels}")
+        if self.background is not None and self.background.n_channels != self.observation.n_channels:
+            raise DataError(f"the background {self.background.origin} has {self.background.n_channels} channels, "
+                            f"the spectrum {self.observation.n_channels}")
+        if chi2_variance not in CHI2_VARIANCES:
+            raise PluginError(f"chi2_variance must be one of {CHI2_VARIANCES}, got {chi2_variance!r}")
+        self.chi2_variance = chi2_variance
+        self.statistic = self._check_statistic(statistic or self._default_statistic())
+        if quadrature_points < 1:
+            raise PluginError(f"quadrature_points must be at least 1, got {quadrature_points}")
+        self.quadrature_points = int(quadrature_points)
+        self._group = bool(group) and np.any(self.observation.grouping == -1)
+        self._selected = np.ones(self.observation.n_channels, dtype=bool)
+        self._add_nuisance_parameter(Parameter(
+            "effective_area_correction", 1.0, bounds=(0.0, None), free=False,
+            description="multiplies the response (3ML's use_effective_area_correction)"))
+
+    # -- files ------------------------------------------------------------------------------
+    def _resolve_background(self, background: Any) -> PHASpectrum | None:
+        observation = self.observation
+        if background is None:
+            return None
+        if isinstance(background, PHASpectrum):
+            return background
+        if background is FROM_HEADER:
+            if observation.backfile is not None:
+                return read_pha(observation.backfile, observation.row + 1 if observation.row is not None else None,
+                                is_background=True, keyword="BACKFILE", relative_to=observation.folder)
+            return observation.background
+        return read_pha(background, is_background=True)
+
+    def _resolve_response(self, response: Any, arf: Any) -> Response:
+        observation = self.observation
+        if response is None:
+            raise DataError(f"{observation.origin}: a response is required (pass response=<RMF or RSP>)")
+        if isinstance(response, Response):
+            matrix = response
+        elif response is FROM_HEADER:
+            if observation.respfile is None:
+                raise DataError(f"{observation.origin} names no response (RESPFILE is none): pass response=<path>")
+            matrix = read_rmf(observation.respfile, keyword="RESPFILE", relative_to=observation.folder)
+        else:
+            matrix = read_rmf(response)
+        if arf is FROM_HEADER:
+            arf = (None if observation.ancrfile is None
+                   else read_arf(observation.ancrfile, keyword="ANCRFILE", relative_to=observation.folder))
+        elif arf is not None and not isinstance(arf, EffectiveArea):
+            arf = read_arf(arf)
+        return matrix if arf is None else matrix.with_arf(arf)
+
+    # -- statistic ---------------------------------------------------------------------------
+    def _default_statistic(self) -> str:
+        if not self.observation.poisson:
+            return "chi2"
+        if self.background is None:
+            return "cstat"
+        return "wstat" if self.background.poisson else "pgstat"
+
+    def _check_statistic(self, statistic: str) -> str:
+        origin = self.observation.origin
+        if statistic not in STATISTICS:
+            raise PluginError(f"{self.name}: statistic must be one of {STATISTICS}, got {statistic!r}")
+        if statistic in ("cstat", "wstat", "pgstat") and not self.observation.poisson:
+            # Poisson statistics need whole counts, even if the file claims Gaussian errors
+            if not np.all(self.observation.counts == np.round(self.observation.counts)) or np.any(
+                    self.observation.counts < 0):
+                raise DataError(f"{origin}: {statistic} needs whole non-negative counts")
+        if statistic == "cstat" and self.background is not None:
+            raise DataError(f"{origin}: cstat does not use a background; pass background=None to ignore "
+                            f"{self.background.origin}, or use wstat/pgstat")
+        if statistic in ("wstat", "pgstat") and self.background is None:
+            raise DataError(f"{origin}: {statistic} needs a background; there is none")
+        if statistic == "wstat" and not np.all(self.background.counts == np.round(self.background.counts)):
+            raise DataError(f"{self.background.origin}: wstat needs whole background counts")
+        if statistic == "pgstat" and self.background.stat_err is None:
+            raise DataError(f"{self.background.origin}: pgstat needs background errors (STAT_ERR)")
+        if statistic == "chi2" and self.chi2_variance == "file" and self.observation.stat_err is None:
+            raise DataError(f"{origin}: chi2 with variance from the file needs STAT_ERR (the file is Poisson); "
+                            "use chi2_variance='data' or 'model', or a Poisson statistic")
+        return statistic
+
+    def set_statistic(self, statistic: str, chi2_variance: str | None = None) -> None:
+        """Choose the statistic (and the chi2 variance) by name."""
+        if chi2_variance is not None:
+            if chi2_variance not in CHI2_VARIANCES:
+                raise PluginError(f"chi2_variance must be one of {CHI2_VARIANCES}, got {chi2_variance!r}")
+            self.chi2_variance = chi2_variance
+        self.statistic = self._check_statistic(statistic)
+
+    # -- channels ------------------------------------------------------------------------------
+    def set_active_measurements(self, *selections: str, exclude: tuple[str, ...] | list[str] = ()) -> None:
+        """Select channels: energy ranges ``"0.5-7"`` (keV), channel ranges ``"c10-c100"``,
+        ``"all"``; ``exclude`` removes ranges. Overlapping channels count as inside."""
+        response = self.response
+        args = (response.channel_lo, response.channel_hi, self.observation.channels, self.observation.origin)
+        if not selections or selections == ("all",):
+            selected = np.ones(self.observation.n_channels, dtype=bool)
+        else:
+            selected = parse_selection(selections, *args)
+        if exclude:
+            selected &= ~parse_selection(exclude if not isinstance(exclude, str) else [exclude], *args)
+        self._selected = selected
+
+    def group(self, flags: np.ndarray | None) -> None:
+        """Group with OGIP GROUPING ``flags`` (e.g. from ``group_min_counts``), or ungroup (None)."""
+        if flags is None:
+            self._group = False
+            return
+        flags = np.asarray(flags, dtype=int)
+        if flags.shape != self.observation.grouping.shape:
+            raise DataError(f"grouping flags need {self.observation.n_channels} values, got {flags.size}")
+        self.observation = replace(self.observation, grouping=flags)
+        self._group = True
+
+    @property
+    def binning(self) -> Binning:
+        """The channels (good quality, selected) and the bins they are summed into.
+
+        A group enters when any of its channels is selected (overlap), and sums its
+        good-quality channels."""
+        observation = self.observation
+        good = observation.quality == 0
+        if self.background is not None:
+            good &= self.background.quality == 0
+        if self._group:
+            group_id = group_ids_from_flags(observation.grouping)
+        else:
+            group_id = np.arange(observation.n_channels)
+        selected_groups = np.unique(group_id[self._selected])
+        enters = np.isin(group_id, selected_groups) & good
+        channel_index = np.flatnonzero(enters)
+        _, group_of = np.unique(group_id[channel_index], return_inverse=True)
+        return Binning(channel_index, group_of.astype(int), int(group_of.max() + 1 if group_of.size else 0))
+
+    @property
+    def n_bins(self) -> int:
+        """Number of bins entering the likelihood."""
+        return self.binning.n_bins
+
+    # -- set-up and likelihood ------------------------------------------------------------------
+    def _setup(self, space: ParameterSpace) -> None:
+        binning = self.binning
+        if binning.n_bins == 0:
+            raise DataError(f"{self.observation.origin}: no channel is selected")
+        observation, background, response = self.observation, self.background, self.response
+        nodes, weights = _bin_integrator(response.energy_lo, response.energy_hi, self.quadrature_points)
+        columns = binning.channel_index
+        self._binning = binning
+        self._spectrum = self._source_spectrum(space)
+        self._nodes, self._weights = jnp.asarray(nodes), jnp.asarray(weights)
+        # photons/(cm2 s) per energy bin -> counts per channel, for the channels that enter
+        scale = observation.exposure * observation.areascal[columns]
+        self._matrix = jnp.asarray(response.matrix[:, columns] * scale[None, :])
+        self._group_of = jnp.asarray(binning.group_of)
+        self._counts = jnp.asarray(binning.sum(observation.counts))
+        self._correction_path = f"{self.name}.effective_area_correction"
+        if background is not None:
+            alpha = ((observation.exposure * observation.backscal * observation.areascal)
+                     / (background.exposure * background.backscal * background.areascal))
+            bad = ~np.isfinite(alpha[columns]) | (alpha[columns] <= 0)
+            if np.any(bad):
+                raise DataError(f"{background.origin}: background scaling (exposure x BACKSCAL x AREASCAL) is "
+                                f"zero or invalid at channel {observation.channels[columns][bad][0]}")
+            # one scale per bin: channels of a group share the background region
+            self._alpha = jnp.asarray(_bin_mean(binning, alpha))
+            self._background_counts = jnp.asarray(binning.sum(background.counts))
+            if background.stat_err is not None:
+                self._background_error = jnp.asarray(np.sqrt(binning.sum(background.stat_err**2)))
+        self._setup_variance(binning)
+
+    def _setup_variance(self, binning: Binning) -> None:
+        if self.statistic != "chi2":
+            return
+        observation, background = self.observation, self.background
+        if self.chi2_variance == "file":
+            variance = binning.sum(observation.stat_err**2 + (observation.sys_err * observation.counts) ** 2)
+            if background is not None and background.stat_err is not None:
+                variance = variance + np.asarray(self._alpha) ** 2 * binning.sum(background.stat_err**2)
+            elif background is not None:
+                variance = variance + np.asarray(self._alpha) ** 2 * binning.sum(background.counts)
+        elif self.chi2_variance == "data":
+            variance = binning.sum(observation.counts)
+            if background is not None:
+                variance = variance + np.asarray(self._alpha) ** 2 * binning.sum(background.counts)
+        else:
+            variance = None
+        if variance is not None:
+            bad = np.flatnonzero(~(variance > 0))
+            if bad.size:
+                raise DataError(f"{observation.origin}: chi2 needs a positive variance in every bin; bin {bad[0]} "
+                                f"(channel {observation.channels[binning.channel_index[binning.group_of == bad[0]][0]]}) "
+                                f"has {variance[bad[0]]!r}; group the spectrum or use a Poisson statistic")
+            self._variance = jnp.asarray(variance)
+
+    def expected_counts(self, values: Mapping[str, Any]) -> jnp.ndarray:
+        """Model counts in each bin (pure JAX)."""
+        self._require_setup()
+        flux = self._spectrum(self._nodes, values)                 # photons/(cm2 s keV) at nodes
+        per_energy_bin = jnp.sum(flux * self._weights, axis=-1)    # photons/(cm2 s)
+        per_channel = per_energy_bin @ self._matrix                # counts
+        per_bin = jax.ops.segment_sum(per_channel, self._group_of, num_segments=self._binning.n_bins)
+        return per_bin * values[self._correction_path]
+
+    def pointwise_loglike(self, values: Mapping[str, Any]) -> jnp.ndarray:
+        """Normalised log-likelihood of each bin under the chosen statistic."""
+        model = self.expected_counts(values)
+        if self.statistic == "cstat":
+            return stats.poisson_loglike(self._counts, model)
+        if self.statistic == "wstat":
+            return stats.poisson_profile_background_loglike(self._counts, self._background_counts, model,
+                                                            self._alpha)
+        if self.statistic == "pgstat":
+            return stats.poisson_gaussian_background_loglike(self._counts, self._background_counts,
+                                                             self._background_error, model, self._alpha)
+        data, sigma = self._chi2_data_and_sigma(model)
+        return stats.gaussian_loglike(data, model, sigma)
+
+    def _chi2_data_and_sigma(self, model: jnp.ndarray) -> tuple[jnp.ndarray, jnp.ndarray]:
+        """Background-subtracted counts and their standard deviation, per bin."""
+        if self.background is None:
+            data, background_variance = self._counts, 0.0
+        else:
+            data = self._counts - self._alpha * self._background_counts
+            background_variance = self._alpha**2 * self._background_counts
+        variance = model + background_variance if self.chi2_variance == "model" else self._variance
+        return data, jnp.sqrt(variance)
+
+    def statistic_value(self, values: Mapping[str, Any]) -> jnp.ndarray:
+        """The conventional statistic (C-stat, W-stat, PG-stat as -2 ln L ratio, or chi2)."""
+        model = self.expected_counts(values)
+        if self.statistic == "cstat":
+            return jnp.sum(stats.cstat(self._counts, model))
+        if self.statistic == "wstat":
+            return jnp.sum(stats.wstat(self._counts, self._background_counts, model, self._alpha))
+        if self.statistic == "pgstat":
+            return -2.0 * jnp.sum(self.pointwise_loglike(values))
+        data, sigma = self._chi2_data_and_sigma(model)
+        return jnp.sum(stats.chi2(data, model, sigma))
+
+    def simulate(self, values: Mapping[str, Any], key: Any) -> jnp.ndarray:
+        """Counts per bin drawn at ``values`` (Poisson source plus the background's
+        scaled counts for Poisson statistics; Gaussian scatter for chi2)."""
+        model = self.expected_counts(values)
+        if self.statistic == "chi2":
+            _, sigma = self._chi2_data_and_sigma(model)
+            return model + sigma * jax.random.normal(key, model.shape)
+        rate = model + (self._alpha * self._background_counts if self.background is not None else 0.0)
+        return jax.random.poisson(key, rate).astype(float)
+
+    # -- simulation and files ----------------------------------------------------------------------
+    @classmethod
+    def from_function(cls, name: str, source_function: Any, response: Any, background_function: Any = None,
+                      exposure: float = 1.0, seed: int = 0, quadrature_points: int = 5,
+                      **kwargs: Any) -> OGIPLike:
+        """Simulate a spectrum through ``response`` (as 3ML's ``from_function``).
+
+        Source counts are Poisson draws of the folded ``source_function`` (plus the
+        folded ``background_function``, if any); the background spectrum, of the same
+        exposure and area, is a Poisson draw of the folded background alone. The same
+        ``seed`` gives the same spectrum.
+
+        Parameters
+        ----------
+        source_function, background_function : SpectralFunction
+            Photon spectra, photons/(cm2 s keV).
+        response : str, path or Response
+            RSP (or RMF) the counts are simulated through.
+        exposure : float
+            Exposure, s.
+        """
+        matrix = response if isinstance(response, Response) else read_rmf(response)
+        rng = np.random.default_rng(seed)
+
+        def folded(function: Any) -> np.ndarray:
+            nodes, weights = _bin_integrator(matrix.energy_lo, matrix.energy_hi, quadrature_points)
+            return (np.sum(np.asarray(function(nodes)) * weights, axis=1) @ matrix.matrix) * exposure
+
+        n = matrix.n_channels
+        template = dict(channels=matrix.channels, stat_err=None, sys_err=np.zeros(n),
+                        quality=np.zeros(n, int), grouping=np.zeros(n, int), exposure=float(exposure),
+                        backscal=np.ones(n), areascal=np.ones(n), poisson=True, backfile=None,
+                        respfile=None, ancrfile=None, folder=Path.cwd())
+        source = folded(source_function)
+        background = None
+        if background_function is not None:
+            background_rate = folded(background_function)
+            source = source + background_rate
+            background = PHASpectrum(origin=f"{name} (simulated background)",
+                                     counts=rng.poisson(background_rate).astype(float), **template)
+        observation = PHASpectrum(origin=f"{name} (simulated)", counts=rng.poisson(source).astype(float),
+                                  **template)
+        return cls(name, observation, background=background, response=matrix, arf=None,
+                   quadrature_points=quadrature_points, **kwargs)
+
+    def write_pha(self, stem: str | os.PathLike[str], overwrite: bool = False) -> dict[str, Path]:
+        """Write ``<stem>.pha``, ``<stem>_bak.pha`` (if any background) and ``<stem>.rsp``
+        (the response with its effective area), linked by BACKFILE and RESPFILE.
+
+        Returns
+        -------
+        dict
+            Paths written, by role (``observation``, ``background``, ``response``).
+        """
+        stem = Path(stem)
+        paths = {"observation": stem.with_name(stem.name + ".pha"), "response": stem.with_name(stem.name + ".rsp")}
+        if self.background is not None:
+            paths["background"] = stem.with_name(stem.name + "_bak.pha")
+        for path in paths.values():
+            if path.exists() and not overwrite:
+                raise DataError(f"{path} exists; pass overwrite=True to replace it")
+        write_response(paths["response"], self.response, overwrite=overwrite)
+        if self.background is not None:
+            write_spectrum(paths["background"], self.background, is_background=True, overwrite=overwrite)
+        write_spectrum(paths["observation"], self.observation, overwrite=overwrite,
+                       backfile=paths["background"].name if self.background is not None else None,
+                       respfile=paths["response"].name)
+        return paths
+
+    # -- nuisance parameters --------------------------------------------------------------------
+    def use_effective_area_correction(self, min_value: float = 0.8, max_value: float = 1.2) -> None:
+        """Free a multiplicative effective-area constant with a uniform prior on
+        [min_value, max_value] (3ML's ``use_effective_area_correction``)."""
+        parameter = self._nuisance["effective_area_correction"]
+        parameter.bounds = (min_value, max_value)
+        parameter.prior = Uniform_prior(lower_bound=min_value, upper_bound=max_value)
+        parameter.free = True
+
+    def fix_effective_area_correction(self, value: float = 1.0) -> None:
+        """Fix the effective-area constant (1 by default)."""
+        parameter = self._nuisance["effective_area_correction"]
+        parameter.bounds = (None, None)
+        parameter.value = value
+        parameter.free = False
+
+
+def _bin_mean(binning: Binning, per_channel: np.ndarray) -> np.ndarray:
+    counts = np.bincount(binning.group_of, minlength=binning.n_bins)
+    return binning.sum(per_channel) / counts
+
+
+class DispersionSpectrumLike(OGIPLike):
+    """3ML's name for a spectrum with a dispersion (response) matrix: an ``OGIPLike``."""
