@@ -57,6 +57,10 @@ class Model:
                 )
             owner[id(parameter)] = path
             parameter._label = path
+        for path, parameter in self._iter_parameters():
+            if parameter.link is not None and id(parameter.link.target) not in owner:
+                raise LinkError(f"{path} is linked to {parameter.link.target.path}, which is not in this "
+                                "model; unlink it or include its source")
 
     # -- sources ---------------------------------------------------------------------
     @property
@@ -153,7 +157,7 @@ class Model:
 
     # -- links ----------------------------------------------------------------------------
     def link(self, parameter: Parameter | str, target: Parameter | str,
-             function: Function | None = None) -> None:
+             function: Function | None = None, *, link_function: Function | None = None) -> None:
         """Make ``parameter`` equal to ``function(target)``.
 
         Parameters
@@ -164,34 +168,51 @@ class Model:
             A one-argument function; default ``Line(a=0, b=1)`` (identity). Its
             parameters become model parameters with paths
             ``<parameter path>.<function name>.<name>``, fixed; free them to fit them.
+        link_function : Function, optional
+            astromodels' name for ``function``.
 
         Raises
         ------
         LinkError
             For a self-link, a parameter outside this model, or a cycle of links.
         """
+        self._link(parameter, target, function if link_function is None else link_function, fix_function=True)
+
+    def _link(self, parameter: Parameter | str, target: Parameter | str, function: Function | None,
+              fix_function: bool) -> None:
+        from .functions.base import SpectralFunction
         from .functions.spectral import Line
 
         path, parameter = self._resolve(parameter, "the parameter to link")
         target_path, target = self._resolve(target, "the link target")
+        own = self._source_parameters()
+        for role, candidate_path, candidate in (("link", path, parameter), ("link to", target_path, target)):
+            if id(candidate) not in own:
+                raise LinkError(f"cannot {role} {candidate_path}: it is a parameter of a link function "
+                                "(link the sources' parameters instead)")
         if parameter is target:
             raise LinkError(f"cannot link {path} to itself")
         if function is None:
             function = Line(a=0.0, b=1.0)
-        if not isinstance(function, Function):
-            raise LinkError(f"link function for {path} must be a Function such as Line(), got {function!r}")
-        in_use = {id(p) for _, p in self._iter_parameters()}
-        if any(id(p) in in_use for p in function._parameters.values()):
-            raise LinkError(f"the link function {function!r} is already used in this model; pass a new instance")
-        function.set_units(target.unit, parameter.unit)  # y = f(x): x the target, y this parameter
+        if not isinstance(function, SpectralFunction):
+            raise LinkError(f"link function for {path} must be a one-variable function such as Line(), "
+                            f"got {function!r}")
+        if any("." in p.path for p in function._parameters.values()):
+            raise LinkError(f"the link function {function!r} is already used by a model; pass a new instance")
         chain = self._dependency_path(target, parameter)
         if chain is not None:
             names = " -> ".join([path, *(self.path_of(p) for p in chain)])
             raise LinkError(f"linking {path} to {target_path} would make a cycle: {names}")
+        function.set_units(target.unit, parameter.unit)  # y = f(x): x the target, y this parameter
         for local, aux in function._parameters.items():
-            aux.free = False
+            if fix_function:
+                aux.free = False
             aux._label = f"{path}.{function.name}.{local}"
         parameter._link = Link(target, function)
+
+    def _source_parameters(self) -> set[int]:
+        """Identities of the sources' own parameters (not those of link functions)."""
+        return {id(p) for source in self._sources.values() for p in source.parameters().values()}
 
     def _dependency_path(self, start: Parameter, goal: Parameter) -> list[Parameter] | None:
         """Parameters from ``start`` to ``goal`` following links, or None if unreachable."""
@@ -320,11 +341,16 @@ class Model:
         if data.get("version") != MODEL_FILE_VERSION:
             raise ModelError(f"model file version {data.get('version')!r} is not supported "
                              f"(this jointfit reads version {MODEL_FILE_VERSION})")
-        model = cls(*(Source.from_dict(item) for item in data.get("sources", [])))
-        for item in data.get("links", []):
-            parameter, target = model[item["parameter"]], model[item["target"]]
-            function = function_from_dict(item["function"], x_unit=target.unit, y_unit=parameter.unit)
-            model.link(parameter, target, function)
+        try:
+            model = cls(*(Source.from_dict(item) for item in data.get("sources", [])))
+            for item in data.get("links", []):
+                parameter, target = model[item["parameter"]], model[item["target"]]
+                function = function_from_dict(item["function"], x_unit=target.unit, y_unit=parameter.unit)
+                model._link(parameter, target, function, fix_function=False)  # keep the file's free flags
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            if isinstance(exc, ModelError):
+                raise
+            raise ModelError(f"not a valid jointfit model: missing or malformed entry {exc}") from None
         return model
 
     def to_yaml(self) -> str:
@@ -384,8 +410,5 @@ def load_model(path: str | os.PathLike[str]) -> Model:
         raise ModelError(f"model file {os.fspath(path)!r} does not exist") from None
     try:
         return Model.from_dict(data)
-    except ModelError:
-        raise
-    except (KeyError, TypeError) as exc:
-        raise ModelError(f"{os.fspath(path)!r} is not a valid jointfit model file: missing or "
-                         f"malformed entry {exc}") from None
+    except ModelError as exc:
+        raise type(exc)(f"{os.fspath(path)!r}: {exc}") from None

@@ -193,6 +193,8 @@ class Parameter:
         high = None if high is None else self._to_float(high, "upper bound")
         low = None if low == -math.inf else low
         high = None if high == math.inf else high
+        if low == math.inf or high == -math.inf:
+            raise ParameterError(f"parameter {self._label!r}: bounds ({low}, {high}) leave no finite value")
         if low is not None and high is not None and not low < high:
             raise ParameterError(
                 f"parameter {self._label!r}: bounds need min < max, got ({low}, {high})"
@@ -286,7 +288,10 @@ class Parameter:
                 f"parameter {self._label!r}: an uninformative prior needs both bounds, but they "
                 f"are [{self._min}, {self._max}]; set parameter.bounds first"
             )
-        self.prior = prior_type(lower_bound=self._min, upper_bound=self._max)  # type: ignore[call-arg]
+        try:
+            self.prior = prior_type(lower_bound=self._min, upper_bound=self._max)  # type: ignore[call-arg]
+        except PriorError as exc:
+            raise PriorError(f"parameter {self._label!r}: {exc}") from None
 
     @property
     def has_prior(self) -> bool:
@@ -339,11 +344,19 @@ class Parameter:
             raise ParameterError(
                 f"parameter {self._label!r}: file gives unit {unit}, expected {self._unit}"
             )
-        self._prior = None
-        self._min = self._max = None
-        self._value = self._to_float(state["value"], "value")
-        self._set_bounds((state.get("min_value"), state.get("max_value")), clip_value=False)
-        self.free = state.get("free", True)
-        prior = state.get("prior")
-        self.prior = None if prior is None else prior_from_dict(prior)
-        self.description = state.get("description", self.description)
+        saved = (self._value, self._min, self._max, self._prior, self._free, self.description)
+        try:
+            self._prior = None
+            self._min = self._max = None
+            self._value = self._to_float(state["value"], "value")
+            if not math.isfinite(self._value):
+                raise ParameterError(f"parameter {self._label!r}: value must be finite, got {self._value}")
+            self._set_bounds((state.get("min_value"), state.get("max_value")), clip_value=False)
+            self.free = state.get("free", True)
+            prior = state.get("prior")
+            self.prior = None if prior is None else prior_from_dict(prior)
+            self.description = state.get("description", self.description)
+        except Exception:
+            # all or nothing: a bad entry leaves the parameter as it was
+            self._value, self._min, self._max, self._prior, self._free, self.description = saved
+            raise

@@ -71,9 +71,14 @@ class Plugin(abc.ABC):
     # -- sources --------------------------------------------------------------------------
     def assign_to_source(self, *source_names: str) -> None:
         """Restrict this plugin to the named sources (their spectra are summed)."""
-        names = []
+        names: list[Any] = []
         for item in source_names:
-            names.extend([item] if isinstance(item, str) else list(item))
+            if isinstance(item, str):
+                names.append(item)
+            elif isinstance(item, list | tuple):
+                names.extend(item)
+            else:
+                names.append(item)
         if not names or not all(isinstance(n, str) and n for n in names):
             raise PluginError(f"plugin {self._name!r}: assign_to_source needs source names, got {source_names!r}")
         self._sources = tuple(names)

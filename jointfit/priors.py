@@ -32,6 +32,7 @@ from functools import cached_property
 from typing import Any, ClassVar
 
 import jax.numpy as jnp
+import numpy as np
 from jax.scipy.special import ndtri
 
 from .errors import PriorError
@@ -47,7 +48,10 @@ __all__ = [
 ]
 
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
-_SMALLEST_POSITIVE = 5e-324  # the smallest positive double: exp() may underflow to 0
+# exp() may underflow to 0 or overflow to inf at the cube's ends; XLA flushes
+# subnormal numbers to zero, so the smallest normal double is the floor.
+_SMALLEST_POSITIVE = float(np.finfo(float).tiny)
+_LARGEST = float(np.finfo(float).max)
 
 
 def _ndtr(z: float) -> float:
@@ -60,11 +64,18 @@ def _ndtr(z: float) -> float:
 _PRIOR_TYPES: dict[str, type[Prior]] = {}
 
 
-def _finite(value: float, what: str, prior: str) -> float:
-    value = float(value)
-    if not math.isfinite(value):
+def _number(value: Any, what: str, prior: str) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise PriorError(f"{prior}: {what} must be a number, got {value!r}") from None
+
+
+def _finite(value: Any, what: str, prior: str) -> float:
+    number = _number(value, what, prior)
+    if not math.isfinite(number):
         raise PriorError(f"{prior}: {what} must be a finite number, got {value!r}")
-    return value
+    return number
 
 
 class Prior:
@@ -146,7 +157,11 @@ def prior_from_dict(data: dict[str, dict[str, float]]) -> Prior:
         raise PriorError(
             f"unknown prior {name!r}; known priors are {sorted(_PRIOR_TYPES)}"
         ) from None
-    return cls(**hyper)
+    try:
+        return cls(**hyper)
+    except TypeError as exc:
+        raise PriorError(f"prior {name}: {exc}; its hyperparameters are "
+                         f"{[f.name for f in fields(cls)]}") from None
 
 
 @dataclass(frozen=True)
@@ -319,7 +334,7 @@ class _NormalFamily(Prior):
         # the arithmetic may round just past an end: a sampler's point must keep a density
         lo, hi = self.support
         if self._log_space:
-            lo = max(lo, _SMALLEST_POSITIVE)
+            lo, hi = max(lo, _SMALLEST_POSITIVE), min(hi, _LARGEST)
         return jnp.clip(x, lo, hi)
 
     def to_numpyro(self) -> Any:
@@ -373,7 +388,8 @@ class Truncated_gaussian(_NormalFamily):
 
     def __post_init__(self) -> None:
         self._validate_normal()
-        lo, hi = float(self.lower_bound), float(self.upper_bound)
+        lo = _number(self.lower_bound, "lower_bound", self.prior_name)
+        hi = _number(self.upper_bound, "upper_bound", self.prior_name)
         if math.isnan(lo) or math.isnan(hi) or not lo < hi:
             raise PriorError(
                 f"Truncated_gaussian needs lower_bound < upper_bound, got {lo} and {hi}"
@@ -411,7 +427,8 @@ class Log_normal(_NormalFamily):
 
     def __post_init__(self) -> None:
         self._validate_normal()
-        lo, hi = float(self.lower_bound), float(self.upper_bound)
+        lo = _number(self.lower_bound, "lower_bound", self.prior_name)
+        hi = _number(self.upper_bound, "upper_bound", self.prior_name)
         if math.isnan(lo) or math.isnan(hi) or not 0.0 <= lo < hi:
             raise PriorError(
                 f"Log_normal needs 0 <= lower_bound < upper_bound, got {lo} and {hi}"

@@ -7,6 +7,7 @@ Attribute access follows astromodels' paths: ``src.position.ra``,
 
 from __future__ import annotations
 
+import keyword
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -18,11 +19,15 @@ __all__ = ["Source", "PointSource", "ExtendedSource", "SkyPosition", "SpectralCo
 
 
 def _check_name(name: Any, what: str) -> str:
-    if not isinstance(name, str) or not name.isidentifier():
+    if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
         raise ModelError(
             f"{what} name {name!r} must be a valid Python identifier (letters, digits, "
-            "underscores; not starting with a digit), so that model.<name> works"
+            "underscores; not starting with a digit; not a keyword), so that model.<name> works"
         )
+    from .model import Model
+
+    if hasattr(Model, name):
+        raise ModelError(f"{what} name {name!r} is taken by Model.{name}; choose another name")
     return name
 
 
@@ -54,6 +59,8 @@ class SpectralComponent:
                 f"spectral component {name!r}: spectral_shape must be a spectral function "
                 f"such as Powerlaw(), got {shape!r}"
             )
+        # a shape may have served as a factor in a throwaway product: it is a spectrum here
+        shape.set_units(SpectralFunction.x_unit, SpectralFunction.y_unit)
         self.name = name
         self.shape = shape
 

@@ -765,3 +765,8 @@ def test_unknown_attribute_of_a_simple_function_names_its_parameters():
     with pytest.raises(UnknownNameError, match=r"Powerlaw has no attribute 'foo'; its parameters are \['K', 'piv', 'index'\]"):
         Powerlaw().foo  # noqa: B018
     assert not hasattr(Powerlaw(), "foo")
+
+
+def test_blackbody_gradient_is_finite_at_zero_temperature():
+    grad = jax.grad(lambda kt: Blackbody.evaluate(jnp.array(5.0), 1.0, kt))(0.0)
+    assert np.isfinite(float(grad))

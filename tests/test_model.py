@@ -271,3 +271,72 @@ def test_point_source_in_galactic_coordinates():
     assert source.position.dec.value == pytest.approx(-28.93617776, abs=1e-6)
     with pytest.raises(ModelError, match="not both or neither"):
         PointSource("x", ra=1, dec=2, l=3, b=4, spectral_shape=Powerlaw())
+
+
+def test_freed_link_function_parameters_survive_a_file_round_trip(tmp_path):
+    model = build_model()
+    slope = model["src1.spectrum.main.Blackbody.kT.Line.b"]
+    slope.free = True
+    slope.prior = Uniform_prior(lower_bound=0.5, upper_bound=2)
+    model.save(tmp_path / "m.yml")
+    loaded = load_model(tmp_path / "m.yml")
+    assert loaded["src1.spectrum.main.Blackbody.kT.Line.b"].free
+    assert loaded.to_yaml() == model.to_yaml()
+
+
+def test_link_functions_cannot_be_linked_or_reused():
+    model = build_model()
+    with pytest.raises(LinkError, match="parameter of a link function"):
+        model.link("src1.spectrum.main.Blackbody.kT.Line.a", "src1.spectrum.main.Blackbody.K")
+    with pytest.raises(LinkError, match="parameter of a link function"):
+        model.link("src1.spectrum.main.Blackbody.K", "src1.spectrum.main.Blackbody.kT.Line.a")
+    shared = Line()
+    model.link("src2.spectrum.main.composite.F_2", "src2.spectrum.main.composite.K_1", shared)
+    with pytest.raises(LinkError, match="already used by a model"):
+        build_model().link("src2.spectrum.main.composite.F_2", "src2.spectrum.main.composite.K_1", shared)
+    with pytest.raises(LinkError, match="one-variable function"):
+        build_model().link("src2.spectrum.main.composite.F_2", "src2.spectrum.main.composite.K_1",
+                           Gaussian_on_sphere())
+
+
+def test_a_refused_link_leaves_the_function_untouched():
+    model = build_model()
+    line = Line()
+    unit_before = line.a.unit
+    with pytest.raises(LinkError, match="cycle"):
+        model.link("src2.spectrum.main.composite.kT_1", "src1.spectrum.main.Blackbody.kT", line)
+    assert line.a.unit == unit_before and line.a.path == "a"
+
+
+def test_a_model_refuses_links_that_leave_it():
+    model = build_model()
+    with pytest.raises(LinkError, match="not in this model"):
+        Model(model.src1)  # src1's kT is linked to src2, which this model lacks
+
+
+def test_link_function_keyword_of_astromodels():
+    model = build_model()
+    model.link("src2.spectrum.main.composite.F_2", "src2.spectrum.main.composite.K_1",
+               link_function=Line(a=0.0, b=2.0))
+    model.src2.spectrum.main.composite.K_1.value = 3e-4
+    assert model["src2.spectrum.main.composite.F_2"].value == pytest.approx(6e-4)
+
+
+def test_throwaway_products_do_not_change_a_source_shape_units(tmp_path):
+    blackbody = Blackbody()
+    _ = Powerlaw() * blackbody  # makes blackbody a dimensionless factor for that product
+    model = Model(PointSource("s", 0, 0, blackbody))
+    assert model["s.spectrum.main.Blackbody.K"].unit == u.Unit("1/(cm2 s keV3)")
+    model.save(tmp_path / "m.yml")
+    assert load_model(tmp_path / "m.yml")["s.spectrum.main.Blackbody.K"].unit == u.Unit("1/(cm2 s keV3)")
+
+
+def test_source_names_must_not_hide_model_attributes_or_be_keywords():
+    with pytest.raises(ModelError, match="taken by Model.link"):
+        PointSource("link", 0, 0, Powerlaw())
+    with pytest.raises(ModelError, match="not a keyword"):
+        PointSource("lambda", 0, 0, Powerlaw())
+    with pytest.raises(ModelError, match="non-finite"):
+        Powerlaw() * math.inf
+    with pytest.raises(TypeError):
+        Powerlaw() + True

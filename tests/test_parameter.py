@@ -79,3 +79,25 @@ def test_prior_must_be_a_prior():
         make().prior = 3.0
     with pytest.raises(ParameterError, match="not a unit astropy understands"):
         Parameter("x", 1.0, unit="parsnips")
+
+
+def test_bounds_must_leave_finite_values_and_file_state_is_all_or_nothing():
+    kt = make(prior=Uniform_prior(lower_bound=1, upper_bound=100))
+    with pytest.raises(ParameterError, match="leave no finite value"):
+        kt.bounds = (math.inf, None)
+    with pytest.raises(ParameterError, match="leave no finite value"):
+        kt.bounds = (None, -math.inf)
+    state = kt.to_dict()
+    with pytest.raises(ParameterError, match="value must be finite"):
+        kt.update_from_dict({**state, "value": math.inf})
+    with pytest.raises(PriorError, match="unknown prior"):
+        kt.update_from_dict({**state, "prior": {"Nope": {}}})
+    assert (kt.value, kt.bounds, kt.prior) == (30.0, (0.0, None), Uniform_prior(1, 100))
+
+
+def test_uninformative_prior_errors_name_the_parameter():
+    from jointfit import Log_uniform_prior
+
+    index = Parameter("index", -2.0, bounds=(-10, 10))
+    with pytest.raises(PriorError, match="'index'.*0 < lower_bound"):
+        index.set_uninformative_prior(Log_uniform_prior)

@@ -76,3 +76,8 @@ def test_assign_to_source_accepts_names_and_lists():
     assert plugin.assigned_sources == ("src2",)
     with pytest.raises(PluginError, match="needs source names"):
         plugin.assign_to_source()
+
+
+def test_assign_to_source_refuses_non_names():
+    with pytest.raises(PluginError, match="needs source names"):
+        ConstantOffset("s1").assign_to_source(5)

@@ -849,3 +849,23 @@ def test_parameter_prior_survives_dict_round_trip() -> None:
     assert other.prior == par.prior
     assert other.effective_prior == Log_normal(0.7, 0.6, 1.0, 100.0)
     assert other.bounds == (1.0, 100.0) and other.value == 2.0
+
+
+@pytest.mark.parametrize("make_prior", [
+    lambda: Uniform_prior("a", 1), lambda: Uniform_prior(None, 1), lambda: Log_normal(None, 1),
+    lambda: Truncated_gaussian(0, 1, "low", 2),
+])
+def test_non_numeric_hyperparameters_raise_prior_errors(make_prior):
+    with pytest.raises(PriorError, match="must be a number"):
+        make_prior()
+
+
+def test_prior_from_dict_with_unknown_hyperparameters():
+    with pytest.raises(PriorError, match=r"hyperparameters are \['lower_bound', 'upper_bound'\]"):
+        prior_from_dict({"Uniform_prior": {"lo": 1}})
+
+
+def test_log_normal_cube_ends_keep_a_finite_density():
+    prior = Log_normal(0.0, 1.0)
+    x = prior.from_unit_cube(jnp.array([0.0, 1.0]))
+    assert np.all(np.isfinite(np.asarray(x))) and np.all(np.asarray(x) > 0)

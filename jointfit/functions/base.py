@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import math
 import importlib.metadata
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
@@ -236,8 +237,10 @@ class Function:
 
     # -- algebra --------------------------------------------------------------------------
     def _combine(self, op: str, other: Any, reflected: bool = False) -> CompositeFunction:
-        if not isinstance(other, Function | int | float):
+        if isinstance(other, bool) or not isinstance(other, Function | int | float):
             return NotImplemented
+        if not isinstance(other, Function) and not math.isfinite(other):
+            raise ModelError(f"cannot combine {self.name} with the non-finite number {other!r}")
         return CompositeFunction(op, other, self) if reflected else CompositeFunction(op, self, other)
 
     def __add__(self, other: Any) -> CompositeFunction:

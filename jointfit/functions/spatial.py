@@ -35,7 +35,7 @@ class SpatialFunction(Function):
     ``(lon, lat)``."""
 
     x_unit: ClassVar[u.UnitBase] = u.deg
-    y_unit: ClassVar[u.UnitBase] = u.deg
+    y_unit: ClassVar[u.UnitBase] = u.Unit("1 / sr")
 
     def evaluate_with(self, x: Any, values: Any) -> Any:
         """Pure evaluation at ``x = (lon, lat)`` (degrees) with values by local name."""

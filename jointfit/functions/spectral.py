@@ -102,8 +102,9 @@ class Band(SpectralFunction):
         K \left[(\alpha-\beta) E_0/\mathrm{piv}\right]^{\alpha-\beta} e^{\beta-\alpha}
             (x/\mathrm{piv})^{\beta} \quad \text{otherwise}
 
-    As in astromodels, if alpha < beta then alpha is replaced by beta while
-    :math:`E_0` keeps the original alpha (outside the default bounds).
+    If alpha < beta (outside the default bounds) alpha is replaced by beta while
+    :math:`E_0` keeps the original alpha, as astromodels 2.x does after warning; older
+    astromodels refused such values.
     """
 
     K = P(1e-4, bounds=(1e-50, None), unit=Y, description="Differential flux at the pivot energy")
@@ -136,8 +137,9 @@ class Blackbody(SpectralFunction):
 
     @staticmethod
     def evaluate(x: Any, K: Any, kT: Any) -> Any:
-        arg = x / kT
-        regular = (arg > 0.0) & (arg < _EXP_OVERFLOW)
+        hot = kT > 0.0
+        arg = x / jnp.where(hot, kT, 1.0)  # kT = 0 (its bound) must not poison gradients
+        regular = hot & (arg > 0.0) & (arg < _EXP_OVERFLOW)
         safe_arg = jnp.where(regular, arg, 1.0)
         return jnp.where(regular, K * x * x / jnp.expm1(safe_arg), 0.0)
 

@@ -53,7 +53,7 @@ class XYLike(Plugin):
         Gaussian standard deviations, all > 0. Required unless ``poisson``.
     poisson : bool
         Poisson likelihood for counts (``yerr`` must then be omitted).
-    poisson_error : bool, optional
+    poisson_data : bool, optional
         3ML's spelling of ``poisson``.
 
     Raises
@@ -64,10 +64,10 @@ class XYLike(Plugin):
     """
 
     def __init__(self, name: str, x: Any, y: Any, yerr: Any = None, poisson: bool = False,
-                 poisson_error: bool | None = None) -> None:
+                 poisson_data: bool | None = None) -> None:
         super().__init__(name)
-        if poisson_error is not None:
-            poisson = poisson_error
+        if poisson_data is not None:
+            poisson = poisson_data
         self.x = _as_vector(x, "x", name)
         self.y = _as_vector(y, "y", name)
         if self.y.size != self.x.size:
@@ -103,6 +103,9 @@ class XYLike(Plugin):
         expected = np.asarray(function(x), dtype=float)
         rng = np.random.default_rng(seed)
         if poisson:
+            if not np.all(np.isfinite(expected)) or np.any(expected < 0):
+                raise DataError(f"XYLike {name!r}: the function must be finite and non-negative to "
+                                "simulate Poisson counts")
             return cls(name, x, rng.poisson(expected).astype(float), poisson=True)
         if yerr is None:
             raise DataError(f"XYLike {name!r}: yerr is required for Gaussian data (or pass poisson=True)")
