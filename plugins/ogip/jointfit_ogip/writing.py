@@ -15,7 +15,7 @@ from jointfit.errors import DataError
 from .pha import PHASpectrum
 from .response import EffectiveArea, Response
 
-__all__ = ["write_spectrum", "write_response", "write_arf"]
+__all__ = ["write_spectrum", "write_response", "write_arf", "matrix_hdu", "ebounds_hdu"]
 
 
 def _check_target(path: str | os.PathLike[str], overwrite: bool) -> Path:
@@ -85,9 +85,8 @@ def _compress_rows(matrix: np.ndarray, first_channel: int) -> tuple[list, list, 
     return f_chan, n_chan, values, np.asarray(n_grp, dtype=np.int16)
 
 
-def write_response(path: str | os.PathLike[str], response: Response, overwrite: bool = False) -> Path:
-    """Write ``response`` as an RMF (or an RSP, ``SPECRESP MATRIX``, if it holds the area)."""
-    target = _check_target(path, overwrite)
+def matrix_hdu(response: Response) -> fits.BinTableHDU:
+    """The response matrix as a compressed MATRIX (or SPECRESP MATRIX) extension."""
     first = int(response.channels[0])
     f_chan, n_chan, values, n_grp = _compress_rows(response.matrix, first)
     columns = [
@@ -98,21 +97,32 @@ def write_response(path: str | os.PathLike[str], response: Response, overwrite: 
         fits.Column(name="N_CHAN", format="PJ()", array=np.array(n_chan, dtype=object)),
         fits.Column(name="MATRIX", format="PD()", array=np.array(values, dtype=object)),
     ]
-    name = "SPECRESP MATRIX" if response.has_area else "MATRIX"
-    matrix_hdu = fits.BinTableHDU.from_columns(columns, name=name)
-    _ogip_header(matrix_hdu.header, ("HDUCLAS1", "RESPONSE"), ("HDUCLAS2", "RSP_MATRIX"),
+    hdu = fits.BinTableHDU.from_columns(columns, name="SPECRESP MATRIX" if response.has_area else "MATRIX")
+    _ogip_header(hdu.header, ("HDUCLAS1", "RESPONSE"), ("HDUCLAS2", "RSP_MATRIX"),
                  ("HDUCLAS3", "FULL" if response.has_area else "REDIST"), ("HDUVERS", "1.3.0"),
                  ("DETCHANS", response.n_channels), ("CHANTYPE", "PI"), ("TLMIN4", first),
                  ("TLMAX4", int(response.channels[-1])), ("LO_THRES", 0.0))
-    ebounds = fits.BinTableHDU.from_columns([
+    return hdu
+
+
+def ebounds_hdu(response: Response) -> fits.BinTableHDU:
+    """The channel energy bounds as an EBOUNDS extension."""
+    hdu = fits.BinTableHDU.from_columns([
         fits.Column(name="CHANNEL", format="J", array=response.channels),
         fits.Column(name="E_MIN", format="D", unit="keV", array=response.channel_lo),
         fits.Column(name="E_MAX", format="D", unit="keV", array=response.channel_hi),
     ], name="EBOUNDS")
-    _ogip_header(ebounds.header, ("HDUCLAS1", "RESPONSE"), ("HDUCLAS2", "EBOUNDS"), ("HDUVERS", "1.2.0"),
-                 ("DETCHANS", response.n_channels), ("CHANTYPE", "PI"), ("TLMIN1", first),
+    _ogip_header(hdu.header, ("HDUCLAS1", "RESPONSE"), ("HDUCLAS2", "EBOUNDS"), ("HDUVERS", "1.2.0"),
+                 ("DETCHANS", response.n_channels), ("CHANTYPE", "PI"), ("TLMIN1", int(response.channels[0])),
                  ("TLMAX1", int(response.channels[-1])))
-    fits.HDUList([fits.PrimaryHDU(), matrix_hdu, ebounds]).writeto(target, overwrite=overwrite)
+    return hdu
+
+
+def write_response(path: str | os.PathLike[str], response: Response, overwrite: bool = False) -> Path:
+    """Write ``response`` as an RMF (or an RSP, ``SPECRESP MATRIX``, if it holds the area)."""
+    target = _check_target(path, overwrite)
+    fits.HDUList([fits.PrimaryHDU(), matrix_hdu(response), ebounds_hdu(response)]).writeto(
+        target, overwrite=overwrite)
     return target
 
 

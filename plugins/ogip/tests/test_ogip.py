@@ -1,0 +1,310 @@
+"""OGIPLike on files it writes and on hand-made layouts: reading, errors, fold, statistics."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from astropy.io import fits
+from scipy import integrate, optimize, stats
+
+from jointfit import Log_normal, Model, PointSource, Powerlaw, Uniform_prior
+from jointfit.errors import DataError, PluginError
+from jointfit_ogip import (DispersionSpectrumLike, EffectiveArea, OGIPLike, Response,
+                           group_min_counts, read_arf, read_pha, read_pha_rows, read_rmf)
+from jointfit_ogip.writing import ebounds_hdu, matrix_hdu, write_arf, write_response
+
+N_ENERGY, N_CHANNEL = 60, 24
+
+
+def toy_response(first_channel: int = 1) -> Response:
+    """A small response: Gaussian redistribution (10 % resolution) of 1-100 keV into 24 channels."""
+    edges = np.geomspace(1.0, 100.0, N_ENERGY + 1)
+    channel_edges = np.geomspace(0.8, 120.0, N_CHANNEL + 1)
+    centres = np.sqrt(edges[:-1] * edges[1:])
+    cdf = stats.norm.cdf(np.log(channel_edges)[None, :], np.log(centres)[:, None], 0.1)
+    matrix = np.diff(cdf, axis=1) * 50.0  # 50 cm2 folded in
+    matrix[matrix < 1e-6] = 0.0           # sparse rows: several groups where it matters
+    return Response(edges[:-1], edges[1:], np.arange(first_channel, first_channel + N_CHANNEL),
+                    channel_edges[:-1], channel_edges[1:], matrix, "toy", has_area=True)
+
+
+def powerlaw_model(**values) -> Model:
+    shape = Powerlaw(**values)
+    shape.K.prior = Log_normal(mu=0.0, sigma=3.0)
+    shape.index.prior = Uniform_prior(lower_bound=-4, upper_bound=0)
+    return Model(PointSource("src", ra=10.0, dec=-5.0, spectral_shape=shape))
+
+
+def reference_counts(response: Response, function, exposure: float) -> np.ndarray:
+    """Independent fold: scipy quad over each energy bin, then a plain matrix product."""
+    integrals = np.array([integrate.quad(function, lo, hi, epsrel=1e-12)[0]
+                          for lo, hi in zip(response.energy_lo, response.energy_hi)])
+    return integrals @ response.matrix * exposure
+
+
+@pytest.fixture()
+def simulated(tmp_path) -> tuple[OGIPLike, dict[str, Path]]:
+    plugin = OGIPLike.from_function("sim", Powerlaw(K=30.0, index=-1.7), toy_response(),
+                                    background_function=Powerlaw(K=5.0, index=-1.0), exposure=100.0, seed=3)
+    return plugin, plugin.write_pha(tmp_path / "sim")
+
+
+def test_fold_matches_an_independent_quadrature():
+    truth = Powerlaw(K=30.0, index=-1.7)
+    plugin = OGIPLike.from_function("sim", truth, toy_response(), exposure=100.0, seed=1)
+    space = powerlaw_model(K=30.0, index=-1.7).compile(extra_parameters=plugin.nuisance_parameters)
+    plugin.setup(space)
+    expected = plugin.expected_counts(space.unpack(space.initial_theta))
+    reference = reference_counts(plugin.response, lambda e: 30.0 * e**-1.7, 100.0)
+    np.testing.assert_allclose(expected, reference, rtol=1e-9)
+
+
+def test_write_and_read_back_exactly(simulated):
+    plugin, paths = simulated
+    again = OGIPLike("again", paths["observation"])  # BACKFILE and RESPFILE from the header
+    np.testing.assert_array_equal(again.observation.counts, plugin.observation.counts)
+    np.testing.assert_array_equal(again.background.counts, plugin.background.counts)
+    np.testing.assert_array_equal(again.response.matrix, plugin.response.matrix)
+    np.testing.assert_array_equal(again.response.energy_lo, plugin.response.energy_lo)
+    np.testing.assert_array_equal(again.response.channel_hi, plugin.response.channel_hi)
+    assert again.statistic == plugin.statistic == "wstat"
+    with pytest.raises(DataError, match="exists; pass overwrite=True"):
+        plugin.write_pha(paths["observation"].with_suffix(""))
+
+
+def test_same_seed_same_spectrum_and_statistic_choice():
+    response = toy_response()
+    first = OGIPLike.from_function("a", Powerlaw(K=30.0), response, exposure=10.0, seed=7)
+    second = OGIPLike.from_function("b", Powerlaw(K=30.0), response, exposure=10.0, seed=7)
+    np.testing.assert_array_equal(first.observation.counts, second.observation.counts)
+    assert first.statistic == "cstat"
+    assert DispersionSpectrumLike.from_function("c", Powerlaw(K=30.0), response, seed=7).statistic == "cstat"
+
+
+def test_header_files_resolve_and_explicit_none_wins(simulated):
+    plugin, paths = simulated
+    assert OGIPLike("nobkg", paths["observation"], background=None, statistic="cstat").background is None
+    paths["background"].unlink()
+    with pytest.raises(DataError, match=r"BACKFILE names .*sim_bak.pha', which does not exist; pass "
+                                        r"background=<path>.*background=None"):
+        OGIPLike("missing", paths["observation"])
+    paths["response"].rename(paths["response"].with_name("elsewhere.rsp"))
+    with pytest.raises(DataError, match="RESPFILE names"):
+        OGIPLike("missing", paths["observation"], background=None)
+    explicit = OGIPLike("explicit", paths["observation"], background=None,
+                        response=paths["response"].with_name("elsewhere.rsp"))
+    assert explicit.response.n_channels == N_CHANNEL
+
+
+def test_gzipped_files_and_gz_twins(simulated):
+    _, paths = simulated
+    for path in paths.values():
+        with open(path, "rb") as source, gzip.open(path.with_name(path.name + ".gz"), "wb") as target:
+            shutil.copyfileobj(source, target)
+        path.unlink()
+    plugin = OGIPLike("gz", paths["observation"])  # the names in the header resolve to .gz twins
+    assert plugin.observation.origin.endswith(".pha.gz[SPECTRUM]")
+
+
+def _pha2(path: Path, counts: np.ndarray, rate: bool = False, exposure=100.0) -> None:
+    n_rows, n = counts.shape
+    column = "RATE" if rate else "COUNTS"
+    data = counts / exposure if rate else counts
+    hdu = fits.BinTableHDU.from_columns([
+        fits.Column(name="SPEC_NUM", format="I", array=np.arange(1, n_rows + 1)),
+        fits.Column(name="CHANNEL", format=f"{n}J", array=np.tile(np.arange(1, n + 1), (n_rows, 1))),
+        fits.Column(name=column, format=f"{n}D", array=data),
+        fits.Column(name="EXPOSURE", format="D", array=np.full(n_rows, exposure)),
+        fits.Column(name="BACKSCAL", format="D", array=np.linspace(1.0, 2.0, n_rows)),
+    ], name="SPECTRUM")
+    hdu.header.update({"HDUCLASS": "OGIP", "HDUCLAS1": "SPECTRUM", "HDUCLAS4": "TYPE:II",
+                       "POISSERR": True, "RESPFILE": "toy.rsp", "BACKFILE": "none", "ANCRFILE": "none"})
+    fits.HDUList([fits.PrimaryHDU(), hdu]).writeto(path)
+
+
+def test_pha_type_ii_rows_selectors_and_rate(tmp_path):
+    counts = np.random.default_rng(0).poisson(5.0, (3, N_CHANNEL)).astype(float)
+    write_response(tmp_path / "toy.rsp", toy_response())
+    _pha2(tmp_path / "rows.pha", counts)
+    _pha2(tmp_path / "rate.pha", counts, rate=True)
+    rows = read_pha_rows(tmp_path / "rows.pha")
+    assert len(rows) == 3 and [r.backscal[0] for r in rows] == [1.0, 1.5, 2.0]
+    np.testing.assert_array_equal(read_pha(f"{tmp_path / 'rows.pha'}{{2}}").counts, counts[1])
+    np.testing.assert_array_equal(read_pha(tmp_path / "rate.pha", spectrum_number=3).counts, counts[2])
+    plugin = OGIPLike("row2", f"{tmp_path / 'rows.pha'}{{2}}")  # RESPFILE of the row's header
+    np.testing.assert_array_equal(plugin.observation.counts, counts[1])
+    with pytest.raises(DataError, match=r"choose one with spectrum_number=<1..3>"):
+        read_pha(tmp_path / "rows.pha")
+    with pytest.raises(DataError, match=r"spectrum 4 requested, the file holds 3"):
+        read_pha(tmp_path / "rows.pha", spectrum_number=4)
+
+
+def test_background_in_a_second_hdu_of_the_same_file(tmp_path, simulated):
+    plugin, paths = simulated
+    with fits.open(paths["observation"]) as source, fits.open(paths["background"]) as background:
+        header = source["SPECTRUM"].header.copy()
+        header["BACKFILE"] = "none"
+        both = fits.HDUList([fits.PrimaryHDU(), fits.BinTableHDU(source["SPECTRUM"].data, header, name="SPECTRUM"),
+                             fits.BinTableHDU(background["SPECTRUM"].data, background["SPECTRUM"].header,
+                                              name="BACKGROUND")])
+        both.writeto(tmp_path / "both.pha")
+    merged = OGIPLike("merged", tmp_path / "both.pha", response=paths["response"])
+    np.testing.assert_array_equal(merged.background.counts, plugin.background.counts)
+    assert merged.statistic == "wstat"
+
+
+def test_rmf_layouts_multiple_matrices_zero_based_channels_and_arf(tmp_path):
+    response = toy_response(first_channel=0)
+    write_response(tmp_path / "zero.rmf", response)
+    again = read_rmf(tmp_path / "zero.rmf")
+    np.testing.assert_array_equal(again.matrix, response.matrix)
+    assert again.channels[0] == 0
+    with fits.open(tmp_path / "zero.rmf") as hdus:
+        assert hdus["SPECRESP MATRIX"].header["TLMIN4"] == 0  # the toy response holds its area: an RSP
+        assert max(int(n) for n in hdus["SPECRESP MATRIX"].data["N_GRP"]) >= 1
+    other = Response(response.energy_lo, response.energy_hi, response.channels, response.channel_lo,
+                     response.channel_hi, np.full_like(response.matrix, 0.5), "other", has_area=True)
+    fits.HDUList([fits.PrimaryHDU(), matrix_hdu(response), matrix_hdu(other), ebounds_hdu(response)]).writeto(
+        tmp_path / "two.rmf")
+    assert read_rmf(f"{tmp_path / 'two.rmf'}{{2}}").matrix[0].max() == 0.5
+    with pytest.raises(DataError, match="matrix 3 requested, the file holds 2"):
+        read_rmf(f"{tmp_path / 'two.rmf'}{{3}}")
+    area = EffectiveArea(response.energy_lo, response.energy_hi, np.full(N_ENERGY, 2.0), "flat.arf")
+    np.testing.assert_allclose(again.with_arf(area).matrix, 2.0 * response.matrix)
+    shifted = EffectiveArea(response.energy_lo * 1.01, response.energy_hi, np.ones(N_ENERGY), "shifted.arf")
+    with pytest.raises(DataError, match="energy grids of shifted.arf and .* differ, first at bin 0"):
+        again.with_arf(shifted)
+    write_arf(tmp_path / "short.arf", EffectiveArea(response.energy_lo[:-1], response.energy_hi[:-1],
+                                                    np.ones(N_ENERGY - 1), "short"))
+    with pytest.raises(DataError, match="59 energy bins but the matrix .* has 60"):
+        again.with_arf(read_arf(tmp_path / "short.arf"))
+
+
+def test_bad_spectra_are_refused_with_named_errors(tmp_path, simulated):
+    _, paths = simulated
+
+    def edited(name, **changes):
+        with fits.open(paths["observation"]) as hdus:
+            table = hdus["SPECTRUM"]
+            for key, value in changes.items():
+                if key in table.columns.names:
+                    table.data[key][:] = value
+                else:
+                    table.header[key] = value
+            target = tmp_path / name
+            hdus.writeto(target)
+        return target
+
+    with pytest.raises(DataError, match="EXPOSURE must be a positive number of seconds, got -5.0"):
+        OGIPLike("bad", edited("neg.pha", EXPOSURE=-5.0))
+    counts_float = tmp_path / "nan.pha"
+    with fits.open(paths["observation"]) as hdus:
+        table = hdus["SPECTRUM"]
+        columns = [fits.Column(name=c.name, format="D" if c.name == "COUNTS" else c.format,
+                               array=np.where(np.arange(N_CHANNEL) == 4, np.nan, table.data[c.name])
+                               if c.name == "COUNTS" else table.data[c.name]) for c in table.columns]
+        fits.HDUList([fits.PrimaryHDU(), fits.BinTableHDU.from_columns(columns, header=table.header,
+                                                                        name="SPECTRUM")]).writeto(counts_float)
+    with pytest.raises(DataError, match="COUNTS has 1 NaN/inf value.*index 4"):
+        OGIPLike("bad", counts_float)
+    write_response(tmp_path / "small.rsp", Response(*[a[:N_ENERGY] for a in (
+        toy_response().energy_lo, toy_response().energy_hi)], np.arange(1, 11), np.arange(10.0),
+        np.arange(1.0, 11.0), np.ones((N_ENERGY, 10)), "small"))
+    with pytest.raises(DataError, match=f"has {N_CHANNEL} channels but the response .* has 10"):
+        OGIPLike("bad", paths["observation"], response=tmp_path / "small.rsp")
+    with pytest.raises(DataError, match="no SPECTRUM extension"):
+        read_pha(paths["response"])
+
+
+def test_statistics_are_chosen_from_the_data_and_checked(simulated):
+    plugin, paths = simulated
+    assert plugin.statistic == "wstat"
+    with pytest.raises(DataError, match="cstat does not use a background; pass background=None"):
+        OGIPLike("s", paths["observation"], statistic="cstat")
+    with pytest.raises(DataError, match="wstat needs a background"):
+        OGIPLike("s", paths["observation"], background=None, statistic="wstat")
+    with pytest.raises(DataError, match="pgstat needs background errors"):
+        OGIPLike("s", paths["observation"], statistic="pgstat")
+    with pytest.raises(DataError, match="chi2 with variance from the file needs STAT_ERR"):
+        OGIPLike("s", paths["observation"], statistic="chi2")
+    with pytest.raises(PluginError, match="statistic must be one of"):
+        OGIPLike("s", paths["observation"], statistic="cash")
+    zero_bin = OGIPLike("s", paths["observation"], background=None, statistic="chi2", chi2_variance="data")
+    zero_bin.observation.counts[3] = 0.0  # a bin without counts has no data variance
+    space = powerlaw_model().compile(extra_parameters=zero_bin.nuisance_parameters)
+    with pytest.raises(DataError, match="chi2 needs a positive variance in every bin; bin 3"):
+        zero_bin.setup(space)
+
+
+def test_channel_selection_grouping_and_quality(simulated):
+    plugin, _ = simulated
+    response = plugin.response
+    plugin.set_active_measurements("5-50")
+    overlap = (response.channel_hi > 5) & (response.channel_lo < 50)
+    assert plugin.n_bins == overlap.sum()
+    plugin.set_active_measurements("c3-c10", exclude=["c5-c6"])
+    assert list(plugin.binning.channel_index) == [2, 3, 6, 7, 8, 9]
+    plugin.set_active_measurements("all")
+    flags = group_min_counts(plugin.observation.counts, 2000)
+    plugin.group(flags)
+    sums = plugin.binning.sum(plugin.observation.counts)
+    assert np.all(sums[:-1] >= 2000) and sums.sum() == plugin.observation.counts.sum()
+    plugin.group(None)
+    assert plugin.n_bins == N_CHANNEL
+    plugin.observation.quality[0] = 5
+    assert plugin.n_bins == N_CHANNEL - 1
+    with pytest.raises(DataError, match="cannot read the selection 'five-ten'"):
+        plugin.set_active_measurements("five-ten")
+
+
+def test_wstat_fit_recovers_the_simulated_source(simulated):
+    plugin, _ = simulated
+    space = powerlaw_model(K=10.0, index=-2.0).compile(extra_parameters=plugin.nuisance_parameters)
+    loglike = plugin.setup(space)
+
+    def neg_log_posterior(z):
+        theta = space.constrain(z)
+        return -(loglike(space.unpack(theta)) + space.log_prior(theta))
+
+    objective, gradient = jax.jit(neg_log_posterior), jax.jit(jax.grad(neg_log_posterior))
+    fit = optimize.minimize(lambda z: float(objective(z)), np.asarray(space.unconstrain(space.initial_theta)),
+                            jac=lambda z: np.asarray(gradient(z)), method="BFGS")
+    theta = space.constrain(fit.x)
+    in_theta = jax.jit(lambda t: -(loglike(space.unpack(t)) + space.log_prior(t)))
+    errors = np.sqrt(np.diag(np.linalg.inv(np.asarray(jax.hessian(in_theta)(theta)))))
+    for value, error, truth in zip(np.asarray(theta), errors, (30.0, -1.7)):
+        assert abs(value - truth) < 4 * error
+    batch = jnp.stack([theta, theta * 1.01])
+    values = jax.vmap(space.unpack)(batch)
+    per_point = jax.jit(jax.vmap(plugin.pointwise_loglike))(values)
+    assert per_point.shape == (2, plugin.n_bins)
+    np.testing.assert_allclose(per_point[0].sum(), loglike(space.unpack(theta)), rtol=1e-12)
+
+
+def test_effective_area_correction_is_a_nuisance_parameter(simulated):
+    plugin, _ = simulated
+    plugin.use_effective_area_correction(0.7, 1.3)
+    space = powerlaw_model(K=30.0, index=-1.7).compile(extra_parameters=plugin.nuisance_parameters)
+    assert space.free_names[-1] == "sim.effective_area_correction"
+    plugin.setup(space)
+    theta = space.initial_theta
+    base = plugin.expected_counts(space.unpack(theta.at[-1].set(1.0)))
+    scaled = plugin.expected_counts(space.unpack(theta.at[-1].set(1.2)))
+    np.testing.assert_allclose(scaled, 1.2 * base, rtol=1e-14)
+    assert space.priors["sim.effective_area_correction"] == Uniform_prior(0.7, 1.3)
+
+
+def test_simulate_draws_poisson_counts_around_the_model(simulated):
+    plugin, _ = simulated
+    space = powerlaw_model(K=30.0, index=-1.7).compile(extra_parameters=plugin.nuisance_parameters)
+    plugin.setup(space)
+    values = space.unpack(space.initial_theta)
+    draws = jax.vmap(lambda key: plugin.simulate(values, key))(jax.random.split(jax.random.PRNGKey(0), 400))
+    mean = np.asarray(plugin.expected_counts(values)) + np.asarray(plugin._alpha * plugin._background_counts)
+    np.testing.assert_allclose(draws.mean(axis=0), mean, rtol=5 / np.sqrt(400 * np.maximum(mean, 1)).min() + 0.05)
