@@ -345,6 +345,12 @@ class OGIPLike(Plugin):
         return jax.random.poisson(key, rate).astype(float)
 
     # -- simulation and files ----------------------------------------------------------------------
+    @staticmethod
+    def demo_response_file() -> Path:
+        """The GBM-like demo response of 3ML's point-source-fluxes tutorial, shipped with
+        this plugin (threeML 2.6.1 package data, BSD-3-Clause)."""
+        return Path(__file__).with_name("data") / "ogip_powerlaw.rsp"
+
     @classmethod
     def from_function(cls, name: str, source_function: Any, response: Any, background_function: Any = None,
                       exposure: float = 1.0, seed: int = 0, quadrature_points: int = 5,
