@@ -270,9 +270,12 @@ def poisson_gaussian_background_loglike(
     Model: ``n ~ Poisson(s + B)``, and the background measurement, scaled to the
     source spectrum, ``alpha b ~ Normal(B, alpha sigma_b)``; ``B`` (background counts
     in the source spectrum) is profiled out in closed form (3ML's
-    ``poisson_observed_gaussian_background``). ``B`` may be negative as long as
-    ``s + B >= 0`` (as in 3ML; XSPEC's PG-stat instead holds the background at
-    ``>= 0``, which differs only where ``n = 0`` and ``s + alpha b < alpha^2 sigma_b^2``).
+    ``poisson_observed_gaussian_background``). As in 3ML, ``B`` may be negative as long
+    as ``s + B >= 0``; the constraint is active only where ``n = 0`` and
+    ``s + alpha b < alpha^2 sigma_b^2`` (then ``B = -s``, where 3ML itself returns NaN
+    from ``0 * log 0``; here the limit). XSPEC's PG-stat profiles the same likelihood
+    for ``n > 0`` (up to data-only constants); its ``n = 0`` special case is not
+    reproduced here.
 
     Scaling convention (3ML's, since threeML PR #536,
     ``PoissonObservedGaussianBackgroundStatistic``): ``background_counts`` and
