@@ -6,6 +6,7 @@ XSPEC and Sherpa read and gives a pure JAX log-likelihood of the assigned source
 
 from .binning import group_min_counts
 from .pha import PHASpectrum, read_pha, read_pha_rows
+from .plots import plot_model_counts, view_count_spectrum
 from .plugin import FROM_HEADER, STATISTICS, DispersionSpectrumLike, OGIPLike
 from .response import EffectiveArea, Response, read_arf, read_rmf
 
@@ -22,4 +23,6 @@ __all__ = [
     "read_rmf",
     "read_arf",
     "group_min_counts",
+    "view_count_spectrum",
+    "plot_model_counts",
 ]

@@ -419,6 +419,19 @@ class OGIPLike(Plugin):
                        respfile=paths["response"].name)
         return paths
 
+    # -- pictures ---------------------------------------------------------------------------------
+    def view_count_spectrum(self, ax: Any = None) -> Any:
+        """Counts per keV per second of the data and the scaled background (a figure)."""
+        from .plots import view_count_spectrum
+
+        return view_count_spectrum(self, ax=ax)
+
+    def plot_model_counts(self, values: Any, min_significance: float = 3.0) -> Any:
+        """Net counts against the model at ``values`` (or a band over many), residuals below."""
+        from .plots import plot_model_counts
+
+        return plot_model_counts([self], values, min_significance=min_significance)
+
     # -- nuisance parameters --------------------------------------------------------------------
     def use_effective_area_correction(self, min_value: float = 0.8, max_value: float = 1.2) -> None:
         """Free a multiplicative effective-area constant with a uniform prior on

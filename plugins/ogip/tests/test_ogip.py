@@ -308,3 +308,21 @@ def test_simulate_draws_poisson_counts_around_the_model(simulated):
     draws = jax.vmap(lambda key: plugin.simulate(values, key))(jax.random.split(jax.random.PRNGKey(0), 400))
     mean = np.asarray(plugin.expected_counts(values)) + np.asarray(plugin._alpha * plugin._background_counts)
     np.testing.assert_allclose(draws.mean(axis=0), mean, rtol=5 / np.sqrt(400 * np.maximum(mean, 1)).min() + 0.05)
+
+
+def test_display_groups_reach_the_significance_and_pictures_are_drawn(simulated):
+    from jointfit_ogip.plots import significance_groups
+
+    net = np.array([1.0, 1.0, 1.0, 10.0, 0.5, 0.5])
+    groups = significance_groups(net, np.ones(6), 1.5)
+    assert list(groups) == [0, 0, 0, 1, 1, 1]  # 3/sqrt(3) > 1.5 closes the first; the tail joins the last
+    plugin, _ = simulated
+    space = powerlaw_model(K=30.0, index=-1.7).compile(extra_parameters=plugin.nuisance_parameters)
+    plugin.setup(space)
+    figure = plugin.view_count_spectrum()
+    assert len(figure.axes[0].patches) == 2  # total and scaled background
+    draws = [space.unpack(space.initial_theta * factor) for factor in (0.98, 1.0, 1.02)]
+    figure = plugin.plot_model_counts(draws, min_significance=5.0)
+    top, bottom = figure.axes
+    assert top.get_yscale() == "log" and bottom.get_ylabel() == "residual (σ)"
+    assert len(bottom.lines) >= 1 and len(top.collections) >= 1  # residuals and the model band
