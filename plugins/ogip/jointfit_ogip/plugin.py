@@ -107,6 +107,7 @@ class OGIPLike(Plugin):
             raise PluginError(f"quadrature_points must be at least 1, got {quadrature_points}")
         self.quadrature_points = int(quadrature_points)
         self._group = bool(group) and np.any(self.observation.grouping == -1)
+        self.sparse_threshold = 0.25  # fold with the non-zero elements only below this density
         self._selected = np.ones(self.observation.n_channels, dtype=bool)
         self._add_nuisance_parameter(Parameter(
             "effective_area_correction", 1.0, bounds=(0.0, None), free=False,
@@ -247,7 +248,7 @@ class OGIPLike(Plugin):
         self._nodes, self._weights = jnp.asarray(nodes), jnp.asarray(weights)
         # photons/(cm2 s) per energy bin -> counts per channel, for the channels that enter
         scale = observation.exposure * observation.areascal[columns]
-        self._matrix = jnp.asarray(response.matrix[:, columns] * scale[None, :])
+        self._fold = _Fold(response.matrix[:, columns] * scale[None, :], self.sparse_threshold)
         self._group_of = jnp.asarray(binning.group_of)
         self._counts = jnp.asarray(binning.sum(observation.counts))
         self._correction_path = f"{self.name}.effective_area_correction"
@@ -294,7 +295,7 @@ class OGIPLike(Plugin):
         self._require_setup()
         flux = self._spectrum(self._nodes, values)                 # photons/(cm2 s keV) at nodes
         per_energy_bin = jnp.sum(flux * self._weights, axis=-1)    # photons/(cm2 s)
-        per_channel = per_energy_bin @ self._matrix                # counts
+        per_channel = self._fold(per_energy_bin)                   # counts
         per_bin = jax.ops.segment_sum(per_channel, self._group_of, num_segments=self._binning.n_bins)
         return per_bin * values[self._correction_path]
 
@@ -447,6 +448,27 @@ class OGIPLike(Plugin):
         parameter.bounds = (None, None)
         parameter.value = value
         parameter.free = False
+
+
+class _Fold:
+    """``x @ matrix`` for a fixed matrix: a dense product, or, when few elements are
+    non-zero (grating and CCD responses often hold under 10 %), a sum over the
+    non-zero elements only (pure JAX, so ``jit``, ``vmap`` and ``grad`` apply)."""
+
+    def __init__(self, matrix: np.ndarray, sparse_threshold: float) -> None:
+        self.n_columns = matrix.shape[1]
+        rows, columns = np.nonzero(matrix)
+        self.sparse = rows.size < sparse_threshold * matrix.size
+        if self.sparse:
+            self._rows, self._columns = jnp.asarray(rows), jnp.asarray(columns)
+            self._values = jnp.asarray(matrix[rows, columns])
+        else:
+            self._matrix = jnp.asarray(matrix)
+
+    def __call__(self, x: jnp.ndarray) -> jnp.ndarray:
+        if not self.sparse:
+            return x @ self._matrix
+        return jax.ops.segment_sum(x[self._rows] * self._values, self._columns, num_segments=self.n_columns)
 
 
 def _bin_mean(binning: Binning, per_channel: np.ndarray) -> np.ndarray:

@@ -326,3 +326,19 @@ def test_display_groups_reach_the_significance_and_pictures_are_drawn(simulated)
     top, bottom = figure.axes
     assert top.get_yscale() == "log" and bottom.get_ylabel() == "residual (σ)"
     assert len(bottom.lines) >= 1 and len(top.collections) >= 1  # residuals and the model band
+
+
+def test_sparse_and_dense_folds_agree():
+    dense = OGIPLike.from_function("dense", Powerlaw(K=30.0, index=-1.7), toy_response(), exposure=100.0, seed=1)
+    sparse = OGIPLike.from_function("sparse", Powerlaw(K=30.0, index=-1.7), toy_response(), exposure=100.0, seed=1)
+    dense.sparse_threshold, sparse.sparse_threshold = 0.0, 1.0
+    space = powerlaw_model(K=30.0, index=-1.7).compile(
+        extra_parameters={**dense.nuisance_parameters, **sparse.nuisance_parameters})
+    dense.setup(space)
+    sparse.setup(space)
+    assert sparse._fold.sparse and not dense._fold.sparse
+    values = space.unpack(space.initial_theta)
+    np.testing.assert_allclose(sparse.expected_counts(values), dense.expected_counts(values), rtol=1e-13)
+    gradient = jax.grad(lambda t, p: p.loglike(space.unpack(t)), argnums=0)
+    np.testing.assert_allclose(gradient(space.initial_theta, sparse), gradient(space.initial_theta, dense),
+                               rtol=1e-10)
