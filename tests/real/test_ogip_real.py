@@ -117,3 +117,9 @@ def test_asca_sis0_uses_exactly_the_response_given(shared_data):
     assert plugin.observation.counts.sum() == 50389
     redistribution_only = OGIPLike("sis0_rmf", folder / "sis0.pha", response=folder / "sis0.rmf")
     assert redistribution_only.response.matrix.sum(axis=1).max() < 0.87 + 1e-6
+
+
+def test_pha2_rows_become_plugins_with_the_arfs_given(shared_data):
+    folder = shared_data / "ogip-real/chandra-hetg-3c120-pha2"
+    with pytest.raises(DataError, match="names no response"):
+        OGIPLike.from_rows("hetg", folder / "3c120_pha2.gz")

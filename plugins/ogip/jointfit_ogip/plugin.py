@@ -20,7 +20,7 @@ from jointfit.space import ParameterSpace
 
 from . import statistics as stats
 from .binning import Binning, group_ids_from_flags, parse_selection
-from .pha import PHASpectrum, read_pha
+from .pha import PHASpectrum, read_pha, read_pha_rows
 from .response import EffectiveArea, Response, read_arf, read_rmf
 from .writing import write_response, write_spectrum
 
@@ -344,6 +344,32 @@ class OGIPLike(Plugin):
             return model + sigma * jax.random.normal(key, model.shape)
         rate = model + (self._alpha * self._background_counts if self.background is not None else 0.0)
         return jax.random.poisson(key, rate).astype(float)
+
+    @classmethod
+    def from_rows(cls, name: str, path: str | os.PathLike[str], response: Any = FROM_HEADER,
+                  arf: Any = FROM_HEADER, background: Any = FROM_HEADER, **kwargs: Any) -> list[OGIPLike]:
+        """One plugin per spectrum of a PHA file (every row of a type II file), named
+        ``<name>_<row>``. ``response``, ``arf`` and ``background`` may be one value for
+        all rows or a list with one per row.
+
+        Raises
+        ------
+        DataError
+            If a list does not have one entry per row.
+        """
+        spectra = read_pha_rows(path)
+
+        def per_row(value: Any, what: str) -> list[Any]:
+            if isinstance(value, list | tuple):
+                if len(value) != len(spectra):
+                    raise DataError(f"{path} holds {len(spectra)} spectra but {len(value)} {what} were given")
+                return list(value)
+            return [value] * len(spectra)
+
+        return [cls(f"{name}_{i}", spectrum, response=r, arf=a, background=b, **kwargs)
+                for i, (spectrum, r, a, b) in enumerate(zip(spectra, per_row(response, "responses"),
+                                                             per_row(arf, "ARFs"),
+                                                             per_row(background, "backgrounds")), start=1)]
 
     # -- simulation and files ----------------------------------------------------------------------
     @staticmethod

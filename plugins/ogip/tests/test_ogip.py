@@ -342,3 +342,15 @@ def test_sparse_and_dense_folds_agree():
     gradient = jax.grad(lambda t, p: p.loglike(space.unpack(t)), argnums=0)
     np.testing.assert_allclose(gradient(space.initial_theta, sparse), gradient(space.initial_theta, dense),
                                rtol=1e-10)
+
+
+def test_every_row_of_a_type_ii_file_as_plugins(tmp_path):
+    counts = np.random.default_rng(1).poisson(5.0, (3, N_CHANNEL)).astype(float)
+    write_response(tmp_path / "toy.rsp", toy_response())
+    _pha2(tmp_path / "rows.pha", counts)
+    plugins = OGIPLike.from_rows("obs", tmp_path / "rows.pha")  # RESPFILE from the header
+    assert [p.name for p in plugins] == ["obs_1", "obs_2", "obs_3"]
+    for plugin, row in zip(plugins, counts):
+        np.testing.assert_array_equal(plugin.observation.counts, row)
+    with pytest.raises(DataError, match="holds 3 spectra but 2 responses were given"):
+        OGIPLike.from_rows("obs", tmp_path / "rows.pha", response=[toy_response(), toy_response()])
