@@ -354,3 +354,12 @@ def test_every_row_of_a_type_ii_file_as_plugins(tmp_path):
         np.testing.assert_array_equal(plugin.observation.counts, row)
     with pytest.raises(DataError, match="holds 3 spectra but 2 responses were given"):
         OGIPLike.from_rows("obs", tmp_path / "rows.pha", response=[toy_response(), toy_response()])
+
+
+def test_reading_changes_nothing_on_disk(simulated):
+    _, paths = simulated
+    before = {role: path.read_bytes() for role, path in paths.items()}
+    OGIPLike("again", paths["observation"]).setup(powerlaw_model().compile(
+        extra_parameters={"again.effective_area_correction": OGIPLike(
+            "x", paths["observation"]).nuisance_parameters["x.effective_area_correction"]}))
+    assert {role: path.read_bytes() for role, path in paths.items()} == before
