@@ -53,11 +53,8 @@ def _observed(plugin: OGIPLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     counts = binning.sum(plugin.observation.counts)
     if plugin.background is None:
         return counts, np.zeros_like(counts), np.maximum(counts, 1.0)
-    observation, background = plugin.observation, plugin.background
-    alpha_channel = ((observation.exposure * observation.backscal * observation.areascal)
-                     / (background.exposure * background.backscal * background.areascal))
-    alpha = binning.sum(alpha_channel) / np.bincount(binning.group_of, minlength=binning.n_bins)
-    background_counts = binning.sum(background.counts)
+    alpha = plugin.background_scale(binning)
+    background_counts = binning.sum(plugin.background.counts)
     return counts, alpha * background_counts, np.maximum(counts + alpha**2 * background_counts, 1.0)
 
 

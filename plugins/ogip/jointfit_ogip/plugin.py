@@ -230,6 +230,18 @@ class OGIPLike(Plugin):
         _, group_of = np.unique(group_id[channel_index], return_inverse=True)
         return Binning(channel_index, group_of.astype(int), int(group_of.max() + 1 if group_of.size else 0))
 
+    def background_scale(self, binning: Binning) -> np.ndarray:
+        """Per bin, the factor turning background counts into counts in the source
+        region: (exposure x BACKSCAL x AREASCAL) of the source over the background's.
+        Channels of a group share one background region, so the factor is their mean."""
+        observation, background = self.observation, self.background
+        if background is None:
+            raise PluginError(f"{self.name} has no background")
+        alpha = ((observation.exposure * observation.backscal * observation.areascal)
+                 / (background.exposure * background.backscal * background.areascal))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return binning.sum(alpha) / np.bincount(binning.group_of, minlength=binning.n_bins)
+
     @property
     def n_bins(self) -> int:
         """Number of bins entering the likelihood."""
@@ -253,14 +265,12 @@ class OGIPLike(Plugin):
         self._counts = jnp.asarray(binning.sum(observation.counts))
         self._correction_path = f"{self.name}.effective_area_correction"
         if background is not None:
-            alpha = ((observation.exposure * observation.backscal * observation.areascal)
-                     / (background.exposure * background.backscal * background.areascal))
-            bad = ~np.isfinite(alpha[columns]) | (alpha[columns] <= 0)
+            alpha = self.background_scale(binning)
+            bad = ~np.isfinite(alpha) | (alpha <= 0)
             if np.any(bad):
                 raise DataError(f"{background.origin}: background scaling (exposure x BACKSCAL x AREASCAL) is "
-                                f"zero or invalid at channel {observation.channels[columns][bad][0]}")
-            # one scale per bin: channels of a group share the background region
-            self._alpha = jnp.asarray(_bin_mean(binning, alpha))
+                                f"zero or invalid in bin {np.flatnonzero(bad)[0]}")
+            self._alpha = jnp.asarray(alpha)
             self._background_counts = jnp.asarray(binning.sum(background.counts))
             if background.stat_err is not None:
                 self._background_error = jnp.asarray(np.sqrt(binning.sum(background.stat_err**2)))
@@ -495,11 +505,6 @@ class _Fold:
         if not self.sparse:
             return x @ self._matrix
         return jax.ops.segment_sum(x[self._rows] * self._values, self._columns, num_segments=self.n_columns)
-
-
-def _bin_mean(binning: Binning, per_channel: np.ndarray) -> np.ndarray:
-    counts = np.bincount(binning.group_of, minlength=binning.n_bins)
-    return binning.sum(per_channel) / counts
 
 
 class DispersionSpectrumLike(OGIPLike):
