@@ -39,6 +39,7 @@ from .functions import (  # noqa: E402
     Line,
     Powerlaw,
     Powerlaw_flux,
+    Redshift,
     SpatialFunction,
     SpectralFunction,
 )
@@ -93,6 +94,7 @@ __all__ = [
     "Gaussian",
     "Constant",
     "Line",
+    "Redshift",
     "Gaussian_on_sphere",
     # sources and model
     "PointSource",

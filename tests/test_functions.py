@@ -770,3 +770,28 @@ def test_unknown_attribute_of_a_simple_function_names_its_parameters():
 def test_blackbody_gradient_is_finite_at_zero_temperature():
     grad = jax.grad(lambda kt: Blackbody.evaluate(jnp.array(5.0), 1.0, kt))(0.0)
     assert np.isfinite(float(grad))
+
+
+def test_composition_with_redshift_shifts_any_shape():
+    from jointfit import Blackbody, Constant, Redshift
+    from jointfit.functions import function_from_dict
+
+    x = np.geomspace(0.5, 50.0, 9)
+    shifted = Powerlaw(K=2.0, index=-1.7).of(Redshift(z=0.8))
+    assert list(shifted.parameters) == ["K_1", "piv_1", "index_1", "z_2"]
+    assert shifted.expression == "Powerlaw_1.of(Redshift_2)"
+    np.testing.assert_allclose(shifted(x), 2.0 * (1.8 * x) ** -1.7, rtol=1e-13)
+    mixed = (Blackbody(K=1e-3, kT=3.0) + Powerlaw(K=2.0)).of(Redshift(z=0.5)) * Constant(k=0.7)
+    reference = 0.7 * (1e-3 * (1.5 * x) ** 2 / np.expm1(1.5 * x / 3.0) + 2.0 * (1.5 * x) ** -2.01)
+    np.testing.assert_allclose(mixed(x), reference, rtol=1e-12)
+    assert list(mixed.components) == ["Blackbody", "Powerlaw", "Constant"]  # Redshift is an argument
+    np.testing.assert_allclose(mixed.components["Blackbody"](x, mixed.current_values()),
+                               1e-3 * (1.5 * x) ** 2 / np.expm1(1.5 * x / 3.0), rtol=1e-12)
+    assert mixed.z_3.unit == u.dimensionless_unscaled and mixed.K_1.unit == u.Unit("1/(cm2 s keV3)")
+    again = function_from_dict(mixed.to_dict())
+    assert again.expression == mixed.expression
+    np.testing.assert_array_equal(again(x), mixed(x))
+    gradient = jax.grad(lambda z: shifted.evaluate_with(jnp.array(3.0), {**shifted.current_values(), "z_2": z}))
+    assert float(gradient(0.8)) == pytest.approx(2.0 * -1.7 * 3.0 ** -1.7 * 1.8 ** -2.7, rel=1e-12)
+    with pytest.raises(ModelError, match="takes a function"):
+        Powerlaw().of(2.0)

@@ -2,7 +2,7 @@
 
 from .base import CompositeFunction, Function, ParameterSpec, SpectralFunction, function_from_dict, function_type
 from .spatial import Gaussian_on_sphere, SpatialFunction
-from .spectral import Band, Blackbody, Constant, Cutoff_powerlaw, Gaussian, Line, Powerlaw, Powerlaw_flux
+from .spectral import Band, Blackbody, Constant, Cutoff_powerlaw, Gaussian, Line, Powerlaw, Powerlaw_flux, Redshift
 
 __all__ = [
     "Function",
@@ -20,5 +20,6 @@ __all__ = [
     "Gaussian",
     "Constant",
     "Line",
+    "Redshift",
     "Gaussian_on_sphere",
 ]

@@ -267,6 +267,13 @@ class Function:
     def __rtruediv__(self, other: Any) -> CompositeFunction:
         return self._combine("/", other, reflected=True)
 
+    def of(self, inner: Function) -> CompositeFunction:
+        """The composition ``self(inner(x))`` (astromodels' ``f.of(g)``), e.g.
+        ``Powerlaw().of(Redshift(z=0.5))``: the power law evaluated at E (1 + z)."""
+        if not isinstance(inner, Function):
+            raise ModelError(f"{self.name}.of() takes a function, got {inner!r}")
+        return CompositeFunction("of", self, inner)
+
     # -- files -----------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """``{class name: {parameter: state}}``, as written in model files."""
@@ -297,7 +304,8 @@ _APPLY: dict[str, Callable[[Any, Any], Any]] = {
     "/": lambda a, b: a / b,
 }
 
-# An expression tree: ("leaf", index) | ("const", value) | (op, left, right)
+# An expression tree: ("leaf", index) | ("const", value) | (op, left, right), op one of
+# + - * / or "of" (left evaluated at right(x)).
 Tree = tuple[Any, ...]
 
 
@@ -345,10 +353,11 @@ class CompositeFunction(SpectralFunction):
         object.__setattr__(self, "_leaves", list(leaves))
         object.__setattr__(self, "_tree", tree)
         # As in astromodels, a function on the right of a product or ratio is a pure
-        # factor (an absorption, a ratio): its y unit is dimensionless.
-        for i in _right_factors(tree):
+        # factor (an absorption, a ratio): its y unit is dimensionless; the argument of
+        # a composition maps x to x.
+        for i, role in _leaf_roles(tree).items():
             leaf = leaves[i - 1]
-            leaf.set_units(leaf.x_unit, u.dimensionless_unscaled)
+            leaf.set_units(leaf.x_unit, u.dimensionless_unscaled if role == "factor" else leaf.x_unit)
         parameters = {}
         for i, leaf in enumerate(leaves, start=1):
             for name, parameter in leaf._parameters.items():
@@ -370,6 +379,8 @@ class CompositeFunction(SpectralFunction):
             return f"{self._leaves[tree[1] - 1].name}_{tree[1]}"
         if tree[0] == "const":
             return repr(tree[1])
+        if tree[0] == "of":
+            return f"{self._format(tree[1])}.of({self._format(tree[2], top=True)})"
         text = f"{self._format(tree[1])} {tree[0]} {self._format(tree[2])}"
         return text if top else f"({text})"
 
@@ -395,37 +406,46 @@ class CompositeFunction(SpectralFunction):
         return list(self._leaves)
 
     def set_units(self, x_unit: Any, y_unit: Any) -> None:
-        factors = _right_factors(self._tree)
+        roles = _leaf_roles(self._tree)
         for i, leaf in enumerate(self._leaves, start=1):
-            leaf.set_units(x_unit, u.dimensionless_unscaled if i in factors else y_unit)
+            role = roles.get(i)
+            leaf.set_units(x_unit, {"factor": u.dimensionless_unscaled, "argument": x_unit}.get(role, y_unit))
+
+    def _walk(self, tree: Tree, x: Any, values: Mapping[str, Any]) -> Any:
+        if tree[0] == "leaf":
+            i = tree[1]
+            leaf = self._leaves[i - 1]
+            return leaf.evaluate_with(x, {k: values[f"{k}_{i}"] for k in leaf._parameters})
+        if tree[0] == "const":
+            return tree[1]
+        if tree[0] == "of":
+            return self._walk(tree[1], self._walk(tree[2], x, values), values)
+        return _APPLY[tree[0]](self._walk(tree[1], x, values), self._walk(tree[2], x, values))
 
     def evaluate_with(self, x: Any, values: Mapping[str, Any]) -> jnp.ndarray:
-        def walk(tree: Tree) -> Any:
-            if tree[0] == "leaf":
-                i = tree[1]
-                leaf = self._leaves[i - 1]
-                return leaf.evaluate_with(x, {k: values[f"{k}_{i}"] for k in leaf._parameters})
-            if tree[0] == "const":
-                return tree[1]
-            return _APPLY[tree[0]](walk(tree[1]), walk(tree[2]))
-
-        return walk(self._tree)
+        return self._walk(self._tree, x, values)
 
     @property
     def components(self) -> dict[str, Callable[[Any, Mapping[str, Any]], Any]]:
         """Components named as 3ML names them: the function name, or ``<name>_n1``,
-        ``<name>_n2``... when a name occurs more than once."""
+        ``<name>_n2``... when a name occurs more than once. Arguments of compositions
+        (``Redshift`` in ``Powerlaw().of(Redshift())``) are not components; a component
+        inside a composition is evaluated at the composed argument."""
+        roles = _leaf_roles(self._tree)
+        members = [i for i in range(1, len(self._leaves) + 1) if roles.get(i) != "argument"]
         counts: dict[str, int] = {}
-        for leaf in self._leaves:
-            counts[leaf.name] = counts.get(leaf.name, 0) + 1
+        for i in members:
+            counts[self._leaves[i - 1].name] = counts.get(self._leaves[i - 1].name, 0) + 1
         result = {}
         seen: dict[str, int] = {}
-        for i, leaf in enumerate(self._leaves, start=1):
-            seen[leaf.name] = seen.get(leaf.name, 0) + 1
-            label = leaf.name if counts[leaf.name] == 1 else f"{leaf.name}_n{seen[leaf.name]}"
+        for i in members:
+            name = self._leaves[i - 1].name
+            seen[name] = seen.get(name, 0) + 1
+            label = name if counts[name] == 1 else f"{name}_n{seen[name]}"
+            path = _path_to_leaf(self._tree, i)
 
-            def component(x: Any, values: Mapping[str, Any], leaf: Function = leaf, i: int = i) -> Any:
-                return leaf.evaluate_with(x, {k: values[f"{k}_{i}"] for k in leaf._parameters})
+            def component(x: Any, values: Mapping[str, Any], path: Tree = path) -> Any:
+                return self._walk(path, x, values)
 
             result[label] = component
         return result
@@ -452,14 +472,30 @@ class CompositeFunction(SpectralFunction):
         return composite
 
 
-def _right_factors(tree: Tree, factor: bool = False) -> set[int]:
-    """Leaf indices on the right of a function ``*`` or ``/`` (made dimensionless)."""
+def _leaf_roles(tree: Tree, role: str | None = None) -> dict[int, str]:
+    """Leaves that are not spectra of their own: ``"factor"`` (right of a function
+    ``*`` or ``/``, made dimensionless) and ``"argument"`` (inside ``g`` of ``f.of(g)``)."""
     if tree[0] == "leaf":
-        return {tree[1]} if factor else set()
+        return {tree[1]: role} if role else {}
     if tree[0] == "const":
-        return set()
-    right_is_factor = factor or (tree[0] in ("*", "/") and _has_leaf(tree[1]))
-    return _right_factors(tree[1], factor) | _right_factors(tree[2], right_is_factor)
+        return {}
+    if tree[0] == "of":
+        return {**_leaf_roles(tree[1], role), **_leaf_roles(tree[2], "argument")}
+    right = role or ("factor" if tree[0] in ("*", "/") and _has_leaf(tree[1]) else None)
+    return {**_leaf_roles(tree[1], role), **_leaf_roles(tree[2], right)}
+
+
+def _path_to_leaf(tree: Tree, index: int) -> Tree | None:
+    """The part of the tree that evaluates leaf ``index`` alone, with the arguments of
+    the compositions it sits in; None if the leaf is not in this tree."""
+    if tree[0] == "leaf":
+        return tree if tree[1] == index else None
+    if tree[0] == "const":
+        return None
+    inner = _path_to_leaf(tree[1], index)
+    if tree[0] == "of":
+        return None if inner is None else ("of", inner, tree[2])
+    return inner if inner is not None else _path_to_leaf(tree[2], index)
 
 
 def _has_leaf(tree: Tree) -> bool:
@@ -484,13 +520,16 @@ def _parse_expression(expression: str, names: list[str]) -> Tree:
             inner = build(node.operand)
             if inner[0] == "const":
                 return ("const", -inner[1])
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "of"
+                and len(node.args) == 1 and not node.keywords):
+            return ("of", build(node.func.value), build(node.args[0]))
         if isinstance(node, ast.Name):
             name, _, index = node.id.rpartition("_")
             if index.isdigit() and 1 <= int(index) <= len(names) and names[int(index) - 1] == name:
                 return ("leaf", int(index))
         raise ModelError(
             f"composite expression {expression!r}: cannot interpret {ast.unparse(node)!r} "
-            f"(expected <function>_<i> names of its {len(names)} functions, numbers and + - * /)"
+            f"(expected <function>_<i> names of its {len(names)} functions, numbers, + - * / and .of())"
         )
 
     return build(body)

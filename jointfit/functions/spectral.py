@@ -26,6 +26,7 @@ __all__ = [
     "Gaussian",
     "Constant",
     "Line",
+    "Redshift",
 ]
 
 _SQRT_2PI = math.sqrt(2.0 * math.pi)
@@ -200,3 +201,19 @@ class Line(SpectralFunction):
     @staticmethod
     def evaluate(x: Any, a: Any, b: Any) -> Any:
         return b * x + a
+
+
+class Redshift(SpectralFunction):
+    r"""Energy map of a redshift: :math:`x (1 + z)`.
+
+    Used as the argument of a composition, it puts any spectral shape at redshift z:
+    ``Powerlaw().of(Redshift(z=0.5))`` is :math:`N(E (1 + z))`, the convention of
+    XSPEC's z-models (``zpowerlw`` and friends); normalisations keep their meaning
+    in the source's rest frame.
+    """
+
+    z = P(0.0, bounds=(-0.999, None), free=False, description="redshift")
+
+    @staticmethod
+    def evaluate(x: Any, z: Any) -> Any:
+        return x * (1.0 + z)
