@@ -392,17 +392,21 @@ class OGIPLike(Plugin):
     def from_function(cls, name: str, source_function: Any, response: Any, background_function: Any = None,
                       exposure: float = 1.0, seed: int = 0, quadrature_points: int = 5,
                       **kwargs: Any) -> OGIPLike:
-        """Simulate a spectrum through ``response`` (as 3ML's ``from_function``).
+        """Simulate a spectrum through ``response``, as 3ML's ``from_function`` does.
 
-        Source counts are Poisson draws of the folded ``source_function`` (plus the
-        folded ``background_function``, if any); the background spectrum, of the same
-        exposure and area, is a Poisson draw of the folded background alone. The same
-        ``seed`` gives the same spectrum.
+        Source counts are Poisson draws of the folded ``source_function`` plus the
+        background. As in 3ML, ``background_function`` is a count-rate density in
+        channel energy, counts/(s keV), integrated over each channel's EBOUNDS (it is
+        not folded through the response); the background spectrum, of the same
+        exposure and area, is a Poisson draw of it. The same ``seed`` gives the same
+        spectrum.
 
         Parameters
         ----------
-        source_function, background_function : SpectralFunction
-            Photon spectra, photons/(cm2 s keV).
+        source_function : SpectralFunction
+            Photon spectrum, photons/(cm2 s keV).
+        background_function : SpectralFunction, optional
+            Background count-rate density, counts/(s keV) in channel energy.
         response : str, path or Response
             RSP (or RMF) the counts are simulated through.
         exposure : float
@@ -411,19 +415,19 @@ class OGIPLike(Plugin):
         matrix = response if isinstance(response, Response) else read_rmf(response)
         rng = np.random.default_rng(seed)
 
-        def folded(function: Any) -> np.ndarray:
-            nodes, weights = _bin_integrator(matrix.energy_lo, matrix.energy_hi, quadrature_points)
-            return (np.sum(np.asarray(function(nodes)) * weights, axis=1) @ matrix.matrix) * exposure
+        def integrated(function: Any, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+            nodes, weights = _bin_integrator(lo, hi, quadrature_points)
+            return np.sum(np.asarray(function(nodes)) * weights, axis=1) * exposure
 
         n = matrix.n_channels
         template = dict(channels=matrix.channels, stat_err=None, sys_err=np.zeros(n),
                         quality=np.zeros(n, int), grouping=np.zeros(n, int), exposure=float(exposure),
                         backscal=np.ones(n), areascal=np.ones(n), poisson=True, backfile=None,
                         respfile=None, ancrfile=None, folder=Path.cwd())
-        source = folded(source_function)
+        source = integrated(source_function, matrix.energy_lo, matrix.energy_hi) @ matrix.matrix
         background = None
         if background_function is not None:
-            background_rate = folded(background_function)
+            background_rate = integrated(background_function, matrix.channel_lo, matrix.channel_hi)
             source = source + background_rate
             background = PHASpectrum(origin=f"{name} (simulated background)",
                                      counts=rng.poisson(background_rate).astype(float), **template)
