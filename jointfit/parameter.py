@@ -209,7 +209,8 @@ class Parameter:
                 f"[{low}, {high}]"
             )
         self._min, self._max = low, high
-        self._clip_value_into_bounds()
+        if clip_value:
+            self._clip_value_into_bounds()
 
     @property
     def min_value(self) -> Bound:

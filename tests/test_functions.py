@@ -795,3 +795,20 @@ def test_composition_with_redshift_shifts_any_shape():
     assert float(gradient(0.8)) == pytest.approx(2.0 * -1.7 * 3.0 ** -1.7 * 1.8 ** -2.7, rel=1e-12)
     with pytest.raises(ModelError, match="takes a function"):
         Powerlaw().of(2.0)
+
+
+def test_a_user_function_shadowing_a_builtin_name_is_announced():
+    import importlib
+
+    from jointfit import JointfitWarning
+    from jointfit.functions import base, spectral
+
+    with pytest.warns(JointfitWarning, match="replaces the one of jointfit.functions.spectral"):
+        class Powerlaw(base.SpectralFunction):  # noqa: F811 - deliberately shadows the built-in
+            K = base.ParameterSpec(1.0)
+
+            @staticmethod
+            def evaluate(x, K):
+                return K * x
+    base._FUNCTION_TYPES["Powerlaw"] = spectral.Powerlaw  # restore for the other tests
+    assert importlib.import_module("jointfit").Powerlaw is spectral.Powerlaw

@@ -16,13 +16,14 @@ import ast
 import copy
 import math
 import importlib.metadata
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 import astropy.units as u
 import jax.numpy as jnp
 
-from ..errors import ModelError, UnknownNameError
+from ..errors import JointfitWarning, ModelError, UnknownNameError
 from ..parameter import Parameter
 
 __all__ = [
@@ -147,6 +148,11 @@ class Function:
                     specs[key] = value
         cls._specs = specs
         if specs and not cls.__name__.startswith("_"):
+            known = _FUNCTION_TYPES.get(cls.__name__)
+            if known is not None and known.__module__ != cls.__module__:
+                # model files name functions by class name: say which one they will load
+                warnings.warn(f"function {cls.__name__} of {cls.__module__} replaces the one of "
+                              f"{known.__module__} when model files are read", JointfitWarning, stacklevel=2)
             _FUNCTION_TYPES[cls.__name__] = cls
 
     def __init__(self, **values: Any) -> None:
