@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import textwrap
 import time
 from pathlib import Path
@@ -28,6 +27,7 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
+from reference_venv import reference_python
 
 HERE = Path(__file__).resolve().parent
 THREEML_VENV = HERE / ".venv-threeml"
@@ -71,19 +71,9 @@ THREEML_SCRIPT = textwrap.dedent("""
 """)
 
 
-def threeml_python() -> Path:
-    """The 3ML virtualenv's interpreter, made on first use."""
-    python = THREEML_VENV / "bin" / "python"
-    if not python.exists():
-        print(f"making {THREEML_VENV} with threeML (first run only)...", flush=True)
-        subprocess.run([sys.executable, "-m", "venv", str(THREEML_VENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--upgrade", "pip"], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "threeML"], check=True)
-    return python
-
-
 def time_threeml() -> dict:
-    result = subprocess.run([str(threeml_python()), "-c", THREEML_SCRIPT, json.dumps(VALUES)],
+    python = reference_python(THREEML_VENV, "threeML")
+    result = subprocess.run([str(python), "-c", THREEML_SCRIPT, json.dumps(VALUES)],
                             capture_output=True, text=True, check=True)
     return json.loads(result.stdout.strip().splitlines()[-1])
 

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import tempfile
 import textwrap
 from pathlib import Path
 
 import numpy as np
+from reference_venv import reference_python
 from scipy import stats
 
 HERE = Path(__file__).resolve().parent
@@ -42,15 +42,6 @@ SHERPA_SCRIPT = textwrap.dedent("""
         results[stem] = ui.calc_stat()
     print(json.dumps(results))
 """)
-
-
-def sherpa_python() -> Path:
-    python = SHERPA_VENV / "bin" / "python"
-    if not python.exists():
-        print(f"making {SHERPA_VENV} with sherpa (first run only)...", flush=True)
-        subprocess.run([sys.executable, "-m", "venv", str(SHERPA_VENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "sherpa", "astropy"], check=True)
-    return python
 
 
 def toy_response():
@@ -88,7 +79,8 @@ def main() -> None:
         plugin.setup(space)
         ours[str(stem)] = float(plugin.statistic_value(space.unpack(space.initial_theta)))
         jobs.append((str(stem), statistic))
-    result = subprocess.run([str(sherpa_python()), "-c", SHERPA_SCRIPT, json.dumps(jobs), str(AMPLITUDE),
+    python = reference_python(SHERPA_VENV, "sherpa", "astropy")
+    result = subprocess.run([str(python), "-c", SHERPA_SCRIPT, json.dumps(jobs), str(AMPLITUDE),
                              str(GAMMA)], capture_output=True, text=True, check=True)
     theirs = json.loads(result.stdout.strip().splitlines()[-1])
     for stem, statistic in jobs:

@@ -10,6 +10,7 @@ affect a space already compiled.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -57,7 +58,7 @@ class ParameterSpace:
         # A deep copy freezes the model as it is now: the space never changes after.
         snapshot = model.clone()
         parameters = snapshot.parameters
-        extras = {path: _copy_parameter(p) for path, p in extra_parameters.items()}
+        extras = {path: copy.deepcopy(p) for path, p in extra_parameters.items()}
         clash = sorted(set(extras) & set(parameters))
         if clash:
             raise ModelError(f"extra parameters {clash} have the same paths as model parameters")
@@ -309,8 +310,3 @@ class ParameterSpace:
 def _bound(value: float | None, default: float) -> float:
     return default if value is None else float(value)
 
-
-def _copy_parameter(parameter: Parameter) -> Parameter:
-    import copy
-
-    return copy.deepcopy(parameter)
