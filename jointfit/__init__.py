@@ -37,11 +37,13 @@ from .functions import (  # noqa: E402
     Gaussian,
     Gaussian_on_sphere,
     Line,
+    PhAbs,
     Powerlaw,
     Powerlaw_flux,
     Redshift,
     SpatialFunction,
     SpectralFunction,
+    TbAbs,
 )
 from .model import Model, load_model  # noqa: E402
 from .parameter import Parameter  # noqa: E402
@@ -95,6 +97,8 @@ __all__ = [
     "Constant",
     "Line",
     "Redshift",
+    "PhAbs",
+    "TbAbs",
     "Gaussian_on_sphere",
     # sources and model
     "PointSource",

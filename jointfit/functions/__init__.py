@@ -1,6 +1,7 @@
 """Model functions: spectral shapes, spatial shapes, and their composites."""
 
-from .base import CompositeFunction, Function, ParameterSpec, SpectralFunction, function_from_dict, function_type
+from .absorption import PhAbs, TbAbs
+from .base import CompositeFunction, Function, OptionSpec, ParameterSpec, SpectralFunction, function_from_dict, function_type
 from .spatial import Gaussian_on_sphere, SpatialFunction
 from .spectral import Band, Blackbody, Constant, Cutoff_powerlaw, Gaussian, Line, Powerlaw, Powerlaw_flux, Redshift
 
@@ -10,6 +11,7 @@ __all__ = [
     "SpatialFunction",
     "CompositeFunction",
     "ParameterSpec",
+    "OptionSpec",
     "function_type",
     "function_from_dict",
     "Powerlaw",
@@ -21,5 +23,7 @@ __all__ = [
     "Constant",
     "Line",
     "Redshift",
+    "PhAbs",
+    "TbAbs",
     "Gaussian_on_sphere",
 ]

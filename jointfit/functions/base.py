@@ -28,6 +28,7 @@ from ..parameter import Parameter
 
 __all__ = [
     "ParameterSpec",
+    "OptionSpec",
     "Function",
     "SpectralFunction",
     "CompositeFunction",
@@ -127,6 +128,51 @@ class ParameterSpec:
         )
 
 
+class OptionSpec:
+    """Declaration of a fixed choice of a :class:`Function` subclass that is not a
+    parameter (e.g. the abundance table of an absorption model): one of ``allowed``.
+
+    Options are static: they select code or tables at compile time, are never sampled,
+    and are written to model files next to the parameters.
+    """
+
+    def __init__(
+        self,
+        default: str,
+        *,
+        allowed: tuple[str, ...],
+        aliases: Mapping[str, str] | None = None,
+        description: str = "",
+    ) -> None:
+        if default not in allowed:
+            raise ValueError(f"default {default!r} is not one of {allowed}")
+        self.default = default
+        self.allowed = tuple(allowed)
+        self.aliases = dict(aliases or {})  # other names users know a choice by
+        self.description = description
+        self.name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance: Function | None, owner: type) -> Any:
+        if instance is None:
+            return self
+        return instance._options[self.name]
+
+    def __set__(self, instance: Function, value: Any) -> None:
+        instance._options[self.name] = self.validate(type(instance).__name__, value)
+
+    def validate(self, owner: str, value: Any) -> str:
+        """``value`` as stored (case-insensitive match), or :class:`ModelError`."""
+        if isinstance(value, str):
+            for choice in (*self.allowed, *self.aliases):
+                if value.lower() == choice.lower():
+                    return self.aliases.get(choice, choice)
+        aliases = f" (or {list(self.aliases)})" if self.aliases else ""
+        raise ModelError(f"{owner}.{self.name} must be one of {list(self.allowed)}{aliases}, got {value!r}")
+
+
 class Function:
     """Base of every model function (spectral, spatial, link).
 
@@ -135,18 +181,24 @@ class Function:
     """
 
     _specs: ClassVar[dict[str, ParameterSpec]] = {}
+    _option_specs: ClassVar[dict[str, OptionSpec]] = {}
     x_unit: u.UnitBase = u.dimensionless_unscaled
     y_unit: u.UnitBase = u.dimensionless_unscaled
     _parameters: dict[str, Parameter]
+    _options: dict[str, str]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         specs: dict[str, ParameterSpec] = {}
+        options: dict[str, OptionSpec] = {}
         for klass in reversed(cls.__mro__):
             for key, value in vars(klass).items():
                 if isinstance(value, ParameterSpec):
                     specs[key] = value
+                elif isinstance(value, OptionSpec):
+                    options[key] = value
         cls._specs = specs
+        cls._option_specs = options
         if specs and not cls.__name__.startswith("_"):
             known = _FUNCTION_TYPES.get(cls.__name__)
             if known is not None and known.__module__ != cls.__module__:
@@ -156,15 +208,20 @@ class Function:
             _FUNCTION_TYPES[cls.__name__] = cls
 
     def __init__(self, **values: Any) -> None:
-        unknown = sorted(set(values) - set(self._specs))
+        unknown = sorted(set(values) - set(self._specs) - set(self._option_specs))
         if unknown:
+            options = f" and options {list(self._option_specs)}" if self._option_specs else ""
             raise UnknownNameError(
                 f"{type(self).__name__} has no parameter(s) {unknown}; "
-                f"its parameters are {list(self._specs)}"
+                f"its parameters are {list(self._specs)}{options}"
             )
         self._parameters = {
             name: spec.make(self.x_unit, self.y_unit, values.get(name))
             for name, spec in self._specs.items()
+        }
+        self._options = {
+            name: spec.validate(type(self).__name__, values.get(name, spec.default))
+            for name, spec in self._option_specs.items()
         }
 
     def set_units(self, x_unit: Any, y_unit: Any) -> None:
@@ -193,9 +250,15 @@ class Function:
         """The free parameters by local name."""
         return {k: p for k, p in self._parameters.items() if p.free}
 
+    @property
+    def options(self) -> dict[str, str]:
+        """The fixed choices (not parameters) by name (a new dict)."""
+        return dict(self._options)
+
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={p.value!r}" for k, p in self._parameters.items())
-        return f"{self.name}({args})"
+        args = [f"{k}={p.value!r}" for k, p in self._parameters.items()]
+        args += [f"{k}={v!r}" for k, v in self._options.items()]
+        return f"{self.name}({', '.join(args)})"
 
     def __dir__(self) -> list[str]:
         return sorted(set(super().__dir__()) | set(self._parameters))
@@ -218,8 +281,9 @@ class Function:
         raise NotImplementedError
 
     def evaluate_with(self, x: Any, values: Mapping[str, Any]) -> jnp.ndarray:
-        """Evaluate at ``x`` with parameter values given by local name (pure JAX)."""
-        return self.evaluate(x, **{name: values[name] for name in self._parameters})
+        """Evaluate at ``x`` with parameter values given by local name (pure JAX);
+        options are passed to :meth:`evaluate` as static keyword arguments."""
+        return self.evaluate(x, **{name: values[name] for name in self._parameters}, **self._options)
 
     def current_values(self) -> dict[str, float]:
         """Current parameter values by local name."""
@@ -282,8 +346,8 @@ class Function:
 
     # -- files -----------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """``{class name: {parameter: state}}``, as written in model files."""
-        return {self.name: {k: p.to_dict() for k, p in self._parameters.items()}}
+        """``{class name: {parameter: state, option: choice}}``, as written in model files."""
+        return {self.name: {**{k: p.to_dict() for k, p in self._parameters.items()}, **self._options}}
 
 
 class SpectralFunction(Function):
@@ -357,6 +421,7 @@ class CompositeFunction(SpectralFunction):
                 )
             seen[id(leaf)] = leaf.name
         object.__setattr__(self, "_leaves", list(leaves))
+        object.__setattr__(self, "_options", {})  # options live on the leaves
         object.__setattr__(self, "_tree", tree)
         # As in astromodels, a function on the right of a product or ratio is a pure
         # factor (an absorption, a ratio): its y unit is dimensionless; the argument of
@@ -569,12 +634,15 @@ def _split_entry(data: Any) -> tuple[str, Any]:
 
 
 def _apply_state(function: Function, state: Mapping[str, Any]) -> None:
-    """Restore parameter states written by :meth:`Function.to_dict`."""
-    unknown = sorted(set(state) - set(function._parameters))
+    """Restore parameter states and options written by :meth:`Function.to_dict`."""
+    unknown = sorted(set(state) - set(function._parameters) - set(function._option_specs))
     if unknown:
         raise UnknownNameError(f"function {function.name} has no parameter(s) {unknown}")
     for key, parameter_state in state.items():
-        function._parameters[key].update_from_dict(parameter_state)
+        if key in function._option_specs:
+            setattr(function, key, parameter_state)
+        else:
+            function._parameters[key].update_from_dict(parameter_state)
 
 
 def function_from_dict(data: Mapping[str, Any], x_unit: Any = None, y_unit: Any = None) -> Function:
