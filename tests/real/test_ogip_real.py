@@ -123,3 +123,21 @@ def test_pha2_rows_become_plugins_with_the_arfs_given(shared_data):
     folder = shared_data / "ogip-real/chandra-hetg-3c120-pha2"
     with pytest.raises(DataError, match="names no response"):
         OGIPLike.from_rows("hetg", folder / "3c120_pha2.gz")
+
+
+def test_acis_optimal_grouping_follows_the_detector_resolution(shared_data):
+    plugin = OGIPLike("acis", shared_data / "ogip-real/chandra-acis-3c273/3c273.pi", background=None,
+                      statistic="cstat", group=False)
+    fwhm = plugin.response.resolution_fwhm()
+    channel_energy = 0.5 * (plugin.response.channel_lo + plugin.response.channel_hi)
+    width = plugin.response.channel_hi - plugin.response.channel_lo
+    # ACIS-S3: FWHM about 70 eV at 1 keV to 110 eV at 6 keV (14.6 eV channels)
+    in_band = (channel_energy > 1.0) & (channel_energy < 6.0)
+    assert np.all((fwhm[in_band] * width[in_band] > 0.05) & (fwhm[in_band] * width[in_band] < 0.15))
+    flags = plugin.group_optimal()
+    plugin.set_active_measurements("0.5-7")
+    # 736 counts: few counts per resolution element, so one bin per FWHM (~8 channels)
+    assert 40 < plugin.n_bins < 100
+    assert set(np.unique(flags)) <= {1, -1}
+    best, errors, _ = fit_powerlaw(plugin)
+    assert abs(best[1] - SHERPA["cstat"]["gamma"]) < 0.5 * errors[1]  # grouping moves Γ by < σ/2

@@ -4,7 +4,7 @@
 XSPEC and Sherpa read and gives a pure JAX log-likelihood of the assigned sources.
 """
 
-from .binning import group_min_counts
+from .binning import group_min_counts, group_optimal, optimal_bin_width
 from .pha import PHASpectrum, read_pha, read_pha_rows
 from .plots import plot_model_counts, view_count_spectrum
 from .plugin import FROM_HEADER, STATISTICS, DispersionSpectrumLike, OGIPLike
@@ -23,6 +23,8 @@ __all__ = [
     "read_rmf",
     "read_arf",
     "group_min_counts",
+    "group_optimal",
+    "optimal_bin_width",
     "view_count_spectrum",
     "plot_model_counts",
 ]

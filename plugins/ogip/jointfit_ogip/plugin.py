@@ -19,7 +19,7 @@ from jointfit.priors import Uniform_prior
 from jointfit.space import ParameterSpace
 
 from . import statistics as stats
-from .binning import Binning, group_ids_from_flags, parse_selection
+from .binning import Binning, group_ids_from_flags, group_optimal, parse_selection
 from .pha import PHASpectrum, read_pha, read_pha_rows
 from .response import EffectiveArea, Response, read_arf, read_rmf
 from .writing import write_response, write_spectrum
@@ -209,6 +209,14 @@ class OGIPLike(Plugin):
             raise DataError(f"grouping flags need {self.observation.n_channels} values, got {flags.size}")
         self.observation = replace(self.observation, grouping=flags)
         self._group = True
+
+    def group_optimal(self, min_counts: float | None = None) -> np.ndarray:
+        """Group the channels optimally for the instrument resolution and the counts
+        (Kaastra & Bleeker 2016; ftgrouppha's ``opt``, or ``optmin`` with
+        ``min_counts``), apply the grouping and return its OGIP GROUPING flags."""
+        flags = group_optimal(self.observation.counts, self.response.resolution_fwhm(), min_counts)
+        self.group(flags)
+        return flags
 
     @property
     def binning(self) -> Binning:
