@@ -14,6 +14,22 @@ import jax as _jax
 
 _jax.config.update("jax_enable_x64", True)
 
+
+def _use_persistent_compilation_cache() -> None:
+    """Keep compiled likelihoods on disk (JAX's persistent cache) so that a re-run
+    notebook skips compilation; ``JOINTFIT_COMPILATION_CACHE=0`` turns it off and a
+    cache directory the user configured is left alone."""
+    import os
+
+    if os.environ.get("JOINTFIT_COMPILATION_CACHE", "1") == "0" or _jax.config.jax_compilation_cache_dir:
+        return
+    folder = os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "jointfit", "xla")
+    _jax.config.update("jax_compilation_cache_dir", folder)
+    _jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
+
+
+_use_persistent_compilation_cache()
+
 from . import errors  # noqa: E402
 from .errors import (  # noqa: E402
     AnalysisError,
@@ -45,6 +61,8 @@ from .functions import (  # noqa: E402
     SpectralFunction,
     TbAbs,
 )
+from .analysis import BayesianAnalysis, JointLikelihood  # noqa: E402
+from .data_list import DataList  # noqa: E402
 from .model import Model, load_model  # noqa: E402
 from .parameter import Parameter  # noqa: E402
 from .plugin import Plugin, available_plugins, load_plugin  # noqa: E402
@@ -57,6 +75,8 @@ from .priors import (  # noqa: E402
     Uniform_prior,
 )
 from .sources import ExtendedSource, PointSource  # noqa: E402
+from .results import AnalysisResults, load_analysis_results  # noqa: E402
+from .samplers import available_samplers, register_sampler  # noqa: E402
 from .space import ParameterSpace  # noqa: E402
 
 __version__ = "0.1.0"
@@ -106,6 +126,14 @@ __all__ = [
     "Model",
     "load_model",
     "ParameterSpace",
+    # analyses
+    "DataList",
+    "BayesianAnalysis",
+    "JointLikelihood",
+    "AnalysisResults",
+    "load_analysis_results",
+    "available_samplers",
+    "register_sampler",
     # plugins
     "Plugin",
     "available_plugins",

@@ -359,6 +359,23 @@ class Model:
 
         return yaml.safe_dump(self.to_dict(), sort_keys=False, default_flow_style=False)
 
+    @classmethod
+    def from_yaml(cls, text: str) -> Model:
+        """Inverse of :meth:`to_yaml`.
+
+        Raises
+        ------
+        ModelError
+            If the text is not valid YAML or not a jointfit model.
+        """
+        import yaml
+
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ModelError(f"model text is not valid YAML: {exc}") from None
+        return cls.from_dict(data)
+
     def save(self, path: str | os.PathLike[str], overwrite: bool = False) -> None:
         """Write the model to a YAML file.
 

@@ -118,6 +118,11 @@ class ParameterSpace:
 
     # -- shape and bookkeeping -------------------------------------------------------------
     @property
+    def linked_names(self) -> tuple[str, ...]:
+        """Paths of the linked parameters, each after those it depends on."""
+        return tuple(path for path, _, _ in self._links)
+
+    @property
     def n_free(self) -> int:
         """Number of free parameters (length of ``theta``)."""
         return len(self.free_names)

@@ -1,0 +1,230 @@
+"""Analyses in 3ML's vocabulary: ``BayesianAnalysis`` (posterior sampling) and
+``JointLikelihood`` (maximum likelihood with errors)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .data_list import DataList
+from .errors import AnalysisError
+from .log_density import JointLogDensity
+from .model import Model
+from .results import AnalysisResults
+from .samplers import Sampler, get_sampler
+
+__all__ = ["BayesianAnalysis", "JointLikelihood"]
+
+
+class _Analysis:
+    def __init__(self, model: Model, data: DataList) -> None:
+        self.model = model
+        self.data = data
+        self.density = JointLogDensity(model, data)
+        self._results: AnalysisResults | None = None
+
+    @property
+    def space(self) -> Any:
+        """The compiled parameter space (model and plugin parameters)."""
+        return self.density.space
+
+    @property
+    def results(self) -> AnalysisResults:
+        """Results of the last fit or sampling run."""
+        if self._results is None:
+            raise AnalysisError("no results yet: run the analysis first")
+        return self._results
+
+    def _parameter(self, path: str) -> Any:
+        nuisance = self.data.nuisance_parameters
+        return nuisance[path] if path in nuisance else self.model[path]
+
+    def _current_theta(self) -> jnp.ndarray:
+        return jnp.asarray([float(self._parameter(p).value) for p in self.space.free_names])
+
+    def _set_parameters(self, theta: np.ndarray) -> None:
+        for path, value in zip(self.space.free_names, np.asarray(theta, dtype=float)):
+            self._parameter(path).value = float(value)
+
+    def log_like(self) -> float:
+        """Joint log-likelihood at the model's current parameter values."""
+        return float(self.density.log_likelihood(self._current_theta()))
+
+    def log_like_per_plugin(self) -> dict[str, float]:
+        """Each plugin's log-likelihood at the model's current values, by name."""
+        return {k: float(v) for k, v in self.density.log_likelihood_per_plugin(self._current_theta()).items()}
+
+
+class BayesianAnalysis(_Analysis):
+    """Posterior sampling of a model given data: ``BayesianAnalysis(model, data_list)``.
+
+    Every free parameter needs a prior (the error lists those without). The sampler is
+    UltraNest by default (``set_sampler("ultranest")``, as in 3ML) or NUTS
+    (``"nuts"``); options go to :meth:`set_sampler` or :meth:`sample`.
+    """
+
+    def __init__(self, model: Model, data: DataList) -> None:
+        super().__init__(model, data)
+        self.space.require_priors()
+        self._sampler_name = "ultranest"
+        self._sampler_options: dict[str, Any] = {}
+
+    def set_sampler(self, name: str = "ultranest", **options: Any) -> Sampler:
+        """Choose the sampler by name and set its options (see its ``sample`` method)."""
+        sampler = get_sampler(name)
+        self._sampler_name, self._sampler_options = sampler.name, dict(options)
+        return sampler
+
+    def sample(self, sampler: str | None = None, quiet: bool = False, **options: Any) -> AnalysisResults:
+        """Sample the posterior and return the results (also in :attr:`results`); the
+        model's parameters are set to the MAP draw, as 3ML does."""
+        name = sampler or self._sampler_name
+        settings = dict(self._sampler_options) if name == self._sampler_name else {}
+        settings.update(options)
+        output = get_sampler(name).sample(self.density, **settings)
+        self._results = AnalysisResults.from_samples(self.density, output.samples, analysis="bayesian",
+                                                     sampler=name, sample_stats=output.sample_stats,
+                                                     extra=output.attributes)
+        best = self._results.point_estimates()
+        self._set_parameters(best.loc[list(self.space.free_names), "value"].to_numpy())
+        if not quiet:
+            self._results.display()
+        return self._results
+
+
+class JointLikelihood(_Analysis):
+    """Maximum-likelihood fit of a model to data: ``JointLikelihood(model, data_list)``.
+
+    Priors are ignored; parameter bounds are respected. Gradients come from JAX, the
+    covariance from the JAX Hessian at the optimum.
+    """
+
+    def _objective(self) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray]:
+        space = self.space
+        scale = np.where(np.asarray(space.initial_theta) != 0.0, np.abs(np.asarray(space.initial_theta)), 1.0)
+        log_likelihood = self.density._log_likelihood
+
+        def negative(x: Any) -> Any:
+            return -log_likelihood(x * scale)
+
+        value_and_grad = jax.jit(jax.value_and_grad(negative))
+        lower = space._lower / scale
+        upper = space._upper / scale
+        return value_and_grad, scale, lower, upper
+
+    def fit(self, quiet: bool = False, n_samples: int = 2000, seed: int = 0) -> AnalysisResults:
+        """Find the maximum-likelihood point, set the model's parameters to it and
+        return the results (best fit, covariance, per-plugin -log L, AIC and BIC; the
+        posterior group holds ``n_samples`` draws of the Gaussian approximation).
+
+        Raises
+        ------
+        AnalysisError
+            If the optimiser fails or the Hessian is not positive definite.
+        """
+        from scipy import optimize
+
+        value_and_grad, scale, lower, upper = self._objective()
+        x0 = np.clip(np.asarray(self._current_theta()) / scale, lower, upper)
+
+        def fun(x: np.ndarray) -> tuple[float, np.ndarray]:
+            value, gradient = value_and_grad(jnp.asarray(x))
+            value = float(value)
+            if not math.isfinite(value):
+                return 1e300, np.zeros_like(x)
+            return value, np.asarray(gradient)
+
+        bounds = [(None if not np.isfinite(lo) else lo, None if not np.isfinite(hi) else hi)
+                  for lo, hi in zip(lower, upper)]
+        best = optimize.minimize(fun, x0, jac=True, method="L-BFGS-B", bounds=bounds,
+                                 options={"maxiter": 10_000, "ftol": 1e-15, "gtol": 1e-10})
+        theta = best.x * scale
+        if not np.all(np.isfinite(theta)) or not math.isfinite(best.fun):
+            raise AnalysisError(f"the maximum-likelihood fit failed: {best.message}")
+        hessian = np.asarray(jax.jit(jax.hessian(lambda t: -self.density._log_likelihood(t)))(jnp.asarray(theta)))
+        try:
+            covariance = np.linalg.inv(hessian)
+        except np.linalg.LinAlgError:
+            raise AnalysisError("the Hessian at the best fit is singular: a parameter is not constrained") from None
+        if np.any(np.diag(covariance) <= 0) or not np.all(np.isfinite(covariance)):
+            raise AnalysisError("the Hessian at the best fit is not positive definite: the fit did not converge "
+                                "to a maximum, or a parameter sits at a bound")
+        self._set_parameters(theta)
+        draws = np.random.default_rng(seed).multivariate_normal(theta, covariance, size=n_samples)
+        self._results = AnalysisResults.from_samples(
+            self.density, np.vstack([draws, theta])[None], analysis="mle", sampler="L-BFGS-B",
+            extra={"mle": theta.tolist(), "covariance": covariance.tolist(),
+                   "mle_log_likelihood": -float(best.fun)})
+        if not quiet:
+            self._results.display()
+        return self._results
+
+    @property
+    def covariance(self) -> np.ndarray:
+        """Covariance matrix of the free parameters at the best fit."""
+        import json
+
+        return np.asarray(json.loads(self.results.inference_data.posterior.attrs["covariance"]))
+
+    @property
+    def correlation_matrix(self) -> Any:
+        """Correlation matrix as a pandas DataFrame labelled by parameter path."""
+        import pandas as pd
+
+        covariance = self.covariance
+        sigma = np.sqrt(np.diag(covariance))
+        names = list(self.space.free_names)
+        return pd.DataFrame(covariance / np.outer(sigma, sigma), index=names, columns=names)
+
+    def profile_errors(self, *paths: str, delta_log_like: float = 0.5) -> Any:
+        """Asymmetric errors from the profile likelihood: where ``-log L`` maximised over
+        the other parameters rises by ``delta_log_like`` (0.5: 68 %), as a pandas
+        DataFrame with columns ``value``, ``negative_error``, ``positive_error``."""
+        import json
+
+        import pandas as pd
+        from scipy import optimize
+
+        results = self.results
+        mle = np.asarray(json.loads(results.inference_data.posterior.attrs["mle"]))
+        sigma = np.sqrt(np.diag(self.covariance))
+        best_value = -float(results.inference_data.posterior.attrs["mle_log_likelihood"])
+        value_and_grad, scale, lower, upper = self._objective()
+        rows = []
+        for path in paths or self.space.free_names:
+            if path not in self.space.free_names:
+                raise AnalysisError(f"{path!r} is not a free parameter; they are {list(self.space.free_names)}")
+            i = self.space.free_names.index(path)
+            others = [j for j in range(mle.size) if j != i]
+
+            def profile(value: float, i: int = i, others: list[int] = others) -> float:
+                def fun(y: np.ndarray) -> tuple[float, np.ndarray]:
+                    x = np.insert(y, i, value / scale[i])
+                    v, g = value_and_grad(jnp.asarray(x))
+                    return (float(v), np.delete(np.asarray(g), i)) if math.isfinite(float(v)) else (1e300, 0 * y)
+
+                y0 = np.delete(mle / scale, i)
+                bounds = [(None if not np.isfinite(lower[j]) else lower[j], None if not np.isfinite(upper[j]) else upper[j])
+                          for j in others]
+                found = optimize.minimize(fun, y0, jac=True, method="L-BFGS-B", bounds=bounds)
+                return found.fun - best_value - delta_log_like
+
+            errors = []
+            for direction in (-1.0, 1.0):
+                step = sigma[i]
+                limit = upper[i] * scale[i] if direction > 0 else lower[i] * scale[i]
+                far = mle[i] + direction * step
+                while profile(far) < 0:
+                    step *= 2.0
+                    far = mle[i] + direction * step
+                    if (direction > 0 and far >= limit) or (direction < 0 and far <= limit) or step > 1e3 * sigma[i]:
+                        far = math.nan
+                        break
+                errors.append(math.nan if math.isnan(far) else
+                              optimize.brentq(profile, mle[i], far, xtol=1e-6 * sigma[i]) - mle[i])
+            rows.append({"parameter": path, "value": mle[i], "negative_error": errors[0], "positive_error": errors[1]})
+        return pd.DataFrame(rows).set_index("parameter")

@@ -1,0 +1,331 @@
+"""Results of an analysis: the posterior (or MLE) as ArviZ InferenceData, statistics,
+displays, corner plots, and a self-describing netCDF file.
+
+Everything a result needs is in its InferenceData: posterior draws named by parameter
+path (linked parameters included), ``sample_stats`` (log-likelihood, log-prior and
+the sampler's own statistics), the pointwise ``log_likelihood`` of every plugin, and
+in the posterior's attributes the model (YAML), units and the numbers computed from
+the data when the result was made (lnL at the posterior mean for DIC, ln Z, the MLE
+and its covariance). A result read back from a file is therefore complete.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import AnalysisError
+from .model import Model
+
+__all__ = ["AnalysisResults", "load_analysis_results"]
+
+_FORMAT = "jointfit-results-1"
+
+
+class AnalysisResults:
+    """Posterior samples or a maximum-likelihood fit, with what 3ML's results offer.
+
+    Build it from an analysis (``ba.results``, ``jl.results``) or a file
+    (:func:`load_analysis_results`).
+    """
+
+    def __init__(self, inference_data: Any) -> None:
+        attrs = inference_data.posterior.attrs
+        if attrs.get("jointfit_format") != _FORMAT:
+            raise AnalysisError("this InferenceData was not written by jointfit (no jointfit_format attribute)")
+        self._idata = inference_data
+        self._attrs = attrs
+
+    # -- construction ---------------------------------------------------------------------
+    @classmethod
+    def from_samples(cls, density: Any, samples: np.ndarray, *, analysis: str, sampler: str,
+                     sample_stats: dict[str, np.ndarray] | None = None,
+                     extra: dict[str, Any] | None = None) -> AnalysisResults:
+        """Results from posterior ``samples`` of shape ``(chains, draws, n_free)``.
+
+        ``density`` is the :class:`~jointfit.log_density.JointLogDensity` they were
+        drawn from: it gives the pointwise log-likelihoods, linked values, the model
+        and units. ``extra`` adds attributes (ln Z, the MLE...).
+        """
+        import arviz as az
+        import jax.numpy as jnp
+
+        space = density.space
+        samples = np.asarray(samples, dtype=float)
+        chains, draws, n_free = samples.shape
+        mean_theta = samples.reshape(-1, n_free).mean(axis=0)
+        # one compiled call for every draw and the posterior mean (appended last)
+        flat = jnp.asarray(np.vstack([samples.reshape(-1, n_free), mean_theta]))
+        pointwise_all, linked, log_prior = density.draw_summary(flat)
+        pointwise = {k: np.asarray(v)[:-1].reshape(chains, draws, -1) for k, v in pointwise_all.items()}
+        posterior = {name: samples[..., i] for i, name in enumerate(space.free_names)}
+        posterior.update({k: np.asarray(v)[:-1].reshape(chains, draws) for k, v in linked.items()})
+        log_likelihood = sum(v.sum(axis=-1) for v in pointwise.values())
+        stats = {"log_like": log_likelihood}
+        if space.missing_priors == ():
+            stats["log_prior"] = np.asarray(log_prior)[:-1].reshape(chains, draws)
+        stats.update({k: np.asarray(v) for k, v in (sample_stats or {}).items()})
+        at_mean = float(sum(np.sum(np.asarray(v)[-1]) for v in pointwise_all.values()))
+        attrs = {
+            "jointfit_format": _FORMAT,
+            "analysis": analysis,
+            "sampler": sampler,
+            "model_yaml": space.model.to_yaml(),
+            "free_parameters": json.dumps(list(space.free_names)),
+            "linked_parameters": json.dumps(list(space.linked_names)),
+            "units": json.dumps({k: str(space.unit(k)) for k in posterior}),
+            "plugins": json.dumps(list(density.plugin_names)),
+            "n_points": json.dumps({k: int(v.shape[-1]) for k, v in pointwise.items()}),
+            "log_likelihood_at_mean": at_mean,
+        }
+        for key, value in (extra or {}).items():
+            attrs[key] = json.dumps(value) if isinstance(value, list | dict) else value
+        idata = az.from_dict(posterior=posterior, sample_stats=stats,
+                             log_likelihood={f"{k}": v for k, v in pointwise.items()},
+                             dims={k: [f"{k}_point"] for k in pointwise})
+        idata.posterior.attrs.update(attrs)
+        return cls(idata)
+
+    # -- access -------------------------------------------------------------------------------
+    @property
+    def inference_data(self) -> Any:
+        """The ArviZ ``InferenceData`` holding everything."""
+        return self._idata
+
+    @property
+    def analysis(self) -> str:
+        """``"bayesian"`` or ``"mle"``."""
+        return str(self._attrs["analysis"])
+
+    @property
+    def sampler(self) -> str:
+        """The sampler or optimiser that made these results."""
+        return str(self._attrs["sampler"])
+
+    @property
+    def free_parameters(self) -> list[str]:
+        """Paths of the free parameters."""
+        return json.loads(self._attrs["free_parameters"])
+
+    @property
+    def parameter_names(self) -> list[str]:
+        """Paths of the free and linked parameters (the posterior's variables)."""
+        return self.free_parameters + json.loads(self._attrs["linked_parameters"])
+
+    @property
+    def units(self) -> dict[str, str]:
+        """Unit of each posterior variable."""
+        return json.loads(self._attrs["units"])
+
+    @property
+    def model(self) -> Model:
+        """The model as it was analysed (a new object each call)."""
+        return Model.from_yaml(self._attrs["model_yaml"])
+
+    def samples(self, path: str) -> np.ndarray:
+        """All draws of one parameter, chains concatenated."""
+        if path not in self._idata.posterior:
+            raise AnalysisError(f"no parameter {path!r} in the results; they have {self.parameter_names}")
+        return np.asarray(self._idata.posterior[path]).reshape(-1)
+
+    @property
+    def samples_matrix(self) -> np.ndarray:
+        """Draws of the free parameters, shape ``(n_draws, n_free)``."""
+        return np.column_stack([self.samples(p) for p in self.free_parameters])
+
+    def _stat(self, name: str) -> np.ndarray:
+        return np.asarray(self._idata.sample_stats[name]).reshape(-1)
+
+    @property
+    def ln_Z(self) -> float:
+        """Natural log of the evidence (nested sampling only)."""
+        return self._evidence("ln_Z")
+
+    @property
+    def ln_Z_error(self) -> float:
+        """Error on :attr:`ln_Z` (natural log)."""
+        return self._evidence("ln_Z_error")
+
+    @property
+    def log10_Z(self) -> float:
+        """log10 of the evidence: what 3ML prints as ``log(Z)``."""
+        return self.ln_Z / math.log(10.0)
+
+    def _evidence(self, key: str) -> float:
+        if key not in self._attrs:
+            raise AnalysisError(f"these results ({self.sampler}) have no evidence; nested sampling gives one")
+        return float(self._attrs[key])
+
+    # -- statistics ----------------------------------------------------------------------------
+    @property
+    def n_points(self) -> int:
+        """Total number of data points (bins) of all plugins."""
+        return int(sum(json.loads(self._attrs["n_points"]).values()))
+
+    def _pointwise_matrix(self) -> np.ndarray:
+        groups = [np.asarray(self._idata.log_likelihood[k]) for k in json.loads(self._attrs["plugins"])]
+        return np.concatenate([g.reshape(g.shape[0], g.shape[1], -1) for g in groups], axis=-1)
+
+    def information_criteria(self) -> dict[str, float]:
+        """AIC (small-sample corrected, as 3ML), BIC, DIC and pDIC, and for posterior
+        samples WAIC and PSIS-LOO (ArviZ, deviance scale) and ln Z when available."""
+        import arviz as az
+
+        k, n = len(self.free_parameters), self.n_points
+        log_like = self._stat("log_like")
+        best = float(self._attrs["mle_log_likelihood"]) if "mle_log_likelihood" in self._attrs else float(log_like.max())
+        criteria = {
+            "AIC": -2.0 * best + 2.0 * k + (2.0 * k * (k + 1) / (n - k - 1) if n - k - 1 > 0 else math.inf),
+            "BIC": -2.0 * best + k * math.log(n),
+        }
+        if self.analysis == "bayesian":
+            mean_deviance = float(np.mean(-2.0 * log_like))
+            deviance_at_mean = -2.0 * float(self._attrs["log_likelihood_at_mean"])
+            criteria["DIC"] = 2.0 * mean_deviance - deviance_at_mean
+            criteria["pDIC"] = mean_deviance - deviance_at_mean
+            pointwise = self._pointwise_matrix()
+            combined = az.from_dict(posterior={"_": np.zeros(pointwise.shape[:2])},
+                                    log_likelihood={"all": pointwise})
+            import warnings
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # ArviZ warns on heavy tails: the k values are returned
+                criteria["WAIC"] = float(az.waic(combined, scale="deviance").elpd_waic)
+                criteria["LOO"] = float(az.loo(combined, scale="deviance").elpd_loo)
+        if "ln_Z" in self._attrs:
+            criteria["ln_Z"] = self.ln_Z
+            criteria["log10_Z"] = self.log10_Z
+        return criteria
+
+    def summary(self, hdi_prob: float = 0.68) -> Any:
+        """pandas DataFrame, one row per parameter: unit, mean, median, the 68 % and
+        90 % equal-tailed intervals, the HDI at ``hdi_prob``, bulk and tail ESS, R-hat."""
+        import arviz as az
+        import pandas as pd
+
+        names = self.parameter_names
+        diagnostics = az.summary(self._idata, var_names=names, kind="diagnostics", round_to="none")
+        hdi = az.hdi(self._idata, hdi_prob=hdi_prob, var_names=names)
+        rows = []
+        for name in names:
+            x = self.samples(name)
+            q = np.quantile(x, [0.05, 0.16, 0.5, 0.84, 0.95])
+            bounds = np.asarray(hdi[name])
+            rows.append({
+                "parameter": name, "unit": self.units.get(name, ""), "mean": x.mean(), "median": q[2],
+                "lower_68": q[1], "upper_68": q[3], "lower_90": q[0], "upper_90": q[4],
+                f"hdi_{hdi_prob:g}_lower": bounds[0], f"hdi_{hdi_prob:g}_upper": bounds[1],
+                "ess_bulk": diagnostics.loc[name, "ess_bulk"], "ess_tail": diagnostics.loc[name, "ess_tail"],
+                "r_hat": diagnostics.loc[name, "r_hat"],
+            })
+        return pd.DataFrame(rows).set_index("parameter")
+
+    def point_estimates(self) -> Any:
+        """pandas DataFrame of the best point (MAP draw, or the MLE) with the 68 %
+        errors around it (the draws' 16th/84th percentiles, or the covariance)."""
+        import pandas as pd
+
+        if self.analysis == "mle":
+            best = np.asarray(json.loads(self._attrs["mle"]))
+            error = np.sqrt(np.diag(np.asarray(json.loads(self._attrs["covariance"]))))
+            lower, upper = -error, error
+            names = self.free_parameters
+        else:
+            score = self._stat("log_like") + (self._stat("log_prior") if "log_prior" in self._idata.sample_stats
+                                                     else 0.0)
+            i = int(np.argmax(score))
+            names = self.parameter_names
+            best = np.array([self.samples(p)[i] for p in names])
+            q = np.array([np.quantile(self.samples(p), [0.16, 0.84]) for p in names])
+            lower, upper = q[:, 0] - best, q[:, 1] - best
+        return pd.DataFrame({"value": best, "negative_error": lower, "positive_error": upper,
+                             "unit": [self.units.get(n, "") for n in names]}, index=pd.Index(names, name="parameter"))
+
+    def log_likelihood_per_plugin(self) -> dict[str, float]:
+        """Each plugin's log-likelihood at the best point (MAP draw, or the MLE)."""
+        score = self._stat("log_like") + (self._stat("log_prior") if "log_prior" in self._idata.sample_stats
+                                                 else 0.0)
+        # an MLE result keeps the best fit as its last draw
+        i = score.size - 1 if self.analysis == "mle" else int(np.argmax(score))
+        return {k: float(np.asarray(self._idata.log_likelihood[k]).reshape(score.size, -1)[i].sum())
+                for k in json.loads(self._attrs["plugins"])}
+
+    def display(self) -> str:
+        """Print (and return) what 3ML prints after a fit: the best point with errors
+        and units, -log(likelihood) per plugin and in total, and the statistics."""
+        title = ("Maximum a posteriori probability (MAP) point:" if self.analysis == "bayesian"
+                 else "Best fit values (maximum likelihood):")
+        lines = [title, ""]
+        table = self.point_estimates()
+        for name, row in table.iterrows():
+            lines.append(f"  {name:45s} {row['value']:12.5g}  {row['negative_error']:+10.3g} "
+                         f"{row['positive_error']:+10.3g}  {row['unit']}")
+        per_plugin = self.log_likelihood_per_plugin()
+        lines += ["", "Values of -log(likelihood) at the best point:", ""]
+        lines += [f"  {k:45s} {-v:14.6f}" for k, v in per_plugin.items()]
+        lines.append(f"  {'total':45s} {-sum(per_plugin.values()):14.6f}")
+        lines += ["", "Values of statistical measures:", ""]
+        for key, value in self.information_criteria().items():
+            label = {"ln_Z": "ln(Z) (natural log)", "log10_Z": "log10(Z) (3ML's log(Z))"}.get(key, key)
+            error = ""
+            if key == "ln_Z":
+                error = f" +/- {self.ln_Z_error:.3f}"
+            elif key == "log10_Z":
+                error = f" +/- {self.ln_Z_error / math.log(10.0):.3f}"
+            lines.append(f"  {label:45s} {value:14.6f}{error}")
+        text = "\n".join(lines)
+        print(text)
+        return text
+
+    def corner_plot(self, parameters: list[str] | None = None, truths: dict[str, float] | None = None,
+                    **corner_kwargs: Any) -> Any:
+        """Corner plot (corner package) of the draws, labelled ``path [unit]``; ``truths``
+        by path are marked. Returns the matplotlib figure."""
+        import corner
+
+        names = parameters or self.free_parameters
+        data = np.column_stack([self.samples(p) for p in names])
+        labels = [f"{p.split('.')[0]}.{p.split('.')[-1]}" + (f" [{self.units[p]}]" if self.units.get(p) else "")
+                  for p in names]
+        options = {"quantiles": [0.16, 0.5, 0.84], "show_titles": True, "title_fmt": ".3g"}
+        options.update(corner_kwargs)
+        truth_values = None if truths is None else [truths.get(p) for p in names]
+        return corner.corner(data, labels=labels, truths=truth_values, **options)
+
+    # -- files --------------------------------------------------------------------------------
+    def write(self, path: str | os.PathLike[str], overwrite: bool = False) -> Path:
+        """Write everything to one netCDF file (no pickle); read it with
+        :func:`load_analysis_results`."""
+        path = Path(path)
+        if path.exists() and not overwrite:
+            raise AnalysisError(f"{path} exists; pass overwrite=True to replace it")
+        self._idata.to_netcdf(str(path))
+        return path
+
+    def __repr__(self) -> str:
+        draws = self.samples_matrix.shape[0]
+        return f"AnalysisResults({self.analysis}, {self.sampler}, {draws} draws of {len(self.free_parameters)} parameters)"
+
+
+def load_analysis_results(path: str | os.PathLike[str]) -> AnalysisResults:
+    """Read results written by :meth:`AnalysisResults.write`.
+
+    Raises
+    ------
+    AnalysisError
+        If the file does not exist or was not written by jointfit.
+    """
+    import arviz as az
+
+    if not Path(path).exists():
+        raise AnalysisError(f"results file {os.fspath(path)!r} does not exist")
+    try:
+        idata = az.from_netcdf(str(path))
+    except (OSError, ValueError) as exc:
+        raise AnalysisError(f"{os.fspath(path)!r} is not a results file: {exc}") from None
+    return AnalysisResults(idata)

@@ -1,0 +1,216 @@
+"""Posterior samplers behind one small protocol, found by name in a registry.
+
+A sampler adapter turns a :class:`~jointfit.log_density.JointLogDensity` into posterior
+samples of shape ``(chains, draws, n_free)`` plus its own statistics; adding a sampler
+is one class with a ``name`` and a ``sample`` method, registered with
+:func:`register_sampler`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .errors import AnalysisError, JointfitWarning
+
+__all__ = ["SamplerOutput", "Sampler", "UltraNestSampler", "NUTSSampler", "register_sampler", "get_sampler",
+           "available_samplers"]
+
+
+@dataclass
+class SamplerOutput:
+    """What a sampler returns: draws ``(chains, draws, n_free)``, per-draw statistics
+    ``(chains, draws)`` and scalar attributes (ln Z, call counts...)."""
+
+    samples: np.ndarray
+    sample_stats: dict[str, np.ndarray] = field(default_factory=dict)
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+class Sampler:
+    """Protocol of a sampler adapter."""
+
+    name: ClassVar[str] = ""
+
+    def sample(self, density: Any, **options: Any) -> SamplerOutput:  # pragma: no cover - protocol
+        raise NotImplementedError
+
+
+_REGISTRY: dict[str, type[Sampler]] = {}
+
+
+def register_sampler(cls: type[Sampler]) -> type[Sampler]:
+    """Class decorator: make a sampler available by its ``name``."""
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def available_samplers() -> list[str]:
+    """Names of the registered samplers."""
+    return sorted(_REGISTRY)
+
+
+def get_sampler(name: str) -> Sampler:
+    """A new instance of the sampler called ``name``."""
+    try:
+        return _REGISTRY[name.lower()]()
+    except KeyError:
+        raise AnalysisError(f"unknown sampler {name!r}; available samplers are {available_samplers()}") from None
+
+
+def _padded_call(function: Any, batch: np.ndarray) -> np.ndarray:
+    """``function`` of a batch whose length UltraNest varies call to call, padded to the
+    next power of four (at least 16): a handful of sizes, each compiled once, while
+    padding wastes at most 3/4 of a small call."""
+    n = batch.shape[0]
+    size = 16
+    while size < n:
+        size *= 4
+    padded = np.concatenate([batch, np.repeat(batch[-1:], size - n, axis=0)]) if size > n else batch
+    return np.asarray(function(jnp.asarray(padded)))[:n]
+
+
+@register_sampler
+class UltraNestSampler(Sampler):
+    """Nested sampling with UltraNest's ``ReactiveNestedSampler``, vectorised: each
+    batch of live-point proposals is one compiled JAX call of the prior transform and
+    one of the log-likelihood."""
+
+    name = "ultranest"
+
+    def sample(self, density: Any, *, min_num_live_points: int = 400, dlogz: float = 0.5,
+               frac_remain: float = 0.01, log_dir: str | os.PathLike[str] | None = None,
+               resume: str = "resume", seed: int | None = 0, show_status: bool = True,
+               max_ncalls: int | None = None, ndraw_min: int = 128, ndraw_max: int = 65536,
+               region_class: Any = None, **run_options: Any) -> SamplerOutput:
+        """Run UltraNest.
+
+        Parameters
+        ----------
+        min_num_live_points, dlogz, frac_remain, max_ncalls
+            UltraNest's ``run`` options (its defaults).
+        log_dir : path, optional
+            Folder where UltraNest keeps its state and results; a run interrupted there
+            resumes where it stopped (``resume="resume"``; ``"overwrite"`` restarts).
+        seed : int or None
+            Seeds numpy's global generator, which UltraNest draws from.
+        show_status : bool
+            UltraNest's progress display.
+        """
+        import ultranest
+        import ultranest.mlfriends
+
+        space = density.space
+        space.require_priors()
+        transform = jax.jit(space.prior_transform)
+        log_likelihood = density.log_likelihood_batch
+
+        def vectorised_transform(u: np.ndarray) -> np.ndarray:
+            return _padded_call(transform, u)
+
+        def vectorised_loglike(theta: np.ndarray) -> np.ndarray:
+            values = _padded_call(log_likelihood, theta)
+            # UltraNest cannot take -inf or NaN: a very low finite value sends the point away
+            return np.where(np.isfinite(values), values, -1e300)
+
+        if seed is not None:
+            np.random.seed(seed)
+        if log_dir is not None:
+            Path(log_dir).mkdir(parents=True, exist_ok=True)
+        sampler = ultranest.ReactiveNestedSampler(
+            list(space.free_names), vectorised_loglike, vectorised_transform, vectorized=True,
+            log_dir=None if log_dir is None else os.fspath(log_dir), resume=resume,
+            ndraw_min=ndraw_min, ndraw_max=ndraw_max)
+        result = sampler.run(min_num_live_points=min_num_live_points, dlogz=dlogz, frac_remain=frac_remain,
+                             show_status=show_status, viz_callback=False, max_ncalls=max_ncalls,
+                             region_class=region_class or ultranest.mlfriends.MLFriends, **run_options)
+        samples = np.asarray(result["samples"])[None, :, :]
+        return SamplerOutput(samples, attributes={
+            "ln_Z": float(result["logz"]), "ln_Z_error": float(result["logzerr"]),
+            "n_calls": int(result["ncall"]), "n_iterations": int(result["niter"]),
+            "n_live_points": int(min_num_live_points)})
+
+
+@register_sampler
+class NUTSSampler(Sampler):
+    """numpyro's No-U-Turn sampler on the priors' unconstrained space, started at the
+    maximum a posteriori point."""
+
+    name = "nuts"
+
+    def sample(self, density: Any, *, num_warmup: int = 500, num_samples: int = 1000, num_chains: int = 1,
+               chain_method: str = "sequential", dense_mass: bool = True, target_accept_prob: float = 0.8,
+               seed: int = 0, progress_bar: bool = True, init_values: dict[str, float] | None = None,
+               max_tree_depth: int = 10) -> SamplerOutput:
+        """Run NUTS (numpyro). ``init_values`` (by path) override the MAP start."""
+        import numpyro
+        from numpyro.infer import MCMC, NUTS, init_to_value
+
+        space = density.space
+        space.require_priors()
+        model = space.numpyro_model(lambda values: density._log_likelihood(
+            jnp.stack([values[name] for name in space.free_names])))
+        start = init_values or map_point(density)
+        kernel = NUTS(model, dense_mass=dense_mass, target_accept_prob=target_accept_prob,
+                      init_strategy=init_to_value(values={k: float(v) for k, v in start.items()}),
+                      max_tree_depth=max_tree_depth)
+        if chain_method == "parallel" and jax.local_device_count() < num_chains:
+            chain_method = "vectorized"  # one device: run the chains as one vectorised computation
+        mcmc = MCMC(kernel, num_warmup=num_warmup, num_samples=num_samples, num_chains=num_chains,
+                    chain_method=chain_method, progress_bar=progress_bar)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # numpyro's note about chains on one device
+            mcmc.run(jax.random.PRNGKey(seed), extra_fields=("diverging", "num_steps"))
+        draws = mcmc.get_samples(group_by_chain=True)
+        samples = np.stack([np.asarray(draws[name]) for name in space.free_names], axis=-1)
+        extra = mcmc.get_extra_fields(group_by_chain=True)
+        stats = {"diverging": np.asarray(extra["diverging"]), "n_steps": np.asarray(extra["num_steps"])}
+        divergences = int(np.sum(stats["diverging"]))
+        if divergences:
+            warnings.warn(f"NUTS: {divergences} divergent transitions after warm-up; raise target_accept_prob "
+                          "or reparameterise", JointfitWarning, stacklevel=3)
+        del numpyro
+        return SamplerOutput(samples, stats, {"n_divergences": divergences, "num_warmup": num_warmup})
+
+
+def map_point(density: Any) -> dict[str, float]:
+    """Maximum a posteriori point by L-BFGS in the unconstrained space (from the model's
+    current values), by parameter path."""
+    from scipy import optimize
+
+    space = density.space
+    log_posterior = density.log_posterior_fn()
+
+    def objective(z: Any) -> Any:
+        theta = space.constrain(z)
+        # the Jacobian is left out: this is the MAP of theta, not of z
+        return -log_posterior(theta)
+
+    value_and_grad = jax.jit(jax.value_and_grad(objective))
+    lower, upper = space.support_bounds()
+    start = np.clip(np.asarray(space.initial_theta), lower, upper)
+    margin = 1e-6 * (1.0 + np.abs(np.nan_to_num(start)))
+    start = np.where(start <= lower, start + margin, start)  # strictly inside the support
+    start = np.where(start >= upper, start - margin, start)
+    z0 = np.asarray(space.unconstrain(start))
+    if not np.all(np.isfinite(z0)):
+        z0 = np.nan_to_num(z0)
+
+    def fun(z: np.ndarray) -> tuple[float, np.ndarray]:
+        value, gradient = value_and_grad(jnp.asarray(z))
+        value = float(value)
+        if not math.isfinite(value):
+            return 1e300, np.zeros_like(z)
+        return value, np.asarray(gradient)
+
+    result = optimize.minimize(fun, z0, jac=True, method="L-BFGS-B")
+    theta = np.asarray(space.constrain(result.x))
+    return dict(zip(space.free_names, theta.tolist()))

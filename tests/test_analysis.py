@@ -1,0 +1,144 @@
+"""DataList, JointLikelihood, BayesianAnalysis (NUTS and UltraNest) and their results,
+checked on a straight line whose likelihood, posterior and evidence are analytic."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from jointfit import (BayesianAnalysis, DataList, JointLikelihood, Line, Model, PointSource, Uniform_prior,
+                      XYLike, available_samplers, load_analysis_results)
+from jointfit.errors import AnalysisError, PriorError
+
+X = np.linspace(1.0, 10.0, 25)
+SIGMA = np.full(X.size, 0.5)
+A_PATH, B_PATH = "src.spectrum.main.Line.a", "src.spectrum.main.Line.b"
+PRIOR_WIDTH = 40.0  # both priors uniform on [-20, 20]
+
+
+def line_data(seed: int = 3) -> DataList:
+    truth = Line(a=1.5, b=0.8)
+    first = XYLike.from_function("first", truth, X[::2], yerr=SIGMA[::2], seed=seed)
+    second = XYLike.from_function("second", truth, X[1::2], yerr=SIGMA[1::2], seed=seed + 1)
+    return DataList(first, second)
+
+
+def line_model(with_priors: bool = True) -> Model:
+    shape = Line(a=0.0, b=1.0)
+    if with_priors:
+        shape.a.prior = Uniform_prior(lower_bound=-20.0, upper_bound=20.0)
+        shape.b.prior = Uniform_prior(lower_bound=-20.0, upper_bound=20.0)
+    return Model(PointSource("src", ra=0.0, dec=0.0, spectral_shape=shape))
+
+
+def analytic(data: DataList) -> tuple[np.ndarray, np.ndarray, float]:
+    """Weighted least squares: best (a, b), covariance and the maximum log-likelihood."""
+    x = np.concatenate([p.x for p in data])
+    y = np.concatenate([p.y for p in data])
+    sigma = np.concatenate([p.yerr for p in data])
+    design = np.column_stack([np.ones_like(x), x]) / sigma[:, None]
+    covariance = np.linalg.inv(design.T @ design)
+    best = covariance @ design.T @ (y / sigma)
+    residual = (y - best[0] - best[1] * x) / sigma
+    log_like = -0.5 * np.sum(residual**2) - np.sum(np.log(sigma * math.sqrt(2 * math.pi)))
+    return best, covariance, log_like
+
+
+def test_data_list_refuses_duplicates_and_non_plugins():
+    data = line_data()
+    assert [p.name for p in data] == ["first", "second"] and data["second"].name == "second"
+    assert "first" in data and len(data) == 2
+    with pytest.raises(AnalysisError, match="two plugins are named 'first'"):
+        DataList(data["first"], data["first"])
+    with pytest.raises(AnalysisError, match="DataList takes plugins"):
+        DataList(data["first"], "second")
+    with pytest.raises(AnalysisError, match="no plugin 'third' in the DataList; it has \\['first', 'second'\\]"):
+        data["third"]
+
+
+def test_maximum_likelihood_matches_weighted_least_squares():
+    data, model = line_data(), line_model(with_priors=False)
+    jl = JointLikelihood(model, data)
+    results = jl.fit(quiet=True)
+    best, covariance, log_like = analytic(data)
+    np.testing.assert_allclose([model[A_PATH].value, model[B_PATH].value], best, rtol=1e-7)
+    np.testing.assert_allclose(jl.covariance, covariance, rtol=1e-6)
+    assert jl.log_like() == pytest.approx(log_like, rel=1e-10)
+    assert sum(jl.log_like_per_plugin().values()) == pytest.approx(log_like, rel=1e-10)
+    table = results.point_estimates()
+    np.testing.assert_allclose(table["positive_error"], np.sqrt(np.diag(covariance)), rtol=1e-6)
+    criteria = results.information_criteria()
+    k, n = 2, X.size
+    assert criteria["AIC"] == pytest.approx(-2 * log_like + 2 * k + 2 * k * (k + 1) / (n - k - 1), rel=1e-9)
+    assert criteria["BIC"] == pytest.approx(-2 * log_like + k * math.log(n), rel=1e-9)
+    correlation = jl.correlation_matrix.to_numpy()
+    assert correlation[0, 1] == pytest.approx(covariance[0, 1] / math.sqrt(covariance[0, 0] * covariance[1, 1]))
+    # a Gaussian likelihood is an exact parabola: profile errors equal the Hessian's
+    profile = jl.profile_errors(B_PATH)
+    assert profile.loc[B_PATH, "positive_error"] == pytest.approx(math.sqrt(covariance[1, 1]), rel=1e-4)
+    assert profile.loc[B_PATH, "negative_error"] == pytest.approx(-math.sqrt(covariance[1, 1]), rel=1e-4)
+
+
+def test_bayesian_analysis_needs_every_prior():
+    with pytest.raises(PriorError, match="src.spectrum.main.Line.a, src.spectrum.main.Line.b"):
+        BayesianAnalysis(line_model(with_priors=False), line_data())
+    assert {"nuts", "ultranest"} <= set(available_samplers())
+    with pytest.raises(AnalysisError, match="unknown sampler 'emcee'"):
+        BayesianAnalysis(line_model(), line_data()).set_sampler("emcee")
+
+
+def test_nuts_posterior_matches_the_analytic_gaussian(tmp_path):
+    data = line_data()
+    ba = BayesianAnalysis(line_model(), data)
+    results = ba.sample("nuts", num_warmup=300, num_samples=600, num_chains=2, chain_method="vectorized",
+                        progress_bar=False, quiet=True)
+    best, covariance, _ = analytic(data)
+    draws = results.samples_matrix
+    assert draws.shape == (1200, 2)
+    sigma = np.sqrt(np.diag(covariance))
+    np.testing.assert_allclose(draws.mean(axis=0), best, atol=0.15 * sigma.max())
+    np.testing.assert_allclose(draws.std(axis=0), sigma, rtol=0.12)
+    summary = results.summary()
+    assert np.all(summary["r_hat"] < 1.02) and np.all(summary["ess_bulk"] > 200)
+    assert list(summary.index) == [A_PATH, B_PATH]
+    assert set(results.inference_data.log_likelihood.data_vars) == {"first", "second"}
+    # the model is left at the MAP draw
+    assert model_value(ba, B_PATH) == pytest.approx(best[1], abs=0.2 * sigma[1])
+
+    path = results.write(tmp_path / "fit.nc")
+    again = load_analysis_results(path)
+    np.testing.assert_array_equal(again.samples_matrix, results.samples_matrix)
+    assert again.information_criteria() == results.information_criteria()
+    assert again.model.to_yaml() == results.model.to_yaml()
+    with pytest.raises(AnalysisError, match="exists; pass overwrite=True"):
+        results.write(path)
+    with pytest.raises(AnalysisError, match="have no evidence"):
+        again.ln_Z
+
+
+def model_value(analysis: BayesianAnalysis, path: str) -> float:
+    return float(analysis.model[path].value)
+
+
+def test_ultranest_evidence_matches_the_analytic_value_and_resumes(tmp_path):
+    data = line_data()
+    best, covariance, log_like_max = analytic(data)
+    # Gaussian likelihood, flat prior far wider than it: Z = L_max 2 pi |C|^(1/2) / prior area
+    ln_z = log_like_max + math.log(2 * math.pi) + 0.5 * math.log(np.linalg.det(covariance)) - 2 * math.log(PRIOR_WIDTH)
+
+    ba = BayesianAnalysis(line_model(), data)
+    ba.set_sampler("ultranest", min_num_live_points=100, show_status=False)
+    partial = ba.sample(log_dir=tmp_path / "run", max_ncalls=3000, quiet=True)
+    resumed = ba.sample(log_dir=tmp_path / "run", quiet=True)
+    assert resumed.inference_data.posterior.attrs["n_calls"] > partial.inference_data.posterior.attrs["n_calls"]
+    assert abs(resumed.ln_Z - ln_z) < 3 * resumed.ln_Z_error + 0.1
+    assert resumed.log10_Z == pytest.approx(resumed.ln_Z / math.log(10))
+    draws = resumed.samples_matrix
+    np.testing.assert_allclose(draws.mean(axis=0), best, atol=0.2 * np.sqrt(np.diag(covariance)).max())
+    text = resumed.display()
+    assert "ln(Z) (natural log)" in text and "log10(Z) (3ML's log(Z))" in text
+    figure = resumed.corner_plot(truths={A_PATH: 1.5, B_PATH: 0.8})
+    labels = [axis.get_xlabel() for axis in figure.axes if axis.get_xlabel()]
+    assert labels == [f"src.a [{resumed.units[A_PATH]}]", f"src.b [{resumed.units[B_PATH]}]"]
