@@ -3,13 +3,16 @@
 
 from __future__ import annotations
 
+import json
 import math
+from functools import cached_property
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._optimize import scipy_bounds, scipy_objective
 from .data_list import DataList
 from .errors import AnalysisError
 from .log_density import JointLogDensity
@@ -103,18 +106,20 @@ class JointLikelihood(_Analysis):
     covariance from the JAX Hessian at the optimum.
     """
 
+    @cached_property
     def _objective(self) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray]:
+        """``-log L`` and its gradient of ``x = theta / scale`` (compiled once per
+        analysis: the fit and the profiles share it), the scale and the scaled bounds."""
         space = self.space
-        scale = np.where(np.asarray(space.initial_theta) != 0.0, np.abs(np.asarray(space.initial_theta)), 1.0)
+        initial = np.asarray(space.initial_theta)
+        scale = np.where(initial != 0.0, np.abs(initial), 1.0)
         log_likelihood = self.density._log_likelihood
 
         def negative(x: Any) -> Any:
             return -log_likelihood(x * scale)
 
         value_and_grad = jax.jit(jax.value_and_grad(negative))
-        lower = space._lower / scale
-        upper = space._upper / scale
-        return value_and_grad, scale, lower, upper
+        return value_and_grad, scale, space.lower_bounds / scale, space.upper_bounds / scale
 
     def fit(self, quiet: bool = False, n_samples: int = 2000, seed: int = 0) -> AnalysisResults:
         """Find the maximum-likelihood point, set the model's parameters to it and
@@ -128,19 +133,10 @@ class JointLikelihood(_Analysis):
         """
         from scipy import optimize
 
-        value_and_grad, scale, lower, upper = self._objective()
+        value_and_grad, scale, lower, upper = self._objective
         x0 = np.clip(np.asarray(self._current_theta()) / scale, lower, upper)
-
-        def fun(x: np.ndarray) -> tuple[float, np.ndarray]:
-            value, gradient = value_and_grad(jnp.asarray(x))
-            value = float(value)
-            if not math.isfinite(value):
-                return 1e300, np.zeros_like(x)
-            return value, np.asarray(gradient)
-
-        bounds = [(None if not np.isfinite(lo) else lo, None if not np.isfinite(hi) else hi)
-                  for lo, hi in zip(lower, upper)]
-        best = optimize.minimize(fun, x0, jac=True, method="L-BFGS-B", bounds=bounds,
+        best = optimize.minimize(scipy_objective(value_and_grad), x0, jac=True, method="L-BFGS-B",
+                                 bounds=scipy_bounds(lower, upper),
                                  options={"maxiter": 10_000, "ftol": 1e-15, "gtol": 1e-10})
         theta = best.x * scale
         if not np.all(np.isfinite(theta)) or not math.isfinite(best.fun):
@@ -166,8 +162,6 @@ class JointLikelihood(_Analysis):
     @property
     def covariance(self) -> np.ndarray:
         """Covariance matrix of the free parameters at the best fit."""
-        import json
-
         return np.asarray(json.loads(self.results.inference_data.posterior.attrs["covariance"]))
 
     @property
@@ -184,8 +178,6 @@ class JointLikelihood(_Analysis):
         """Asymmetric errors from the profile likelihood: where ``-log L`` maximised over
         the other parameters rises by ``delta_log_like`` (0.5: 68 %), as a pandas
         DataFrame with columns ``value``, ``negative_error``, ``positive_error``."""
-        import json
-
         import pandas as pd
         from scipy import optimize
 
@@ -193,7 +185,7 @@ class JointLikelihood(_Analysis):
         mle = np.asarray(json.loads(results.inference_data.posterior.attrs["mle"]))
         sigma = np.sqrt(np.diag(self.covariance))
         best_value = -float(results.inference_data.posterior.attrs["mle_log_likelihood"])
-        value_and_grad, scale, lower, upper = self._objective()
+        value_and_grad, scale, lower, upper = self._objective
         rows = []
         for path in paths or self.space.free_names:
             if path not in self.space.free_names:
@@ -202,15 +194,12 @@ class JointLikelihood(_Analysis):
             others = [j for j in range(mle.size) if j != i]
 
             def profile(value: float, i: int = i, others: list[int] = others) -> float:
-                def fun(y: np.ndarray) -> tuple[float, np.ndarray]:
-                    x = np.insert(y, i, value / scale[i])
-                    v, g = value_and_grad(jnp.asarray(x))
-                    return (float(v), np.delete(np.asarray(g), i)) if math.isfinite(float(v)) else (1e300, 0 * y)
+                def fixed_at_value(y: Any) -> tuple[Any, Any]:
+                    v, g = value_and_grad(jnp.insert(y, i, value / scale[i]))
+                    return v, jnp.delete(g, i)
 
-                y0 = np.delete(mle / scale, i)
-                bounds = [(None if not np.isfinite(lower[j]) else lower[j], None if not np.isfinite(upper[j]) else upper[j])
-                          for j in others]
-                found = optimize.minimize(fun, y0, jac=True, method="L-BFGS-B", bounds=bounds)
+                found = optimize.minimize(scipy_objective(fixed_at_value), np.delete(mle / scale, i), jac=True,
+                                          method="L-BFGS-B", bounds=scipy_bounds(lower[others], upper[others]))
                 return found.fun - best_value - delta_log_like
 
             errors = []

@@ -7,7 +7,6 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from .data_list import DataList
 from .errors import AnalysisError
@@ -22,8 +21,8 @@ class JointLogDensity:
 
     Every plugin is set up on one :class:`ParameterSpace` holding the model's and the
     plugins' parameters; the sums over plugins are unrolled at trace time, so each
-    function below is a single XLA computation. ``*_batch`` variants take theta of
-    shape ``(n, n_free)`` (``jax.vmap``).
+    function below is a single XLA computation. ``log_likelihood_batch`` and
+    ``draw_summary`` take theta of shape ``(n, n_free)`` (``jax.vmap``).
 
     Parameters
     ----------
@@ -45,19 +44,12 @@ class JointLogDensity:
         self.log_likelihood = jax.jit(self._log_likelihood)
         self.log_likelihood_batch = jax.jit(jax.vmap(self._log_likelihood))
         self.log_likelihood_per_plugin = jax.jit(self._per_plugin)
-        self.pointwise_batch = jax.jit(jax.vmap(self._pointwise_all))
         self.draw_summary = jax.jit(self._draw_summary)
 
     @property
     def plugin_names(self) -> tuple[str, ...]:
         """Names of the plugins, in order."""
         return tuple(self._loglikes)
-
-    @property
-    def n_points(self) -> dict[str, int]:
-        """Number of data points (bins, pixels) of each plugin."""
-        values = self.space.unpack(self.space.initial_theta)
-        return {name: int(np.size(f(values))) for name, f in self._pointwise.items()}
 
     def _log_likelihood(self, theta: Any) -> jnp.ndarray:
         values = self.space.unpack(theta)
@@ -90,9 +82,3 @@ class JointLogDensity:
             return jnp.where(jnp.isfinite(log_prior), log_prior + self._log_likelihood(theta), -jnp.inf)
 
         return log_posterior
-
-    def linked_values(self, theta: Any) -> dict[str, jnp.ndarray]:
-        """Values of linked parameters at theta (leading axes allowed)."""
-        theta = jnp.asarray(theta)
-        values = jax.vmap(self.space.unpack)(theta.reshape(-1, theta.shape[-1]))
-        return {path: values[path].reshape(theta.shape[:-1]) for path in self.space.linked_names}

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -191,8 +192,6 @@ class AnalysisResults:
             pointwise = self._pointwise_matrix()
             combined = az.from_dict(posterior={"_": np.zeros(pointwise.shape[:2])},
                                     log_likelihood={"all": pointwise})
-            import warnings
-
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # ArviZ warns on heavy tails: the k values are returned
                 criteria["WAIC"] = float(az.waic(combined, scale="deviance").elpd_waic)
@@ -236,9 +235,7 @@ class AnalysisResults:
             lower, upper = -error, error
             names = self.free_parameters
         else:
-            score = self._stat("log_like") + (self._stat("log_prior") if "log_prior" in self._idata.sample_stats
-                                                     else 0.0)
-            i = int(np.argmax(score))
+            i = self._best_draw()
             names = self.parameter_names
             best = np.array([self.samples(p)[i] for p in names])
             q = np.array([np.quantile(self.samples(p), [0.16, 0.84]) for p in names])
@@ -246,13 +243,21 @@ class AnalysisResults:
         return pd.DataFrame({"value": best, "negative_error": lower, "positive_error": upper,
                              "unit": [self.units.get(n, "") for n in names]}, index=pd.Index(names, name="parameter"))
 
+    def _best_draw(self) -> int:
+        """Index (chains concatenated) of the MAP draw; an MLE result keeps the best
+        fit as its last draw."""
+        score = self._stat("log_like")
+        if self.analysis == "mle":
+            return score.size - 1
+        if "log_prior" in self._idata.sample_stats:
+            score = score + self._stat("log_prior")
+        return int(np.argmax(score))
+
     def log_likelihood_per_plugin(self) -> dict[str, float]:
         """Each plugin's log-likelihood at the best point (MAP draw, or the MLE)."""
-        score = self._stat("log_like") + (self._stat("log_prior") if "log_prior" in self._idata.sample_stats
-                                                 else 0.0)
-        # an MLE result keeps the best fit as its last draw
-        i = score.size - 1 if self.analysis == "mle" else int(np.argmax(score))
-        return {k: float(np.asarray(self._idata.log_likelihood[k]).reshape(score.size, -1)[i].sum())
+        i = self._best_draw()
+        n_draws = self._stat("log_like").size
+        return {k: float(np.asarray(self._idata.log_likelihood[k]).reshape(n_draws, -1)[i].sum())
                 for k in json.loads(self._attrs["plugins"])}
 
     def display(self) -> str:

@@ -8,7 +8,6 @@ is one class with a ``name`` and a ``sample`` method, registered with
 
 from __future__ import annotations
 
-import math
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._optimize import scipy_objective
 from .errors import AnalysisError, JointfitWarning
 
 __all__ = ["SamplerOutput", "Sampler", "UltraNestSampler", "NUTSSampler", "register_sampler", "get_sampler",
@@ -151,7 +151,6 @@ class NUTSSampler(Sampler):
                seed: int = 0, progress_bar: bool = True, init_values: dict[str, float] | None = None,
                max_tree_depth: int = 10) -> SamplerOutput:
         """Run NUTS (numpyro). ``init_values`` (by path) override the MAP start."""
-        import numpyro
         from numpyro.infer import MCMC, NUTS, init_to_value
 
         space = density.space
@@ -177,7 +176,6 @@ class NUTSSampler(Sampler):
         if divergences:
             warnings.warn(f"NUTS: {divergences} divergent transitions after warm-up; raise target_accept_prob "
                           "or reparameterise", JointfitWarning, stacklevel=3)
-        del numpyro
         return SamplerOutput(samples, stats, {"n_divergences": divergences, "num_warmup": num_warmup})
 
 
@@ -204,13 +202,6 @@ def map_point(density: Any) -> dict[str, float]:
     if not np.all(np.isfinite(z0)):
         z0 = np.nan_to_num(z0)
 
-    def fun(z: np.ndarray) -> tuple[float, np.ndarray]:
-        value, gradient = value_and_grad(jnp.asarray(z))
-        value = float(value)
-        if not math.isfinite(value):
-            return 1e300, np.zeros_like(z)
-        return value, np.asarray(gradient)
-
-    result = optimize.minimize(fun, z0, jac=True, method="L-BFGS-B")
+    result = optimize.minimize(scipy_objective(value_and_grad), z0, jac=True, method="L-BFGS-B")
     theta = np.asarray(space.constrain(result.x))
     return dict(zip(space.free_names, theta.tolist()))

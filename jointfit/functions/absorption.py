@@ -63,7 +63,16 @@ def _transmission(x: Any, nh: Any, redshift: Any, model: str, table: str) -> Any
     return jnp.exp(-nh * sigma)
 
 
-class PhAbs(SpectralFunction):
+class _PhotoelectricAbsorption(SpectralFunction):
+    """Parameters shared by the absorption models (a ``_`` name: not in the registry)."""
+
+    y_unit = u.dimensionless_unscaled
+    NH = P(1.0, bounds=(1e-4, 1e4), unit="1e22 / cm2",
+           description="absorbing column density in units of 1e22 particles per cm^2")
+    redshift = P(0.0, bounds=(0.0, 15.0), free=False, description="the redshift of the source")
+
+
+class PhAbs(_PhotoelectricAbsorption):
     r"""Photoelectric absorption by neutral gas: :math:`\exp(-N_H\,\sigma(E (1+z)))`,
     with :math:`\sigma = \sum_Z A_Z \sigma_Z` over H..Zn as free atoms.
 
@@ -74,10 +83,6 @@ class PhAbs(SpectralFunction):
     ``aspl``, ``wilm`` or ``lodd``.
     """
 
-    y_unit = u.dimensionless_unscaled
-    NH = P(1.0, bounds=(1e-4, 1e4), unit="1e22 / cm2",
-           description="absorbing column density in units of 1e22 particles per cm^2")
-    redshift = P(0.0, bounds=(0.0, 15.0), free=False, description="the redshift of the source")
     abundance_table = OptionSpec("angr", allowed=_TABLES, aliases=_ASTROMODELS_NAMES,
                                  description="abundances by number relative to H")
 
@@ -86,7 +91,7 @@ class PhAbs(SpectralFunction):
         return _transmission(x, NH, redshift, "phabs", abundance_table)
 
 
-class TbAbs(SpectralFunction):
+class TbAbs(_PhotoelectricAbsorption):
     r"""Absorption by the interstellar medium of Wilms, Allen & McCray (2000):
     :math:`\exp(-N_H\,\sigma_{\rm ISM}(E (1+z)))`, gas, molecular hydrogen (20 % of H)
     and grains (MRN sizes 0.025-0.25 micron, their depletions), as XSPEC's ``tbabs``.
@@ -94,13 +99,9 @@ class TbAbs(SpectralFunction):
     ``abundance_table`` defaults to ``wilm``, the paper's ISM and astromodels' default
     (XSPEC's global default is ``angr``; set it to compare). Against XSPEC 12's
     tbabs, which replaces the O K, Ne K and Fe L edge regions by laboratory
-    measurements, values agree to 0.2 % away from those edges.
+    measurements, 99 % of energies agree within 0.3 % away from those edges.
     """
 
-    y_unit = u.dimensionless_unscaled
-    NH = P(1.0, bounds=(1e-4, 1e4), unit="1e22 / cm2",
-           description="absorbing column density in units of 1e22 particles per cm^2")
-    redshift = P(0.0, bounds=(0.0, 15.0), free=False, description="the redshift of the source")
     abundance_table = OptionSpec("wilm", allowed=_TABLES, aliases=_ASTROMODELS_NAMES,
                                  description="abundances by number relative to H")
 
