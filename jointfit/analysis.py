@@ -199,7 +199,8 @@ class JointLikelihood(_Analysis):
                     return v, jnp.delete(g, i)
 
                 found = optimize.minimize(scipy_objective(fixed_at_value), np.delete(mle / scale, i), jac=True,
-                                          method="L-BFGS-B", bounds=scipy_bounds(lower[others], upper[others]))
+                                          method="L-BFGS-B", bounds=scipy_bounds(lower[others], upper[others]),
+                                          options={"maxiter": 10_000, "ftol": 1e-15, "gtol": 1e-10})
                 return found.fun - best_value - delta_log_like
 
             errors = []
