@@ -31,6 +31,7 @@ from dataclasses import dataclass, fields
 from functools import cached_property
 from typing import Any, ClassVar
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import ndtri
@@ -52,6 +53,10 @@ _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 # subnormal numbers to zero, so the smallest normal double is the floor.
 _SMALLEST_POSITIVE = float(np.finfo(float).tiny)
 _LARGEST = float(np.finfo(float).max)
+
+
+# traced once and reused: its many small operations made every new batch shape slow to trace
+_ndtri = jax.jit(ndtri)
 
 
 def _ndtr(z: float) -> float:
@@ -318,17 +323,13 @@ class _NormalFamily(Prior):
         # Each half of the cube is measured from its own end of the interval, with the
         # tail probability on the far side of the mode, so that no subtraction cancels:
         # 1 - u is exact for u >= 0.5, and Phi(-a), Phi(b) keep full precision in tails.
+        lower = u <= 0.5
         lower_half = jnp.minimum(u, 0.5)
         upper_half = jnp.minimum(1.0 - u, 0.5)
-        if a > 0.0:
-            z_low = -ndtri(_ndtr(-a) - lower_half * mass)
-        else:
-            z_low = ndtri(_ndtr(a) + lower_half * mass)
-        if b < 0.0:
-            z_high = ndtri(_ndtr(b) - upper_half * mass)
-        else:
-            z_high = -ndtri(_ndtr(-b) + upper_half * mass)
-        z = jnp.where(u <= 0.5, z_low, z_high)
+        # z = sign * ndtri(p), each half choosing its own (sign, p): one ndtri per point
+        low_sign, low_p = (-1.0, _ndtr(-a) - lower_half * mass) if a > 0.0 else (1.0, _ndtr(a) + lower_half * mass)
+        high_sign, high_p = (1.0, _ndtr(b) - upper_half * mass) if b < 0.0 else (-1.0, _ndtr(-b) + upper_half * mass)
+        z = jnp.where(lower, low_sign, high_sign) * _ndtri(jnp.where(lower, low_p, high_p))
         t = self.mu + self.sigma * z
         x = jnp.exp(t) if self._log_space else t
         # the arithmetic may round just past an end: a sampler's point must keep a density

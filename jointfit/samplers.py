@@ -66,16 +66,47 @@ def get_sampler(name: str) -> Sampler:
         raise AnalysisError(f"unknown sampler {name!r}; available samplers are {available_samplers()}") from None
 
 
-def _padded_call(function: Any, batch: np.ndarray) -> np.ndarray:
+def _padded_call(function: Any, batch: np.ndarray) -> Any:
     """``function`` of a batch whose length UltraNest varies call to call, padded to the
-    next power of four (at least 16): a handful of sizes, each compiled once, while
-    padding wastes at most 3/4 of a small call."""
+    next power of two: about log2(n) sizes, each compiled once, and at most half of a
+    call wasted (the cost of a small batch grows with its length on the CPU)."""
     n = batch.shape[0]
-    size = 16
-    while size < n:
-        size *= 4
+    size = 1 << max(n - 1, 0).bit_length()
     padded = np.concatenate([batch, np.repeat(batch[-1:], size - n, axis=0)]) if size > n else batch
-    return np.asarray(function(jnp.asarray(padded)))[:n]
+    return jax.tree_util.tree_map(lambda out: np.asarray(out)[:n], function(padded))
+
+
+class _UnitCubeDensity:
+    """UltraNest's two callbacks from one compiled call per batch.
+
+    UltraNest maps unit-cube points through ``transform`` and then asks ``loglike`` for
+    (a subset of) the points it got back. Both are computed in one call when the cube
+    points arrive, and ``loglike`` finds its values by row; any other batch is computed.
+    """
+
+    def __init__(self, space: Any, log_likelihood: Any) -> None:
+        def transform_and_loglike(u: Any) -> tuple[Any, Any]:
+            theta = space.prior_transform(u)
+            return theta, log_likelihood(theta)
+
+        self._both = jax.jit(jax.vmap(transform_and_loglike))
+        self._loglike = jax.jit(jax.vmap(log_likelihood))
+        self._values: dict[bytes, float] = {}
+
+    def transform(self, u: np.ndarray) -> np.ndarray:
+        theta, values = _padded_call(self._both, np.ascontiguousarray(u, dtype=float))
+        self._values = dict(zip(map(bytes, theta), values.tolist()))
+        return theta
+
+    def loglike(self, theta: np.ndarray) -> np.ndarray:
+        theta = np.ascontiguousarray(theta, dtype=float)
+        known = [self._values.get(bytes(row)) for row in theta]
+        if any(value is None for value in known):
+            values = _padded_call(self._loglike, theta)
+        else:
+            values = np.asarray(known, dtype=float)
+        # UltraNest cannot take -inf or NaN: a very low finite value sends the point away
+        return np.where(np.isfinite(values), values, -1e300)
 
 
 @register_sampler
@@ -110,23 +141,14 @@ class UltraNestSampler(Sampler):
 
         space = density.space
         space.require_priors()
-        transform = jax.jit(space.prior_transform)
-        log_likelihood = density.log_likelihood_batch
-
-        def vectorised_transform(u: np.ndarray) -> np.ndarray:
-            return _padded_call(transform, u)
-
-        def vectorised_loglike(theta: np.ndarray) -> np.ndarray:
-            values = _padded_call(log_likelihood, theta)
-            # UltraNest cannot take -inf or NaN: a very low finite value sends the point away
-            return np.where(np.isfinite(values), values, -1e300)
+        callbacks = _UnitCubeDensity(space, density._log_likelihood)
 
         if seed is not None:
             np.random.seed(seed)
         if log_dir is not None:
             Path(log_dir).mkdir(parents=True, exist_ok=True)
         sampler = ultranest.ReactiveNestedSampler(
-            list(space.free_names), vectorised_loglike, vectorised_transform, vectorized=True,
+            list(space.free_names), callbacks.loglike, callbacks.transform, vectorized=True,
             log_dir=None if log_dir is None else os.fspath(log_dir), resume=resume,
             ndraw_min=ndraw_min, ndraw_max=ndraw_max)
         result = sampler.run(min_num_live_points=min_num_live_points, dlogz=dlogz, frac_remain=frac_remain,

@@ -53,6 +53,7 @@ __all__ = [
     "chi2",
     "wstat_profile_background",
     "pgstat_profile_background",
+    "log_factorial_remainder",
 ]
 
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
@@ -70,7 +71,7 @@ def _elementwise(fn: Callable[..., jax.Array]) -> Callable[..., jax.Array]:
 
     @functools.wraps(fn)
     def wrapper(*args: ArrayLike, **kwargs: ArrayLike) -> jax.Array:
-        return compiled(*map(_float, args), **{k: _float(v) for k, v in kwargs.items()})
+        return compiled(*map(_float, args), **{k: None if v is None else _float(v) for k, v in kwargs.items()})
 
     return wrapper
 
@@ -95,7 +96,7 @@ def _half_deviance(n: jax.Array, m: jax.Array) -> jax.Array:
     x = diff / ns
     near = jnp.abs(x) < 0.5
     close = diff - ns * jnp.log1p(jnp.where(near, x, 0.0))
-    far = diff + ns * (jnp.log(ns) - jnp.log(ms))
+    far = diff - ns * jnp.log(jnp.where(near, 1.0, ms / ns))  # m / n far from 1: no cancellation
     value = jnp.where(near, close, far)
     return jnp.where(n_positive, jnp.where(m_positive, value, jnp.inf), m)
 
@@ -103,7 +104,8 @@ def _half_deviance(n: jax.Array, m: jax.Array) -> jax.Array:
 _STIRLING_FROM = 30.0
 
 
-def _log_factorial_remainder(n: jax.Array) -> jax.Array:
+@_elementwise
+def log_factorial_remainder(n: ArrayLike) -> jax.Array:
     """``ln n! - n ln n + n`` for ``n >= 0`` (0 at ``n = 0``).
 
     Uses Stirling's series ``ln(2 pi n)/2 + 1/(12n) - 1/(360n^3) + 1/(1260n^5) -
@@ -123,9 +125,11 @@ def _log_factorial_remainder(n: jax.Array) -> jax.Array:
     return jnp.where(n > 0, jnp.where(big, series, direct), 0.0)
 
 
-def _log_poisson(n: jax.Array, m: jax.Array) -> jax.Array:
-    """``n ln m - m - ln n!`` for ``m >= 0`` (``-inf`` for ``m = 0 < n``)."""
-    return -_half_deviance(n, m) - _log_factorial_remainder(n)
+def _data_term(log_factorials: jax.Array | None, *counts: jax.Array) -> jax.Array:
+    """The data-only ``sum ln k! - k ln k + k`` over ``counts``, unless precomputed."""
+    if log_factorials is not None:
+        return log_factorials
+    return sum(log_factorial_remainder(k) for k in counts)  # type: ignore[return-value]
 
 
 # ----------------------------------------------------------------------------------
@@ -187,7 +191,7 @@ def _gaussian_background_profile(
 
 
 @_elementwise
-def poisson_loglike(counts: ArrayLike, expected: ArrayLike) -> jax.Array:
+def poisson_loglike(counts: ArrayLike, expected: ArrayLike, log_factorials: ArrayLike | None = None) -> jax.Array:
     """Poisson log-probability of observed counts, per channel.
 
     ``ln L = n ln m - m - ln n!``
@@ -198,6 +202,10 @@ def poisson_loglike(counts: ArrayLike, expected: ArrayLike) -> jax.Array:
         Observed counts ``n >= 0`` (counts).
     expected : array_like
         Expected counts ``m`` (counts), broadcast against ``counts``.
+    log_factorials : array_like, optional
+        The data-only term: :func:`log_factorial_remainder` of the counts.
+        Fits pass it precomputed, so that each evaluation skips the log-gamma
+        functions; computed here when not given.
 
     Returns
     -------
@@ -206,7 +214,7 @@ def poisson_loglike(counts: ArrayLike, expected: ArrayLike) -> jax.Array:
         ``m = 0`` with ``n > 0`` and any ``m < 0`` give ``-inf``.
     """
     n, m = _float(counts), _float(expected)
-    return jnp.where(m >= 0, _log_poisson(n, m), -jnp.inf)
+    return jnp.where(m >= 0, -_half_deviance(n, m) - _data_term(log_factorials, n), -jnp.inf)
 
 
 @_elementwise
@@ -215,6 +223,7 @@ def poisson_profile_background_loglike(
     background_counts: ArrayLike,
     source_expected: ArrayLike,
     alpha: ArrayLike,
+    log_factorials: ArrayLike | None = None,
 ) -> jax.Array:
     """Profile log-likelihood of Poisson source and Poisson background counts (W-stat).
 
@@ -240,6 +249,10 @@ def poisson_profile_background_loglike(
         Scalar or per channel, ``> 0``: ``(t_src BACKSCAL_src AREASCAL_src) /
         (t_bkg BACKSCAL_bkg AREASCAL_bkg)``, so ``alpha B`` is the background expected
         in the source spectrum.
+    log_factorials : array_like, optional
+        The data-only term: :func:`log_factorial_remainder` of the counts plus that
+        of the background counts. Fits pass it precomputed, so that each evaluation
+        skips the log-gamma functions; computed here when not given.
 
     Returns
     -------
@@ -250,7 +263,7 @@ def poisson_profile_background_loglike(
     n, b, s, a = _float(counts), _float(background_counts), _float(source_expected), _float(alpha)
     background, mu = _poisson_background_profile(n, b, s, a)
     # mu + B = s + (1 + alpha) B: the two Poisson terms are the whole likelihood
-    value = _log_poisson(n, mu) + _log_poisson(b, background)
+    value = -_half_deviance(n, mu) - _half_deviance(b, background) - _data_term(log_factorials, n, b)
     return jnp.where(s >= 0, value, -jnp.inf)
 
 
@@ -261,6 +274,7 @@ def poisson_gaussian_background_loglike(
     background_error: ArrayLike,
     source_expected: ArrayLike,
     alpha: ArrayLike,
+    log_factorials: ArrayLike | None = None,
 ) -> jax.Array:
     """Profile log-likelihood of Poisson counts over a Gaussian background (PG-stat).
 
@@ -304,6 +318,10 @@ def poisson_gaussian_background_loglike(
     alpha : array_like
         Scalar or per channel, ``> 0``: the source/background exposure times
         BACKSCAL times AREASCAL ratio, as in :func:`poisson_profile_background_loglike`.
+    log_factorials : array_like, optional
+        The data-only term: :func:`log_factorial_remainder` of the counts (source counts only).
+        Fits pass it precomputed, so that each evaluation skips the log-gamma
+        functions; computed here when not given.
 
     Returns
     -------
@@ -321,14 +339,14 @@ def poisson_gaussian_background_loglike(
     safe_variance = jnp.where(has_variance, variance, 1.0)
     mu = _gaussian_background_profile(n, b_scaled, safe_variance, s)
     profiled = (
-        _log_poisson(n, mu)
+        -_half_deviance(n, mu)
         - (mu - s - b_scaled) ** 2 / (2.0 * safe_variance)
         - _LOG_SQRT_2PI
         - 0.5 * jnp.log(safe_variance)
     )
-    ideal = poisson_loglike(n, s + b_scaled)
+    ideal = -_half_deviance(n, s + b_scaled)
     with_background = jnp.where(has_variance, profiled, ideal)
-    value = jnp.where(b > 0, with_background, poisson_loglike(n, s))
+    value = jnp.where(b > 0, with_background, -_half_deviance(n, s)) - _data_term(log_factorials, n)
     return jnp.where(s >= 0, value, -jnp.inf)
 
 
