@@ -25,7 +25,7 @@ def _use_persistent_compilation_cache() -> None:
         return
     folder = os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "jointfit", "xla")
     _jax.config.update("jax_compilation_cache_dir", folder)
-    _jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
+    _jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
 
 
 def _dispatch_cpu_calls_inline() -> None:

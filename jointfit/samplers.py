@@ -121,7 +121,7 @@ class UltraNestSampler(Sampler):
                frac_remain: float = 0.01, log_dir: str | os.PathLike[str] | None = None,
                resume: str = "resume", seed: int | None = 0, show_status: bool = True,
                max_ncalls: int | None = None, ndraw_min: int = 128, ndraw_max: int = 65536,
-               region_class: Any = None, **run_options: Any) -> SamplerOutput:
+               region_class: str | type = "mlfriends", **run_options: Any) -> SamplerOutput:
         """Run UltraNest.
 
         Parameters
@@ -135,9 +135,23 @@ class UltraNestSampler(Sampler):
             Seeds numpy's global generator, which UltraNest draws from.
         show_status : bool
             UltraNest's progress display.
+        ndraw_min, ndraw_max : int
+            Bounds of the number of points drawn from the region per batch.
+        region_class : {"mlfriends", "ellipsoid"} or UltraNest region class
+            ``"mlfriends"`` (UltraNest's and 3ML's default) follows curved and multimodal
+            likelihood contours; ``"ellipsoid"`` (``RobustEllipsoidRegion``, 3ML's
+            ``use_mlfriends=False``) skips the nearest-neighbour bookkeeping, which is
+            cheaper per iteration when the posterior is one roughly elliptical mode.
         """
         import ultranest
         import ultranest.mlfriends
+
+        regions = {"mlfriends": ultranest.mlfriends.MLFriends, "ellipsoid": ultranest.mlfriends.RobustEllipsoidRegion}
+        if isinstance(region_class, str):
+            if region_class.lower() not in regions:
+                raise AnalysisError(f"unknown UltraNest region_class {region_class!r}; use one of {sorted(regions)} "
+                                    "or an ultranest.mlfriends region class")
+            region_class = regions[region_class.lower()]
 
         space = density.space
         space.require_priors()
@@ -153,12 +167,12 @@ class UltraNestSampler(Sampler):
             ndraw_min=ndraw_min, ndraw_max=ndraw_max)
         result = sampler.run(min_num_live_points=min_num_live_points, dlogz=dlogz, frac_remain=frac_remain,
                              show_status=show_status, viz_callback=False, max_ncalls=max_ncalls,
-                             region_class=region_class or ultranest.mlfriends.MLFriends, **run_options)
+                             region_class=region_class, **run_options)
         samples = np.asarray(result["samples"])[None, :, :]
         return SamplerOutput(samples, attributes={
             "ln_Z": float(result["logz"]), "ln_Z_error": float(result["logzerr"]),
             "n_calls": int(result["ncall"]), "n_iterations": int(result["niter"]),
-            "n_live_points": int(min_num_live_points)})
+            "n_live_points": int(min_num_live_points), "region_class": region_class.__name__})
 
 
 @register_sampler
@@ -172,26 +186,37 @@ class NUTSSampler(Sampler):
                chain_method: str = "sequential", dense_mass: bool = True, target_accept_prob: float = 0.8,
                seed: int = 0, progress_bar: bool = True, init_values: dict[str, float] | None = None,
                max_tree_depth: int = 10) -> SamplerOutput:
-        """Run NUTS (numpyro). ``init_values`` (by path) override the MAP start."""
-        from numpyro.infer import MCMC, NUTS, init_to_value
+        """Run NUTS (numpyro). ``init_values`` (by path) override the MAP start.
+
+        NUTS moves in the unconstrained coordinates ``z`` of the parameter space
+        (:meth:`~jointfit.space.ParameterSpace.constrain`), on the potential
+        ``-(ln posterior(theta(z)) + ln |d theta / d z|)``: one compiled function, so
+        that numpyro never runs the model operation by operation."""
+        from numpyro.infer import MCMC, NUTS
 
         space = density.space
-        space.require_priors()
-        model = space.numpyro_model(lambda values: density._log_likelihood(
-            jnp.stack([values[name] for name in space.free_names])))
+        log_posterior = density.log_posterior_fn()
+
+        @jax.jit  # numpyro evaluates it once outside its compiled loop, at the start
+        def potential(z: Any) -> Any:
+            return -(log_posterior(space.constrain(z)) + space.log_jacobian(z))
+
         start = init_values or map_point(density)
-        kernel = NUTS(model, dense_mass=dense_mass, target_accept_prob=target_accept_prob,
-                      init_strategy=init_to_value(values={k: float(v) for k, v in start.items()}),
+        z0 = np.asarray(jax.jit(space.unconstrain)(np.array([float(start[name]) for name in space.free_names])))
+        if not np.all(np.isfinite(z0)):
+            raise AnalysisError(f"NUTS start {start} lies outside the priors' support")
+        kernel = NUTS(potential_fn=potential, dense_mass=dense_mass, target_accept_prob=target_accept_prob,
                       max_tree_depth=max_tree_depth)
         if chain_method == "parallel" and jax.local_device_count() < num_chains:
             chain_method = "vectorized"  # one device: run the chains as one vectorised computation
         mcmc = MCMC(kernel, num_warmup=num_warmup, num_samples=num_samples, num_chains=num_chains,
                     chain_method=chain_method, progress_bar=progress_bar)
+        init_params = np.tile(z0, (num_chains, 1)) if num_chains > 1 else z0
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # numpyro's note about chains on one device
-            mcmc.run(jax.random.PRNGKey(seed), extra_fields=("diverging", "num_steps"))
-        draws = mcmc.get_samples(group_by_chain=True)
-        samples = np.stack([np.asarray(draws[name]) for name in space.free_names], axis=-1)
+            mcmc.run(jax.random.PRNGKey(seed), init_params=init_params, extra_fields=("diverging", "num_steps"))
+        z = np.asarray(mcmc.get_samples(group_by_chain=True))
+        samples = np.asarray(jax.jit(space.constrain)(z))
         extra = mcmc.get_extra_fields(group_by_chain=True)
         stats = {"diverging": np.asarray(extra["diverging"]), "n_steps": np.asarray(extra["num_steps"])}
         divergences = int(np.sum(stats["diverging"]))
@@ -220,10 +245,10 @@ def map_point(density: Any) -> dict[str, float]:
     margin = 1e-6 * (1.0 + np.abs(np.nan_to_num(start)))
     start = np.where(start <= lower, start + margin, start)  # strictly inside the support
     start = np.where(start >= upper, start - margin, start)
-    z0 = np.asarray(space.unconstrain(start))
+    z0 = np.asarray(jax.jit(space.unconstrain)(start))
     if not np.all(np.isfinite(z0)):
         z0 = np.nan_to_num(z0)
 
     result = optimize.minimize(scipy_objective(value_and_grad), z0, jac=True, method="L-BFGS-B")
-    theta = np.asarray(space.constrain(result.x))
+    theta = np.asarray(jax.jit(space.constrain)(result.x))
     return dict(zip(space.free_names, theta.tolist()))

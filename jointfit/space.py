@@ -11,6 +11,7 @@ affect a space already compiled.
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -209,6 +210,21 @@ class ParameterSpace:
             else:
                 columns.append(zi)
         return jnp.stack(columns, axis=-1)
+
+    def log_jacobian(self, z: Any) -> jnp.ndarray:
+        """``ln |d theta / d z|`` of :meth:`constrain` at ``z`` (summed over the free
+        parameters; shape ``z.shape[:-1]``): the term a density in ``theta`` gains when
+        sampled in ``z``."""
+        z = jnp.asarray(z, dtype=float)
+        lower, upper = self.support_bounds()
+        total = jnp.zeros(z.shape[:-1])
+        for i, (lo, hi) in enumerate(zip(lower, upper)):
+            zi = z[..., i]
+            if np.isfinite(lo) and np.isfinite(hi):
+                total = total + math.log(hi - lo) + jax.nn.log_sigmoid(zi) + jax.nn.log_sigmoid(-zi)
+            elif np.isfinite(lo) or np.isfinite(hi):
+                total = total + zi
+        return total
 
     def unconstrain(self, theta: Any) -> jnp.ndarray:
         """Inverse of :meth:`constrain`."""

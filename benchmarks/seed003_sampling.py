@@ -1,0 +1,313 @@
+"""Sampling the 3ML tutorial "Point Source Fluxes and Multiple Sources": jointfit against 3ML.
+
+The tutorial's two spectra (GBM-like demo response, W-stat, kT linked, its priors) are
+simulated once and written as PHA files, so that every run below sees the same data.
+Measured in the same run, each in a fresh process:
+
+(a) 3ML: ``BayesianAnalysis(model, data).sample()`` with UltraNest, 400 live points
+    (3ML in its own virtualenv, ``benchmarks/.venv-threeml``, made on first use);
+(b) jointfit: the same analysis with UltraNest (MLFriends, as 3ML; and the ellipsoid
+    region), compile included, persistent compilation cache empty;
+(c) the floor: UltraNest with the same settings on a likelihood that costs nothing, a
+    vectorised 5-d Gaussian carrying about 21 nats of information, as this problem;
+(d) jointfit NUTS (numpyro, dense mass, from the MAP), once with an empty compilation
+    cache (cold) and once with it filled (warm): bulk ESS per second, compile included.
+
+Printed: ln Z (natural log) with errors, likelihood calls and iterations, the ratios
+(b)/(c) and (a)/(b), the speed-up of NUTS over 3ML's UltraNest run, whether the 5/50/95 %
+quantiles of UltraNest and NUTS agree within their Monte-Carlo errors, 3ML's and
+jointfit's log-likelihoods per plugin at the same parameter values, and the CPU dispatch
+setting with the single-call and batched timings that chose it.
+
+Run: ``.venv/bin/python benchmarks/seed003_sampling.py`` (a few minutes on 2 cores;
+``--skip-3ml`` leaves 3ML out).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+THREEML_VENV = HERE / ".venv-threeml"
+LIVE_POINTS = 400
+QUANTILES = (0.05, 0.5, 0.95)
+TRUTH = [5e-8, 1e-7, 500.0, 200.0, -1.5]  # src1 K, src2 K_1, kT_1, F_2, index_2
+
+THREEML_SCRIPT = textwrap.dedent("""
+    import json, sys, time, warnings
+    warnings.simplefilter("ignore")
+    import numpy as np
+    from threeML import (Blackbody, BayesianAnalysis, DataList, Gaussian, JointLikelihood, Log_normal, Model,
+                         OGIPLike, PointSource, Powerlaw_flux, silence_logs)
+    silence_logs()
+    folder, values = sys.argv[1], json.loads(sys.argv[2])
+
+    def plugin(name):
+        return OGIPLike(name, observation=f"{folder}/{name}.pha", background=f"{folder}/{name}_bak.pha",
+                        response=f"{folder}/{name}.rsp")
+
+    spectrum_1 = Blackbody()
+    spectrum_1.K.prior = Log_normal(mu=np.log(1e-7), sigma=1)
+    spectrum_1.kT.prior = Log_normal(mu=np.log(300), sigma=2)
+    spectrum_2 = Blackbody() + Powerlaw_flux(a=10, b=500)
+    spectrum_2.K_1.prior = Log_normal(mu=np.log(1e-6), sigma=1)
+    spectrum_2.kT_1.prior = Log_normal(mu=np.log(300), sigma=2)
+    spectrum_2.F_2.prior = Log_normal(mu=np.log(1e2), sigma=1)
+    spectrum_2.F_2.bounds = (None, None)
+    spectrum_2.index_2.prior = Gaussian(mu=-1.0, sigma=1)
+    spectrum_2.index_2.bounds = (None, None)
+    model = Model(PointSource("src1", ra=1, dec=20, spectral_shape=spectrum_1),
+                  PointSource("src2", ra=2, dec=-10, spectral_shape=spectrum_2))
+    model.link(model.src1.spectrum.main.Blackbody.kT, model.src2.spectrum.main.composite.kT_1)
+    s1, s2 = plugin("s1"), plugin("s2")
+    s1.assign_to_source("src1")
+    s2.assign_to_source("src2")
+    data = DataList(s1, s2)
+
+    # log-likelihood per plugin at given values (what 3ML's get_log_like returns)
+    jl = JointLikelihood(model, data, verbose=False)
+    jl.minus_log_like_profile(*values)
+    per_plugin = {"s1": float(s1.get_log_like()), "s2": float(s2.get_log_like())}
+
+    ba = BayesianAnalysis(model, data)
+    ba.set_sampler("ultranest")
+    ba.sampler.setup(min_num_live_points=int(sys.argv[3]))
+    start = time.perf_counter()
+    ba.sample(quiet=True)
+    seconds = time.perf_counter() - start
+    result = ba.sampler._sampler.results
+    print(json.dumps({"seconds": seconds, "ln_Z": float(result["logz"]), "ln_Z_error": float(result["logzerr"]),
+                      "n_calls": int(result["ncall"]), "n_iterations": int(result["niter"]),
+                      "log_like": per_plugin}))
+""")
+
+
+# -- the data ---------------------------------------------------------------------------------------
+def write_data(folder: Path) -> None:
+    """The tutorial's two spectra (fixed seeds), as PHA, background PHA and RSP files."""
+    from jointfit.examples.point_source_fluxes import simulate_spectra
+
+    for plugin in simulate_spectra():
+        plugin.write_pha(folder / plugin.name, overwrite=True)
+
+
+def load_analysis(folder: Path, kind: str = "bayes") -> object:
+    """jointfit's analysis of the files in ``folder``, with the tutorial's model."""
+    from jointfit import BayesianAnalysis, DataList, JointLikelihood, load_plugin
+    from jointfit.examples.point_source_fluxes import build_model
+
+    ogip = load_plugin("OGIPLike")
+    plugins = [ogip(name, folder / f"{name}.pha") for name in ("s1", "s2")]
+    for plugin, source in zip(plugins, ("src1", "src2")):
+        plugin.assign_to_source(source)
+    analysis = BayesianAnalysis if kind == "bayes" else JointLikelihood
+    return analysis(build_model(), DataList(*plugins))
+
+
+# -- workers: each runs in a fresh process ------------------------------------------------------------
+def quantiles_with_errors(samples: np.ndarray) -> dict:
+    """5/50/95 % quantiles of each parameter and their Monte-Carlo standard errors
+    (ArviZ's quantile MCSE), samples shaped ``(chains, draws, n_free)``."""
+    import arviz as az
+
+    out = {}
+    for i in range(samples.shape[-1]):
+        column = samples[..., i]
+        out[i] = [(float(np.quantile(column, q)), float(az.mcse(column, method="quantile", prob=q)))
+                  for q in QUANTILES]
+    return out
+
+
+def worker_ultranest(folder: Path, region: str) -> dict:
+    start = time.perf_counter()
+    analysis = load_analysis(folder)
+    results = analysis.sample(quiet=True, min_num_live_points=LIVE_POINTS, show_status=False, region_class=region)
+    seconds = time.perf_counter() - start
+    attrs = results.inference_data.posterior.attrs
+    return {"seconds": seconds, "ln_Z": results.ln_Z, "ln_Z_error": results.ln_Z_error,
+            "n_calls": int(attrs["n_calls"]), "n_iterations": int(attrs["n_iterations"]),
+            "quantiles": quantiles_with_errors(results.samples_matrix()[None])}
+
+
+def worker_nuts(folder: Path) -> dict:
+    import arviz as az
+
+    start = time.perf_counter()
+    analysis = load_analysis(folder)
+    results = analysis.sample(sampler="nuts", quiet=True, num_warmup=500, num_samples=1000, progress_bar=False)
+    seconds = time.perf_counter() - start
+    posterior = results.inference_data.posterior
+    ess = az.ess(posterior[results.free_parameters], method="bulk")
+    min_ess = float(min(float(ess[name]) for name in results.free_parameters))
+    samples = np.stack([posterior[name].values for name in results.free_parameters], axis=-1)
+    return {"seconds": seconds, "min_bulk_ess": min_ess, "quantiles": quantiles_with_errors(samples),
+            "log_like": None}
+
+
+def worker_log_like(folder: Path) -> dict:
+    analysis = load_analysis(folder, kind="mle")
+    analysis._set_parameters(np.asarray(TRUTH))
+    return {"log_like": analysis.log_like_per_plugin()}
+
+
+def worker_latency(folder: Path) -> dict:
+    """Seconds per joint log-likelihood call: single point, and batches of 16 and 256."""
+    import jax
+
+    density = load_analysis(folder).density
+    theta = np.asarray(TRUTH)
+    timings = {}
+    for n in (1, 16, 256):
+        function = density.log_likelihood if n == 1 else density.log_likelihood_batch
+        argument = theta if n == 1 else theta * (1 + 1e-3 * np.random.default_rng(0).normal(size=(n, theta.size)))
+        jax.block_until_ready(function(argument))
+        repeats = max(50, 5000 // n)
+        start = time.perf_counter()
+        for _ in range(repeats):
+            np.asarray(function(argument))
+        timings[n] = (time.perf_counter() - start) / repeats
+    return {"timings": timings, "async_dispatch": bool(jax.config.read("jax_cpu_enable_async_dispatch"))}
+
+
+WORKERS = {"ultranest": worker_ultranest, "nuts": worker_nuts, "log_like": worker_log_like,
+           "latency": worker_latency}
+
+
+def run_worker(name: str, folder: Path, cache: Path, *args: str, env: dict | None = None) -> dict:
+    """Run ``name`` in a fresh interpreter whose cache folder (jointfit's persistent
+    compilation cache included) is ``cache``."""
+    environment = {**os.environ, "XDG_CACHE_HOME": str(cache), **(env or {})}
+    completed = subprocess.run([sys.executable, __file__, "--worker", name, str(folder), *args],
+                               capture_output=True, text=True, env=environment)
+    if completed.returncode:
+        raise RuntimeError(f"worker {name} failed:\n{completed.stderr[-3000:]}")
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+# -- reference and floor -------------------------------------------------------------------------------
+def run_threeml(folder: Path) -> dict:
+    from reference_venv import reference_python
+
+    python = reference_python(THREEML_VENV, "threeML")
+    completed = subprocess.run([str(python), "-c", THREEML_SCRIPT, str(folder), json.dumps(TRUTH), str(LIVE_POINTS)],
+                               capture_output=True, text=True, cwd=folder)
+    if completed.returncode:
+        raise RuntimeError(f"3ML failed:\n{completed.stderr[-3000:]}")
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def run_floor(region: str, information: float = 21.0, ndim: int = 5) -> dict:
+    """UltraNest on a zero-cost vectorised Gaussian likelihood in the unit cube whose
+    posterior holds ``information`` nats (KL divergence from the prior)."""
+    import ultranest
+    import ultranest.mlfriends
+
+    # KL(posterior || uniform prior) = -ndim (ln(sigma sqrt(2 pi e)))
+    sigma = np.exp(-information / ndim) / np.sqrt(2 * np.pi * np.e)
+
+    def loglike(u: np.ndarray) -> np.ndarray:
+        return -0.5 * np.sum(((u - 0.5) / sigma) ** 2, axis=1) - ndim * np.log(sigma * np.sqrt(2 * np.pi))
+
+    regions = {"mlfriends": ultranest.mlfriends.MLFriends, "ellipsoid": ultranest.mlfriends.RobustEllipsoidRegion}
+    np.random.seed(0)
+    start = time.perf_counter()
+    sampler = ultranest.ReactiveNestedSampler([f"x{i}" for i in range(ndim)], loglike, lambda u: u, vectorized=True)
+    result = sampler.run(min_num_live_points=LIVE_POINTS, show_status=False, viz_callback=False,
+                         region_class=regions[region])
+    return {"seconds": time.perf_counter() - start, "ln_Z": float(result["logz"]),
+            "ln_Z_error": float(result["logzerr"]), "n_calls": int(result["ncall"]),
+            "n_iterations": int(result["niter"])}
+
+
+# -- report ----------------------------------------------------------------------------------------------
+def agreement(first: dict, second: dict) -> tuple[bool, float]:
+    """Whether every 5/50/95 % quantile agrees within 3 combined Monte-Carlo errors, and
+    the largest difference in units of that error."""
+    worst = 0.0
+    for i in first:
+        for (q1, e1), (q2, e2) in zip(first[i], second[i]):
+            worst = max(worst, abs(q1 - q2) / np.hypot(e1, e2))
+    return worst < 3.0, worst
+
+
+def line(label: str, run: dict) -> str:
+    return (f"{label:44s} {run['seconds']:7.1f} s   ln Z = {run['ln_Z']:9.2f} +/- {run['ln_Z_error']:.2f}   "
+            f"{run['n_calls']:7d} calls {run['n_iterations']:6d} iterations")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
+    parser.add_argument("--skip-3ml", action="store_true", help="leave the 3ML run out")
+    args = parser.parse_args()
+    if args.worker:
+        name, folder, *rest = args.worker
+        import arviz, numpyro, ultranest  # noqa: F401  (imports are not timed, as for 3ML)
+        print(json.dumps(WORKERS[name](Path(folder), *rest)))
+        return
+
+    with tempfile.TemporaryDirectory(prefix="jointfit-seed003-") as tmp:
+        folder, cold, warm = Path(tmp), Path(tmp) / "cache-cold", Path(tmp) / "cache-warm"
+        write_data(folder)
+        latency = {mode: run_worker("latency", folder, warm, env={"JOINTFIT_CPU_ASYNC_DISPATCH": flag})
+                   for mode, flag in (("inline", "0"), ("async", "1"))}
+        ours = {region: run_worker("ultranest", folder, cold / region, region) for region in ("mlfriends", "ellipsoid")}
+        floors = {region: run_floor(region) for region in ("mlfriends", "ellipsoid")}
+        nuts_cold = run_worker("nuts", folder, cold / "nuts")
+        nuts_warm = run_worker("nuts", folder, cold / "nuts")
+        log_like = run_worker("log_like", folder, warm)["log_like"]
+        reference = None if args.skip_3ml else run_threeml(folder)
+
+    print("3ML tutorial 'Point Source Fluxes and Multiple Sources': 2 spectra x 128 channels, W-stat, 5 free "
+          f"parameters, kT linked; UltraNest {LIVE_POINTS} live points\n")
+    chosen = "inline (jax_cpu_enable_async_dispatch=False)"
+    print(f"CPU dispatch: jointfit's default is {chosen}; joint log-likelihood per call:")
+    for mode, run in latency.items():
+        t = {int(k): v for k, v in run["timings"].items()}
+        print(f"  {mode:7s} single {t[1] * 1e6:7.1f} us   batch of 16 {t[16] * 1e6:8.1f} us   "
+              f"batch of 256 {t[256] / 256 * 1e6:6.2f} us per point")
+    print()
+    if reference:
+        print(line("(a) 3ML BayesianAnalysis, UltraNest", reference))
+    print(line("(b) jointfit, UltraNest (MLFriends)", ours["mlfriends"]))
+    print(line("    jointfit, UltraNest (ellipsoid region)", ours["ellipsoid"]))
+    print(line("(c) floor: zero-cost Gaussian (MLFriends)", floors["mlfriends"]))
+    print(line("    floor: zero-cost Gaussian (ellipsoid)", floors["ellipsoid"]))
+    print()
+    for region in ("mlfriends", "ellipsoid"):
+        ratio = ours[region]["seconds"] / floors[region]["seconds"]
+        print(f"(b)/(c) {region:10s} {ratio:5.2f}   (target <= 1.25)")
+    if reference:
+        for region in ("mlfriends", "ellipsoid"):
+            print(f"(a)/(b) {region:10s} {reference['seconds'] / ours[region]['seconds']:5.2f}   "
+                  f"ln Z difference {ours[region]['ln_Z'] - reference['ln_Z']:+.2f} (target within 0.3)")
+    print()
+    for label, run in (("cold cache", nuts_cold), ("warm cache", nuts_warm)):
+        speedup = f"   {reference['seconds'] / run['seconds']:5.1f}x faster than 3ML's UltraNest run" if reference else ""
+        print(f"NUTS {label}: {run['seconds']:6.1f} s, min bulk ESS {run['min_bulk_ess']:6.0f}, "
+              f"{run['min_bulk_ess'] / run['seconds']:7.1f} ESS/s{speedup}")
+    target = "targets: >= 10x cold, >= 20x warm"
+    print(f"  ({target})")
+    agree, worst = agreement(ours["mlfriends"]["quantiles"], nuts_warm["quantiles"])
+    print(f"UltraNest vs NUTS 5/50/95 % quantiles agree within 3 MC errors: {agree} (largest {worst:.1f} sigma)")
+    if reference:
+        print("\nlog-likelihood per plugin at the simulated values (3ML get_log_like vs jointfit log_like_per_plugin):")
+        for name in ("s1", "s2"):
+            theirs, mine = reference["log_like"][name], log_like[name]
+            print(f"  {name}: 3ML {theirs:.9f}   jointfit {mine:.9f}   relative difference "
+                  f"{abs(mine - theirs) / abs(theirs):.1e}")
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(HERE))
+    main()
