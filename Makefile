@@ -25,10 +25,10 @@ demo: $(STAMP)
 	MPLBACKEND=Agg $(PY) -m jointfit.examples.point_source_fluxes
 
 test: $(STAMP)
-	MPLBACKEND=Agg $(PY) -m pytest -n 2 $(PYTEST_ARGS)
+	MPLBACKEND=Agg $(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
-	MPLBACKEND=Agg $(PY) -m pytest -n 2 -m "not slow" $(PYTEST_ARGS)
+	MPLBACKEND=Agg $(PY) -m pytest -n 2 --dist loadfile -m "not slow" $(PYTEST_ARGS)
 
 benchmarks: $(STAMP)
 	$(PY) benchmarks/import_time.py

@@ -8,11 +8,18 @@ from pathlib import Path
 
 
 def reference_python(venv: Path, *packages: str) -> Path:
-    """The interpreter of ``venv``, made and filled with ``packages`` from pip on first use."""
+    """The interpreter of ``venv``, made on first use; ``packages`` are pip-installed
+    into it once each (a stamp file in the venv lists those installed)."""
     python = venv / "bin" / "python"
+    stamp = venv / "installed-by-benchmarks.txt"
     if not python.exists():
-        print(f"making {venv} with {', '.join(packages)} (first run only)...", flush=True)
+        print(f"making {venv} (first run only)...", flush=True)
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
         subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--upgrade", "pip"], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "--quiet", *packages], check=True)
+    installed = set(stamp.read_text().split()) if stamp.exists() else set()
+    missing = [p for p in packages if p not in installed]
+    if missing:
+        print(f"installing {', '.join(missing)} into {venv}...", flush=True)
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", *missing], check=True)
+        stamp.write_text("\n".join(sorted(installed | set(missing))) + "\n")
     return python

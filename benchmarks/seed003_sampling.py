@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -75,8 +76,9 @@ THREEML_SCRIPT = textwrap.dedent("""
     data = DataList(s1, s2)
 
     # log-likelihood per plugin at given values (what 3ML's get_log_like returns)
-    jl = JointLikelihood(model, data, verbose=False)
-    jl.minus_log_like_profile(*values)
+    JointLikelihood(model, data, verbose=False)
+    for parameter, value in zip(model.free_parameters.values(), values):
+        parameter.value = value
     per_plugin = {"s1": float(s1.get_log_like()), "s2": float(s2.get_log_like())}
 
     ba = BayesianAnalysis(model, data)
@@ -115,15 +117,18 @@ def load_analysis(folder: Path, kind: str = "bayes") -> object:
 
 
 # -- workers: each runs in a fresh process ------------------------------------------------------------
-def quantiles_with_errors(samples: np.ndarray) -> dict:
+def quantiles_with_errors(samples: np.ndarray, ess: float | None = None) -> dict:
     """5/50/95 % quantiles of each parameter and their Monte-Carlo standard errors
-    (ArviZ's quantile MCSE), samples shaped ``(chains, draws, n_free)``."""
+    (ArviZ's quantile MCSE), samples shaped ``(chains, draws, n_free)``. ``ess``: the
+    effective size of resampled (nested sampling) draws, whose MCSE ArviZ would take
+    as that of independent draws."""
     import arviz as az
 
+    inflation = 1.0 if ess is None else np.sqrt(samples[..., 0].size / ess)
     out = {}
     for i in range(samples.shape[-1]):
         column = samples[..., i]
-        out[i] = [(float(np.quantile(column, q)), float(az.mcse(column, method="quantile", prob=q)))
+        out[i] = [(float(np.quantile(column, q)), inflation * float(az.mcse(column, method="quantile", prob=q)))
                   for q in QUANTILES]
     return out
 
@@ -136,7 +141,7 @@ def worker_ultranest(folder: Path, region: str) -> dict:
     attrs = results.inference_data.posterior.attrs
     return {"seconds": seconds, "ln_Z": results.ln_Z, "ln_Z_error": results.ln_Z_error,
             "n_calls": int(attrs["n_calls"]), "n_iterations": int(attrs["n_iterations"]),
-            "quantiles": quantiles_with_errors(results.samples_matrix()[None])}
+            "quantiles": quantiles_with_errors(results.samples_matrix[None], attrs["effective_sample_size"])}
 
 
 def worker_nuts(folder: Path) -> dict:
@@ -198,7 +203,7 @@ def run_worker(name: str, folder: Path, cache: Path, *args: str, env: dict | Non
 def run_threeml(folder: Path) -> dict:
     from reference_venv import reference_python
 
-    python = reference_python(THREEML_VENV, "threeML")
+    python = reference_python(THREEML_VENV, "threeML", "ultranest")
     completed = subprocess.run([str(python), "-c", THREEML_SCRIPT, str(folder), json.dumps(TRUTH), str(LIVE_POINTS)],
                                capture_output=True, text=True, cwd=folder)
     if completed.returncode:
@@ -219,6 +224,7 @@ def run_floor(region: str, information: float = 21.0, ndim: int = 5) -> dict:
         return -0.5 * np.sum(((u - 0.5) / sigma) ** 2, axis=1) - ndim * np.log(sigma * np.sqrt(2 * np.pi))
 
     regions = {"mlfriends": ultranest.mlfriends.MLFriends, "ellipsoid": ultranest.mlfriends.RobustEllipsoidRegion}
+    logging.getLogger("ultranest").setLevel(logging.WARNING)
     np.random.seed(0)
     start = time.perf_counter()
     sampler = ultranest.ReactiveNestedSampler([f"x{i}" for i in range(ndim)], loglike, lambda u: u, vectorized=True)

@@ -172,7 +172,8 @@ class UltraNestSampler(Sampler):
         return SamplerOutput(samples, attributes={
             "ln_Z": float(result["logz"]), "ln_Z_error": float(result["logzerr"]),
             "n_calls": int(result["ncall"]), "n_iterations": int(result["niter"]),
-            "n_live_points": int(min_num_live_points), "region_class": region_class.__name__})
+            "n_live_points": int(min_num_live_points), "region_class": region_class.__name__,
+            "effective_sample_size": float(result["ess"])})
 
 
 @register_sampler
