@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from ._optimize import scipy_objective
@@ -84,13 +83,13 @@ class _UnitCubeDensity:
     points arrive, and ``loglike`` finds its values by row; any other batch is computed.
     """
 
-    def __init__(self, space: Any, log_likelihood: Any) -> None:
+    def __init__(self, density: Any) -> None:
         def transform_and_loglike(u: Any) -> tuple[Any, Any]:
-            theta = space.prior_transform(u)
-            return theta, log_likelihood(theta)
+            theta = density.space.prior_transform(u)
+            return theta, density._log_likelihood(theta)
 
         self._both = jax.jit(jax.vmap(transform_and_loglike))
-        self._loglike = jax.jit(jax.vmap(log_likelihood))
+        self._loglike = density.log_likelihood_batch
         self._values: dict[bytes, float] = {}
 
     def transform(self, u: np.ndarray) -> np.ndarray:
@@ -155,7 +154,7 @@ class UltraNestSampler(Sampler):
 
         space = density.space
         space.require_priors()
-        callbacks = _UnitCubeDensity(space, density._log_likelihood)
+        callbacks = _UnitCubeDensity(density)
 
         if seed is not None:
             np.random.seed(seed)

@@ -265,7 +265,6 @@ class OGIPLike(Plugin):
         observation, background, response = self.observation, self.background, self.response
         nodes, weights = _bin_integrator(response.energy_lo, response.energy_hi, self.quadrature_points)
         columns = binning.channel_index
-        self._binning = binning
         self._spectrum = self._source_spectrum(space)
         self._nodes, self._weights = jnp.asarray(nodes), jnp.asarray(weights)
         # photons/(cm2 s) per energy bin -> counts per bin: the channels that enter,
