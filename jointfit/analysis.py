@@ -76,6 +76,10 @@ class BayesianAnalysis(_Analysis):
         self._sampler_name = "ultranest"
         self._sampler_options: dict[str, Any] = {}
 
+    def _prepare_results(self, n_draws: int) -> None:
+        """Compile the per-draw summary of the results while the sampler runs."""
+        self.density.precompile_draw_summary(AnalysisResults.summary_rows(n_draws))
+
     def set_sampler(self, name: str = "ultranest", **options: Any) -> Sampler:
         """Choose the sampler by name and set its options (see its ``sample`` method)."""
         sampler = get_sampler(name)
@@ -88,7 +92,7 @@ class BayesianAnalysis(_Analysis):
         name = sampler or self._sampler_name
         settings = dict(self._sampler_options) if name == self._sampler_name else {}
         settings.update(options)
-        output = get_sampler(name).sample(self.density, **settings)
+        output = get_sampler(name).sample(self.density, draws_known=self._prepare_results, **settings)
         self._results = AnalysisResults.from_samples(self.density, output.samples, analysis="bayesian",
                                                      sampler=name, sample_stats=output.sample_stats,
                                                      extra=output.attributes)

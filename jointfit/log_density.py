@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
+from ._background import in_background
 from .data_list import DataList
 from .errors import AnalysisError
 from .model import Model
@@ -22,7 +25,7 @@ class JointLogDensity:
     Every plugin is set up on one :class:`ParameterSpace` holding the model's and the
     plugins' parameters; the sums over plugins are unrolled at trace time, so each
     function below is a single XLA computation. ``log_likelihood_batch`` and
-    ``draw_summary`` take theta of shape ``(n, n_free)`` (``jax.vmap``).
+    :meth:`draw_summary` take theta of shape ``(n, n_free)`` (``jax.vmap``).
 
     Parameters
     ----------
@@ -44,7 +47,8 @@ class JointLogDensity:
         self.log_likelihood = jax.jit(self._log_likelihood)
         self.log_likelihood_batch = jax.jit(jax.vmap(self._log_likelihood))
         self.log_likelihood_per_plugin = jax.jit(self._per_plugin)
-        self.draw_summary = jax.jit(self._draw_summary)
+        self._draw_summary_jit = jax.jit(self._draw_summary)
+        self._draw_summary_compiled: dict[int, Future] = {}
 
     @property
     def plugin_names(self) -> tuple[str, ...]:
@@ -58,6 +62,23 @@ class JointLogDensity:
     def _per_plugin(self, theta: Any) -> dict[str, jnp.ndarray]:
         values = self.space.unpack(theta)
         return {name: loglike(values) for name, loglike in self._loglikes.items()}
+
+    def draw_summary(self, theta: Any) -> tuple[dict[str, Any], dict[str, Any], Any]:
+        """For draws ``theta`` of shape ``(n, n_free)``: pointwise log-likelihoods by
+        plugin, linked values by path and the log-prior (0 where a prior is missing),
+        in one compiled call (compiled ahead when :meth:`precompile_draw_summary` was
+        told ``n``)."""
+        compiled = self._draw_summary_compiled.get(np.shape(theta)[0])
+        if compiled is not None:
+            return compiled.result()(np.asarray(theta, dtype=float))
+        return self._draw_summary_jit(theta)
+
+    def precompile_draw_summary(self, n_draws: int) -> None:
+        """Compile :meth:`draw_summary` for ``n_draws`` draws in the background (while
+        a sampler runs, say)."""
+        if n_draws not in self._draw_summary_compiled:
+            shape = jax.ShapeDtypeStruct((n_draws, len(self.space.free_names)), float)
+            self._draw_summary_compiled[n_draws] = in_background(lambda: self._draw_summary_jit.lower(shape).compile())
 
     def _pointwise_all(self, theta: Any) -> dict[str, jnp.ndarray]:
         values = self.space.unpack(theta)

@@ -43,6 +43,11 @@ class AnalysisResults:
         self._attrs = attrs
 
     # -- construction ---------------------------------------------------------------------
+    @staticmethod
+    def summary_rows(n_draws: int) -> int:
+        """Points :meth:`from_samples` evaluates in one call: the draws and their mean."""
+        return n_draws + 1
+
     @classmethod
     def from_samples(cls, density: Any, samples: np.ndarray, *, analysis: str, sampler: str,
                      sample_stats: dict[str, np.ndarray] | None = None,

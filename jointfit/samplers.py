@@ -8,8 +8,10 @@ is one class with a ``name`` and a ``sample`` method, registered with
 
 from __future__ import annotations
 
+import math
 import os
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -39,7 +41,10 @@ class Sampler:
 
     name: ClassVar[str] = ""
 
-    def sample(self, density: Any, **options: Any) -> SamplerOutput:  # pragma: no cover - protocol
+    def sample(self, density: Any, *, draws_known: Callable[[int], None] | None = None,
+               **options: Any) -> SamplerOutput:  # pragma: no cover - protocol
+        """Sample ``density``; a sampler that knows early how many draws it will return
+        calls ``draws_known(n)`` (the analysis then prepares their summary meanwhile)."""
         raise NotImplementedError
 
 
@@ -120,7 +125,8 @@ class UltraNestSampler(Sampler):
                frac_remain: float = 0.01, log_dir: str | os.PathLike[str] | None = None,
                resume: str = "resume", seed: int | None = 0, show_status: bool = True,
                max_ncalls: int | None = None, ndraw_min: int = 128, ndraw_max: int = 65536,
-               region_class: str | type = "mlfriends", **run_options: Any) -> SamplerOutput:
+               region_class: str | type = "mlfriends", draws_known: Callable[[int], None] | None = None,
+               **run_options: Any) -> SamplerOutput:
         """Run UltraNest.
 
         Parameters
@@ -185,70 +191,173 @@ class NUTSSampler(Sampler):
     def sample(self, density: Any, *, num_warmup: int = 500, num_samples: int = 1000, num_chains: int = 1,
                chain_method: str = "sequential", dense_mass: bool = True, target_accept_prob: float = 0.8,
                seed: int = 0, progress_bar: bool = True, init_values: dict[str, float] | None = None,
-               max_tree_depth: int = 10) -> SamplerOutput:
+               max_tree_depth: int = 10, draws_known: Callable[[int], None] | None = None) -> SamplerOutput:
         """Run NUTS (numpyro). ``init_values`` (by path) override the MAP start.
 
         NUTS moves in the unconstrained coordinates ``z`` of the parameter space
         (:meth:`~jointfit.space.ParameterSpace.constrain`), on the potential
-        ``-(ln posterior(theta(z)) + ln |d theta / d z|)``: one compiled function, so
-        that numpyro never runs the model operation by operation."""
-        from numpyro.infer import MCMC, NUTS
+        ``-(ln posterior(theta(z)) + ln |d theta / d z|)``; warm-up and sampling run as
+        a few compiled calls per chain (:mod:`jointfit.nuts`).
 
+        Parameters
+        ----------
+        num_warmup, num_samples : int
+            Adaptation (step size and mass matrix) and kept transitions per chain.
+        num_chains, chain_method
+            Number of chains and how they run: ``"sequential"``, ``"vectorized"`` or
+            ``"parallel"`` (one device per chain; falls back to ``"vectorized"``).
+        dense_mass, target_accept_prob, max_tree_depth
+            numpyro's NUTS options.
+        """
+        from .nuts import NUTSPrograms, NUTSSettings, run_nuts
+
+        if chain_method not in ("sequential", "vectorized", "parallel"):
+            raise AnalysisError(f"chain_method must be 'sequential', 'vectorized' or 'parallel', not {chain_method!r}")
+        if num_warmup < 0 or num_samples < 1 or num_chains < 1:
+            raise AnalysisError(f"NUTS needs num_warmup >= 0, num_samples >= 1 and num_chains >= 1; got "
+                                f"{num_warmup}, {num_samples}, {num_chains}")
+        if chain_method == "parallel" and jax.local_device_count() < num_chains:
+            chain_method = "vectorized"  # one device: run the chains as one vectorised computation
         space = density.space
         log_posterior = density.log_posterior_fn()
 
-        @jax.jit  # numpyro evaluates it once outside its compiled loop, at the start
         def potential(z: Any) -> Any:
             return -(log_posterior(space.constrain(z)) + space.log_jacobian(z))
 
-        start = init_values or map_point(density)
-        z0 = np.asarray(jax.jit(space.unconstrain)(np.array([float(start[name]) for name in space.free_names])))
-        if not np.all(np.isfinite(z0)):
-            raise AnalysisError(f"NUTS start {start} lies outside the priors' support")
-        kernel = NUTS(potential_fn=potential, dense_mass=dense_mass, target_accept_prob=target_accept_prob,
-                      max_tree_depth=max_tree_depth)
-        if chain_method == "parallel" and jax.local_device_count() < num_chains:
-            chain_method = "vectorized"  # one device: run the chains as one vectorised computation
-        mcmc = MCMC(kernel, num_warmup=num_warmup, num_samples=num_samples, num_chains=num_chains,
-                    chain_method=chain_method, progress_bar=progress_bar)
-        init_params = np.tile(z0, (num_chains, 1)) if num_chains > 1 else z0
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # numpyro's note about chains on one device
-            mcmc.run(jax.random.PRNGKey(seed), init_params=init_params, extra_fields=("diverging", "num_steps"))
-        z = np.asarray(mcmc.get_samples(group_by_chain=True))
-        samples = np.asarray(jax.jit(space.constrain)(z))
-        extra = mcmc.get_extra_fields(group_by_chain=True)
-        stats = {"diverging": np.asarray(extra["diverging"]), "n_steps": np.asarray(extra["num_steps"])}
+        settings = NUTSSettings(num_warmup=num_warmup, num_samples=num_samples, dense_mass=dense_mass,
+                                target_accept_prob=target_accept_prob, max_tree_depth=max_tree_depth)
+        # compiles in the background while the MAP search runs
+        programs = NUTSPrograms(potential, space.constrain, len(space.free_names), settings, num_chains=num_chains,
+                                chain_method=chain_method)
+        if draws_known is not None:
+            draws_known(num_chains * num_samples)
+        search = _MAPSearch(density)
+        if init_values:
+            theta0 = np.array([float(init_values.get(name, start)) for name, start in
+                               zip(space.free_names, search.start_theta())])
+            z0 = np.asarray(search.unconstrain(theta0))
+            if not np.all(np.isfinite(z0)):
+                raise AnalysisError(f"NUTS start {dict(zip(space.free_names, theta0.tolist()))} lies outside the "
+                                    "priors' support")
+        else:
+            z0 = search.run()
+        energy, gradient = search.potential_and_grad(z0)
+        if not math.isfinite(energy):
+            raise AnalysisError(f"the posterior is zero at the NUTS start "
+                                f"{dict(zip(space.free_names, np.asarray(search.constrain(z0)).tolist()))}")
+        # warm-up starts from the posterior's scale at the start rather than the identity
+        inverse_mass = _inverse_hessian(lambda z: search.potential_and_grad(z)[1], z0)
+        if inverse_mass is None:
+            inverse_mass = np.eye(z0.size)
+        if not dense_mass:
+            inverse_mass = np.diag(inverse_mass).copy()
+        records = run_nuts(programs, np.tile(z0, (num_chains, 1)), np.full(num_chains, energy),
+                           np.tile(gradient, (num_chains, 1)), inverse_mass, seed=seed, progress_bar=progress_bar)
+        samples = records["theta"]
+        stats = {"diverging": records["diverging"], "n_steps": records["num_steps"], "energy": records["energy"],
+                 "acceptance_rate": records["accept_prob"], "step_size": records["step_size"]}
         divergences = int(np.sum(stats["diverging"]))
         if divergences:
             warnings.warn(f"NUTS: {divergences} divergent transitions after warm-up; raise target_accept_prob "
                           "or reparameterise", JointfitWarning, stacklevel=3)
-        return SamplerOutput(samples, stats, {"n_divergences": divergences, "num_warmup": num_warmup})
+        _warn_on_poor_mixing(samples, space.free_names)
+        return SamplerOutput(samples, stats, {"n_divergences": divergences, "num_warmup": num_warmup,
+                                              "chain_method": chain_method})
+
+
+def _warn_on_poor_mixing(samples: np.ndarray, names: tuple[str, ...]) -> None:
+    """Warn when R-hat exceeds 1.01 (several chains) or a bulk or tail ESS is below 100
+    per chain (Vehtari et al. 2021's thresholds), naming the parameters."""
+    import arviz as az
+
+    chains = samples.shape[0]
+    poor = []
+    for i, name in enumerate(names):
+        draws = samples[..., i]
+        r_hat = float(az.rhat(draws)) if chains > 1 else 1.0
+        ess = min(float(az.ess(draws, method="bulk")), float(az.ess(draws, method="tail")))
+        if r_hat > 1.01 or not ess >= 100 * chains:
+            poor.append(f"{name} (R-hat {r_hat:.3f}, ESS {ess:.0f})")
+    if poor:
+        warnings.warn(f"NUTS chains mix poorly: {', '.join(poor)}; run longer chains or more warm-up",
+                      JointfitWarning, stacklevel=4)
+
+
+def _inverse_hessian(gradient: Callable[[np.ndarray], np.ndarray], z: np.ndarray) -> np.ndarray | None:
+    """Inverse Hessian at ``z`` by central differences of a (compiled) gradient: 2 n
+    calls and no further compilation. ``None`` unless finite and positive definite."""
+    n = z.size
+    step = 1e-5 * np.maximum(1.0, np.abs(z))
+    columns = []
+    for j in range(n):
+        shift = np.zeros(n)
+        shift[j] = step[j]
+        columns.append((gradient(z + shift) - gradient(z - shift)) / (2 * step[j]))
+    hessian = np.column_stack(columns)
+    hessian = 0.5 * (hessian + hessian.T)
+    if not np.all(np.isfinite(hessian)):
+        return None
+    eigenvalues, eigenvectors = np.linalg.eigh(hessian)
+    if eigenvalues[0] <= 0:
+        return None
+    return (eigenvectors / eigenvalues) @ eigenvectors.T
+
+
+class _MAPSearch:
+    """Maximum a posteriori search by L-BFGS in the unconstrained space ``z``.
+
+    Minimises ``-ln posterior(theta(z))`` (no Jacobian: the MAP of theta, not of z).
+    One compiled call gives that objective, the log-Jacobian of ``theta(z)`` and both
+    gradients, so NUTS's potential ``objective - ln|J|`` and its gradient at the start
+    cost no compilation of their own.
+    """
+
+    def __init__(self, density: Any) -> None:
+        space = density.space
+        log_posterior = density.log_posterior_fn()
+
+        def objective(z: Any) -> Any:
+            return -log_posterior(space.constrain(z))
+
+        def parts(z: Any) -> tuple[Any, Any, Any, Any]:
+            value, gradient = jax.value_and_grad(objective)(z)
+            log_jacobian, jacobian_gradient = jax.value_and_grad(space.log_jacobian)(z)
+            return value, gradient, log_jacobian, jacobian_gradient
+
+        self.space = space
+        self._parts = jax.jit(parts)
+        self.constrain = jax.jit(space.constrain)
+        self.unconstrain = jax.jit(space.unconstrain)
+
+    def value_and_grad(self, z: np.ndarray) -> tuple[float, np.ndarray]:
+        """The objective ``-ln posterior(theta(z))`` and its gradient."""
+        value, gradient, _, _ = self._parts(z)
+        return float(value), np.asarray(gradient)
+
+    def potential_and_grad(self, z: np.ndarray) -> tuple[float, np.ndarray]:
+        """``-(ln posterior(theta(z)) + ln|d theta / d z|)`` and its gradient."""
+        value, gradient, log_jacobian, jacobian_gradient = self._parts(z)
+        return float(value) - float(log_jacobian), np.asarray(gradient) - np.asarray(jacobian_gradient)
+
+    def start_theta(self) -> np.ndarray:
+        """The model's current values, moved strictly inside the priors' support."""
+        lower, upper = self.space.support_bounds()
+        start = np.clip(np.asarray(self.space.initial_theta, dtype=float), lower, upper)
+        margin = 1e-6 * (1.0 + np.abs(np.nan_to_num(start)))
+        start = np.where(start <= lower, start + margin, start)
+        return np.where(start >= upper, start - margin, start)
+
+    def run(self) -> np.ndarray:
+        """The MAP point in ``z``, searched from :meth:`start_theta`."""
+        from scipy import optimize
+
+        z0 = np.nan_to_num(np.asarray(self.unconstrain(self.start_theta())))
+        return optimize.minimize(scipy_objective(self.value_and_grad), z0, jac=True, method="L-BFGS-B").x
 
 
 def map_point(density: Any) -> dict[str, float]:
     """Maximum a posteriori point by L-BFGS in the unconstrained space (from the model's
     current values), by parameter path."""
-    from scipy import optimize
-
-    space = density.space
-    log_posterior = density.log_posterior_fn()
-
-    def objective(z: Any) -> Any:
-        theta = space.constrain(z)
-        # the Jacobian is left out: this is the MAP of theta, not of z
-        return -log_posterior(theta)
-
-    value_and_grad = jax.jit(jax.value_and_grad(objective))
-    lower, upper = space.support_bounds()
-    start = np.clip(np.asarray(space.initial_theta), lower, upper)
-    margin = 1e-6 * (1.0 + np.abs(np.nan_to_num(start)))
-    start = np.where(start <= lower, start + margin, start)  # strictly inside the support
-    start = np.where(start >= upper, start - margin, start)
-    z0 = np.asarray(jax.jit(space.unconstrain)(start))
-    if not np.all(np.isfinite(z0)):
-        z0 = np.nan_to_num(z0)
-
-    result = optimize.minimize(scipy_objective(value_and_grad), z0, jac=True, method="L-BFGS-B")
-    theta = np.asarray(jax.jit(space.constrain)(result.x))
-    return dict(zip(space.free_names, theta.tolist()))
+    search = _MAPSearch(density)
+    theta = np.asarray(search.constrain(search.run()))
+    return dict(zip(density.space.free_names, theta.tolist()))

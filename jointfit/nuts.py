@@ -1,0 +1,212 @@
+"""NUTS chains as a few compiled calls: numpyro's HMC kernels driven by ``lax.scan``.
+
+numpyro's ``MCMC`` starts a chain by evaluating the potential and its gradient outside
+any compiled loop (each a compilation of its own) and, with a progress bar, steps the
+chain one compiled call per iteration. Here a chain is
+
+* ``start``: numpyro's ``init_kernel`` from a point whose potential and gradient are
+  already known (the MAP search computed them), so it holds no copy of the potential;
+* ``advance``: a fixed number of NUTS transitions, warm-up adaptation included, in one
+  ``lax.scan``; called about twenty times per chain, so the progress bar moves between
+  calls without host callbacks inside the compiled program (which would keep JAX's
+  persistent compilation cache from storing it).
+
+Both are compiled once per analysis and reused by every chain; chains run one after
+the other (``"sequential"``), as one vectorised computation (``"vectorized"``) or on
+several devices (``"parallel"``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._background import in_background
+
+__all__ = ["NUTSPrograms", "NUTSSettings", "run_nuts"]
+
+_CALLS_PER_CHAIN = 20  # progress updates per chain; the compiled program does not depend on it otherwise
+_RECORDED = ("theta", "potential_energy", "energy", "diverging", "num_steps", "accept_prob", "step_size")
+
+
+@dataclass(frozen=True)
+class NUTSSettings:
+    """numpyro NUTS options that shape the compiled programs."""
+
+    num_warmup: int = 500
+    num_samples: int = 1000
+    dense_mass: bool = True
+    target_accept_prob: float = 0.8
+    max_tree_depth: int = 10
+
+    @property
+    def iterations(self) -> int:
+        return self.num_warmup + self.num_samples
+
+    @property
+    def chunk(self) -> int:
+        """Transitions per compiled call."""
+        return max(1, math.ceil(self.iterations / _CALLS_PER_CHAIN))
+
+
+def _kernels(potential: Callable[[Any], Any], to_theta: Callable[[Any], Any],
+             settings: NUTSSettings) -> tuple[Callable, Callable]:
+    """Pure ``start(seed, chain, z, potential_energy, gradient, inverse_mass_matrix) ->
+    state`` and ``advance(state, first_iteration) -> (state, records)`` for one chain."""
+    from numpyro.infer.hmc import hmc
+    from numpyro.infer.util import ParamInfo
+
+    init_kernel, sample_kernel = hmc(potential_fn=potential, algo="NUTS")
+
+    def start(seed: Any, chain: Any, z: Any, potential_energy: Any, gradient: Any, inverse_mass_matrix: Any) -> Any:
+        key = jax.random.fold_in(jax.random.PRNGKey(seed), chain)
+        return init_kernel(ParamInfo(z, potential_energy, gradient), settings.num_warmup,
+                           inverse_mass_matrix=inverse_mass_matrix, dense_mass=settings.dense_mass,
+                           target_accept_prob=settings.target_accept_prob, max_tree_depth=settings.max_tree_depth,
+                           rng_key=key)
+
+    def advance(state: Any, first_iteration: Any) -> tuple[Any, dict[str, Any]]:
+        def transition(state: Any, iteration: Any) -> tuple[Any, dict[str, Any]]:
+            # the last call may reach past the run's end: those transitions are skipped
+            state = jax.lax.cond(iteration < settings.iterations, sample_kernel, lambda s: s, state)
+            record = {name: getattr(state, name) for name in _RECORDED[1:-1]}
+            record["theta"] = to_theta(state.z)
+            record["step_size"] = state.adapt_state.step_size
+            return state, record
+
+        return jax.lax.scan(transition, state, first_iteration + jnp.arange(settings.chunk))
+
+    return start, advance
+
+
+class NUTSPrograms:
+    """The compiled ``start`` and ``advance`` of a run, traced and compiled in a
+    background thread.
+
+    They need only shapes, so the work starts at construction
+    (:func:`~jointfit._background.in_background`) and overlaps with whatever the caller
+    does next (the MAP search). ``chain_method`` ``"sequential"`` compiles the one-chain
+    programs, ``"vectorized"`` their ``vmap`` over chains, ``"parallel"`` their ``pmap``.
+
+    Parameters
+    ----------
+    potential : callable
+        Pure JAX ``z -> potential energy`` (minus the log-density of ``z``).
+    to_theta : callable
+        Pure JAX map from ``z`` to the recorded coordinates (the model's parameters).
+    n_free : int
+        Length of ``z``.
+    settings : NUTSSettings
+        Warm-up and sampling lengths, mass matrix and step-size options.
+    """
+
+    def __init__(self, potential: Callable[[Any], Any], to_theta: Callable[[Any], Any], n_free: int,
+                 settings: NUTSSettings, *, num_chains: int = 1, chain_method: str = "sequential") -> None:
+        if chain_method not in ("sequential", "vectorized", "parallel"):
+            raise ValueError(f"chain_method must be 'sequential', 'vectorized' or 'parallel', not {chain_method!r}")
+        self.settings, self.chain_method, self.num_chains = settings, chain_method, num_chains
+        self._lowered = in_background(self._lower, potential, to_theta, n_free)
+        self._advance = in_background(lambda: self._lowered.result()[1].compile())
+        self._start: Any = None
+
+    def _lower(self, potential: Callable[[Any], Any], to_theta: Callable[[Any], Any], n_free: int) -> tuple:
+        start, advance = _kernels(potential, to_theta, self.settings)
+        if self.chain_method == "sequential":
+            start, advance = jax.jit(start), jax.jit(advance)
+            batch: tuple[int, ...] = ()
+        elif self.chain_method == "vectorized":
+            start, advance = jax.jit(jax.vmap(start)), jax.jit(jax.vmap(advance, in_axes=(0, None)))
+            batch = (self.num_chains,)
+        else:
+            start, advance = jax.pmap(start), jax.pmap(advance, in_axes=(0, None))
+            batch = (self.num_chains,)
+        mass_shape = (n_free, n_free) if self.settings.dense_mass else (n_free,)
+        arguments = [jax.ShapeDtypeStruct(batch + shape, dtype) for shape, dtype in (
+            ((), np.int32), ((), np.int32), ((n_free,), float), ((), float), ((n_free,), float), (mass_shape, float))]
+        # tracing ``start`` first also sets the kernels' warm-up settings that ``advance`` reads
+        lowered_start = start.lower(*arguments)
+        return lowered_start, advance.lower(lowered_start.out_info, 0)
+
+    @property
+    def start(self) -> Any:
+        """Compiled ``start``; compiled by the caller's thread, while ``advance``, the
+        long compilation, goes on in the background."""
+        if self._start is None:
+            self._start = self._lowered.result()[0].compile()
+        return self._start
+
+    @property
+    def advance(self) -> Any:
+        """Compiled ``advance`` (waits for its compilation)."""
+        return self._advance.result()
+
+
+def run_nuts(programs: NUTSPrograms, starts: np.ndarray, potential_energies: np.ndarray, gradients: np.ndarray,
+             inverse_mass_matrix: np.ndarray, *, seed: int = 0, progress_bar: bool = True) -> dict[str, np.ndarray]:
+    """Run one NUTS chain per row of ``starts``.
+
+    Parameters
+    ----------
+    programs : NUTSPrograms
+        The compiled programs (settings, number of chains and how they run).
+    starts, potential_energies, gradients : array
+        Start points ``(chains, n)``, the potential there ``(chains,)`` and its
+        gradient ``(chains, n)``.
+    inverse_mass_matrix : array
+        Initial inverse mass matrix, ``(n, n)`` for a dense mass, ``(n,)`` otherwise
+        (e.g. the inverse Hessian at the MAP point); warm-up adapts it.
+    seed : int
+        Seed of the chains' random keys (chain ``i`` folds ``i`` into it).
+    progress_bar : bool
+        A tqdm bar over all transitions, with the current step size and acceptance.
+
+    Returns
+    -------
+    dict
+        Post-warm-up records by name (``theta``, ``potential_energy``, ``energy``,
+        ``diverging``, ``num_steps``, ``accept_prob``, ``step_size``), each shaped
+        ``(chains, num_samples, ...)``.
+    """
+    settings, num_chains = programs.settings, programs.num_chains
+    arguments = [np.full(num_chains, seed, dtype=np.int32), np.arange(num_chains, dtype=np.int32),
+                 np.asarray(starts, dtype=float), np.asarray(potential_energies, dtype=float),
+                 np.asarray(gradients, dtype=float),
+                 np.broadcast_to(inverse_mass_matrix, (num_chains,) + np.shape(inverse_mass_matrix)).astype(float)]
+    batched = programs.chain_method != "sequential"
+    groups = [tuple(arguments)] if batched else [tuple(a[i] for a in arguments) for i in range(num_chains)]
+
+    bar = _progress(settings.iterations * num_chains, progress_bar)
+    chains = []
+    for chain_arguments in groups:
+        state, records = programs.start(*chain_arguments), []
+        for first in range(0, settings.iterations, settings.chunk):
+            state, record = programs.advance(state, first)
+            record = jax.tree_util.tree_map(np.asarray, record)
+            records.append(record)
+            if bar is not None:
+                done = min(settings.chunk, settings.iterations - first)
+                bar.set_description("warmup" if first + done <= settings.num_warmup else "sample")
+                bar.set_postfix(step_size=f"{np.mean(record['step_size'][..., -1]):.3g}",
+                                acceptance=f"{np.mean(record['accept_prob']):.2f}", refresh=False)
+                bar.update(done * (num_chains if batched else 1))
+        axis = 1 if batched else 0
+        joined = {name: np.concatenate([r[name] for r in records], axis=axis) for name in _RECORDED}
+        kept = slice(settings.num_warmup, settings.iterations)
+        chains.append({name: value[:, kept] if batched else value[kept][None] for name, value in joined.items()})
+    if bar is not None:
+        bar.close()
+    return {name: np.concatenate([c[name] for c in chains], axis=0) for name in _RECORDED}
+
+
+def _progress(total: int, enabled: bool) -> Any:
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="it", desc="warmup")
