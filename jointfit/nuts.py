@@ -57,26 +57,31 @@ class NUTSSettings:
 
 def _kernels(potential: Callable[[Any], Any], to_theta: Callable[[Any], Any],
              settings: NUTSSettings) -> tuple[Callable, Callable]:
-    """Pure ``start(seed, chain, z, potential_energy, gradient, inverse_mass_matrix) ->
-    state`` and ``advance(state, first_iteration) -> (state, records)`` for one chain."""
+    """Pure ``start(seed, chain, w, potential_energy, gradient, offset, cholesky) ->
+    state`` and ``advance(state, first_iteration, offset, cholesky) -> (state,
+    records)`` for one chain, moving in ``w`` where ``z = offset + cholesky @ w``."""
     from numpyro.infer.hmc import hmc
     from numpyro.infer.util import ParamInfo
 
-    init_kernel, sample_kernel = hmc(potential_fn=potential, algo="NUTS")
+    def potential_of_w(offset: Any, cholesky: Any) -> Callable[[Any], Any]:
+        return lambda w: potential(offset + cholesky @ w)
 
-    def start(seed: Any, chain: Any, z: Any, potential_energy: Any, gradient: Any, inverse_mass_matrix: Any) -> Any:
+    init_kernel, sample_kernel = hmc(potential_fn_gen=potential_of_w, algo="NUTS")
+
+    def start(seed: Any, chain: Any, w: Any, potential_energy: Any, gradient: Any, offset: Any,
+              cholesky: Any) -> Any:
         key = jax.random.fold_in(jax.random.PRNGKey(seed), chain)
-        return init_kernel(ParamInfo(z, potential_energy, gradient), settings.num_warmup,
-                           inverse_mass_matrix=inverse_mass_matrix, dense_mass=settings.dense_mass,
-                           target_accept_prob=settings.target_accept_prob, max_tree_depth=settings.max_tree_depth,
-                           rng_key=key)
+        return init_kernel(ParamInfo(w, potential_energy, gradient), settings.num_warmup,
+                           dense_mass=settings.dense_mass, target_accept_prob=settings.target_accept_prob,
+                           max_tree_depth=settings.max_tree_depth, model_args=(offset, cholesky), rng_key=key)
 
-    def advance(state: Any, first_iteration: Any) -> tuple[Any, dict[str, Any]]:
+    def advance(state: Any, first_iteration: Any, offset: Any, cholesky: Any) -> tuple[Any, dict[str, Any]]:
         def transition(state: Any, iteration: Any) -> tuple[Any, dict[str, Any]]:
             # the last call may reach past the run's end: those transitions are skipped
-            state = jax.lax.cond(iteration < settings.iterations, sample_kernel, lambda s: s, state)
+            state = jax.lax.cond(iteration < settings.iterations,
+                                 lambda s: sample_kernel(s, model_args=(offset, cholesky)), lambda s: s, state)
             record = {name: getattr(state, name) for name in _RECORDED[1:-1]}
-            record["theta"] = to_theta(state.z)
+            record["theta"] = to_theta(offset + cholesky @ state.z)
             record["step_size"] = state.adapt_state.step_size
             return state, record
 
@@ -121,17 +126,16 @@ class NUTSPrograms:
             start, advance = jax.jit(start), jax.jit(advance)
             batch: tuple[int, ...] = ()
         elif self.chain_method == "vectorized":
-            start, advance = jax.jit(jax.vmap(start)), jax.jit(jax.vmap(advance, in_axes=(0, None)))
+            start, advance = jax.jit(jax.vmap(start)), jax.jit(jax.vmap(advance, in_axes=(0, None, 0, 0)))
             batch = (self.num_chains,)
         else:
-            start, advance = jax.pmap(start), jax.pmap(advance, in_axes=(0, None))
+            start, advance = jax.pmap(start), jax.pmap(advance, in_axes=(0, None, 0, 0))
             batch = (self.num_chains,)
-        mass_shape = (n_free, n_free) if self.settings.dense_mass else (n_free,)
-        arguments = [jax.ShapeDtypeStruct(batch + shape, dtype) for shape, dtype in (
-            ((), np.int32), ((), np.int32), ((n_free,), float), ((), float), ((n_free,), float), (mass_shape, float))]
+        vector, matrix = jax.ShapeDtypeStruct(batch + (n_free,), float), jax.ShapeDtypeStruct(batch + (n_free,) * 2, float)
+        integer, scalar = jax.ShapeDtypeStruct(batch, np.int32), jax.ShapeDtypeStruct(batch, float)
         # tracing ``start`` first also sets the kernels' warm-up settings that ``advance`` reads
-        lowered_start = start.lower(*arguments)
-        return lowered_start, advance.lower(lowered_start.out_info, 0)
+        lowered_start = start.lower(integer, integer, vector, scalar, vector, vector, matrix)
+        return lowered_start, advance.lower(lowered_start.out_info, 0, vector, matrix)
 
     @property
     def start(self) -> Any:
@@ -147,20 +151,25 @@ class NUTSPrograms:
         return self._advance.result()
 
 
-def run_nuts(programs: NUTSPrograms, starts: np.ndarray, potential_energies: np.ndarray, gradients: np.ndarray,
-             inverse_mass_matrix: np.ndarray, *, seed: int = 0, progress_bar: bool = True) -> dict[str, np.ndarray]:
-    """Run one NUTS chain per row of ``starts``.
+def run_nuts(programs: NUTSPrograms, start: np.ndarray, potential_energy: float, gradient: np.ndarray,
+             inverse_hessian: np.ndarray | None = None, *, seed: int = 0,
+             progress_bar: bool = True) -> dict[str, np.ndarray]:
+    """Run the chains of ``programs`` from one point ``z``.
+
+    The chains move in ``w = L^-1 (z - start)``, with ``L L^T`` the inverse Hessian of the
+    potential at the start (the identity if none is given): the posterior is then of
+    unit scale and roughly uncorrelated whatever the parameters' units, which is what
+    numpyro's warm-up (mass matrix regularised toward the identity, step size from 1)
+    assumes.
 
     Parameters
     ----------
     programs : NUTSPrograms
         The compiled programs (settings, number of chains and how they run).
-    starts, potential_energies, gradients : array
-        Start points ``(chains, n)``, the potential there ``(chains,)`` and its
-        gradient ``(chains, n)``.
-    inverse_mass_matrix : array
-        Initial inverse mass matrix, ``(n, n)`` for a dense mass, ``(n,)`` otherwise
-        (e.g. the inverse Hessian at the MAP point); warm-up adapts it.
+    start, potential_energy, gradient : array, float, array
+        Start point ``z`` ``(n,)``, the potential there and its gradient ``(n,)``.
+    inverse_hessian : array, optional
+        Inverse Hessian of the potential at ``start``, ``(n, n)``, positive definite.
     seed : int
         Seed of the chains' random keys (chain ``i`` folds ``i`` into it).
     progress_bar : bool
@@ -174,19 +183,26 @@ def run_nuts(programs: NUTSPrograms, starts: np.ndarray, potential_energies: np.
         ``(chains, num_samples, ...)``.
     """
     settings, num_chains = programs.settings, programs.num_chains
-    arguments = [np.full(num_chains, seed, dtype=np.int32), np.arange(num_chains, dtype=np.int32),
-                 np.asarray(starts, dtype=float), np.asarray(potential_energies, dtype=float),
-                 np.asarray(gradients, dtype=float),
-                 np.broadcast_to(inverse_mass_matrix, (num_chains,) + np.shape(inverse_mass_matrix)).astype(float)]
+    n = np.size(start)
+    cholesky = np.eye(n) if inverse_hessian is None else np.linalg.cholesky(inverse_hessian)
+
+    def per_chain(value: Any, dtype: Any = float) -> np.ndarray:
+        value = np.asarray(value, dtype=dtype)
+        return np.broadcast_to(value, (num_chains,) + value.shape).copy()
+
+    arguments = [per_chain(seed, np.int32), np.arange(num_chains, dtype=np.int32), per_chain(np.zeros(n)),
+                 per_chain(potential_energy), per_chain(cholesky.T @ np.asarray(gradient)), per_chain(start),
+                 per_chain(cholesky)]
     batched = programs.chain_method != "sequential"
     groups = [tuple(arguments)] if batched else [tuple(a[i] for a in arguments) for i in range(num_chains)]
 
     bar = _progress(settings.iterations * num_chains, progress_bar)
     chains = []
     for chain_arguments in groups:
+        offset, chol = chain_arguments[-2:]
         state, records = programs.start(*chain_arguments), []
         for first in range(0, settings.iterations, settings.chunk):
-            state, record = programs.advance(state, first)
+            state, record = programs.advance(state, first, offset, chol)
             record = jax.tree_util.tree_map(np.asarray, record)
             records.append(record)
             if bar is not None:

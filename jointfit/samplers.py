@@ -245,14 +245,9 @@ class NUTSSampler(Sampler):
         if not math.isfinite(energy):
             raise AnalysisError(f"the posterior is zero at the NUTS start "
                                 f"{dict(zip(space.free_names, np.asarray(search.constrain(z0)).tolist()))}")
-        # warm-up starts from the posterior's scale at the start rather than the identity
-        inverse_mass = _inverse_hessian(lambda z: search.potential_and_grad(z)[1], z0)
-        if inverse_mass is None:
-            inverse_mass = np.eye(z0.size)
-        if not dense_mass:
-            inverse_mass = np.diag(inverse_mass).copy()
-        records = run_nuts(programs, np.tile(z0, (num_chains, 1)), np.full(num_chains, energy),
-                           np.tile(gradient, (num_chains, 1)), inverse_mass, seed=seed, progress_bar=progress_bar)
+        # NUTS moves in coordinates where the posterior has unit scale near the start
+        inverse_hessian = _inverse_hessian(lambda z: search.potential_and_grad(z)[1], z0)
+        records = run_nuts(programs, z0, energy, gradient, inverse_hessian, seed=seed, progress_bar=progress_bar)
         samples = records["theta"]
         stats = {"diverging": records["diverging"], "n_steps": records["num_steps"], "energy": records["energy"],
                  "acceptance_rate": records["accept_prob"], "step_size": records["step_size"]}
