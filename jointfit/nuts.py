@@ -116,9 +116,10 @@ class NUTSPrograms:
         if chain_method not in ("sequential", "vectorized", "parallel"):
             raise ValueError(f"chain_method must be 'sequential', 'vectorized' or 'parallel', not {chain_method!r}")
         self.settings, self.chain_method, self.num_chains = settings, chain_method, num_chains
-        self._lowered = in_background(self._lower, potential, to_theta, n_free)
-        self._advance = in_background(lambda: self._lowered.result()[1].compile())
-        self._start: Any = None
+        lowered = in_background(self._lower, potential, to_theta, n_free)
+        # one compilation at a time: two at once on two cores slowed each other about 2x
+        self._start = in_background(lambda: lowered.result()[0].compile())
+        self._advance = in_background(lambda: lowered.result()[1].compile())
 
     def _lower(self, potential: Callable[[Any], Any], to_theta: Callable[[Any], Any], n_free: int) -> tuple:
         start, advance = _kernels(potential, to_theta, self.settings)
@@ -139,11 +140,8 @@ class NUTSPrograms:
 
     @property
     def start(self) -> Any:
-        """Compiled ``start``; compiled by the caller's thread, while ``advance``, the
-        long compilation, goes on in the background."""
-        if self._start is None:
-            self._start = self._lowered.result()[0].compile()
-        return self._start
+        """Compiled ``start`` (waits for its compilation)."""
+        return self._start.result()
 
     @property
     def advance(self) -> Any:
