@@ -28,11 +28,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._background import in_background
+from .errors import AnalysisError
 
 __all__ = ["NUTSPrograms", "NUTSSettings", "run_nuts"]
 
 _CALLS_PER_CHAIN = 20  # progress updates per chain; the compiled program does not depend on it otherwise
-_RECORDED = ("theta", "potential_energy", "energy", "diverging", "num_steps", "accept_prob", "step_size")
+_STATE_FIELDS = ("potential_energy", "energy", "diverging", "num_steps", "accept_prob")  # of numpyro's HMCState
+_RECORDED = ("theta", *_STATE_FIELDS, "step_size")
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,7 @@ def _kernels(potential: Callable[[Any], Any], to_theta: Callable[[Any], Any],
             # the last call may reach past the run's end: those transitions are skipped
             state = jax.lax.cond(iteration < settings.iterations,
                                  lambda s: sample_kernel(s, model_args=(offset, cholesky)), lambda s: s, state)
-            record = {name: getattr(state, name) for name in _RECORDED[1:-1]}
+            record = {name: getattr(state, name) for name in _STATE_FIELDS}
             record["theta"] = to_theta(offset + cholesky @ state.z)
             record["step_size"] = state.adapt_state.step_size
             return state, record
@@ -114,7 +116,7 @@ class NUTSPrograms:
     def __init__(self, potential: Callable[[Any], Any], to_theta: Callable[[Any], Any], n_free: int,
                  settings: NUTSSettings, *, num_chains: int = 1, chain_method: str = "sequential") -> None:
         if chain_method not in ("sequential", "vectorized", "parallel"):
-            raise ValueError(f"chain_method must be 'sequential', 'vectorized' or 'parallel', not {chain_method!r}")
+            raise AnalysisError(f"chain_method must be 'sequential', 'vectorized' or 'parallel', not {chain_method!r}")
         self.settings, self.chain_method, self.num_chains = settings, chain_method, num_chains
         lowered = in_background(self._lower, potential, to_theta, n_free)
         # one compilation at a time: two at once on two cores slowed each other about 2x

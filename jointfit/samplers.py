@@ -211,27 +211,20 @@ class NUTSSampler(Sampler):
         """
         from .nuts import NUTSPrograms, NUTSSettings, run_nuts
 
-        if chain_method not in ("sequential", "vectorized", "parallel"):
-            raise AnalysisError(f"chain_method must be 'sequential', 'vectorized' or 'parallel', not {chain_method!r}")
         if num_warmup < 0 or num_samples < 1 or num_chains < 1:
             raise AnalysisError(f"NUTS needs num_warmup >= 0, num_samples >= 1 and num_chains >= 1; got "
                                 f"{num_warmup}, {num_samples}, {num_chains}")
         if chain_method == "parallel" and jax.local_device_count() < num_chains:
             chain_method = "vectorized"  # one device: run the chains as one vectorised computation
         space = density.space
-        log_posterior = density.log_posterior_fn()
-
-        def potential(z: Any) -> Any:
-            return -(log_posterior(space.constrain(z)) + space.log_jacobian(z))
-
+        search = _MAPSearch(density)
         settings = NUTSSettings(num_warmup=num_warmup, num_samples=num_samples, dense_mass=dense_mass,
                                 target_accept_prob=target_accept_prob, max_tree_depth=max_tree_depth)
         # compiles in the background while the MAP search runs
-        programs = NUTSPrograms(potential, space.constrain, len(space.free_names), settings, num_chains=num_chains,
-                                chain_method=chain_method)
+        programs = NUTSPrograms(search.potential, space.constrain, len(space.free_names), settings,
+                                num_chains=num_chains, chain_method=chain_method)
         if draws_known is not None:
             draws_known(num_chains * num_samples)
-        search = _MAPSearch(density)
         if init_values:
             theta0 = np.array([float(init_values.get(name, start)) for name, start in
                                zip(space.free_names, search.start_theta())])
@@ -303,8 +296,8 @@ class _MAPSearch:
 
     Minimises ``-ln posterior(theta(z))`` (no Jacobian: the MAP of theta, not of z).
     One compiled call gives that objective, the log-Jacobian of ``theta(z)`` and both
-    gradients, so NUTS's potential ``objective - ln|J|`` and its gradient at the start
-    cost no compilation of their own.
+    gradients, so NUTS's potential ``objective - ln|J|`` (:attr:`potential`, pure JAX)
+    and its gradient at the start cost no compilation of their own.
     """
 
     def __init__(self, density: Any) -> None:
@@ -319,7 +312,11 @@ class _MAPSearch:
             log_jacobian, jacobian_gradient = jax.value_and_grad(space.log_jacobian)(z)
             return value, gradient, log_jacobian, jacobian_gradient
 
+        def potential(z: Any) -> Any:
+            return objective(z) - space.log_jacobian(z)
+
         self.space = space
+        self.potential = potential
         self._parts = jax.jit(parts)
         self.constrain = jax.jit(space.constrain)
         self.unconstrain = jax.jit(space.unconstrain)
