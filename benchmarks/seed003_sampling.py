@@ -10,6 +10,10 @@ Measured in the same run, each in a fresh process:
     region), compile included, persistent compilation cache empty;
 (c) the floor: UltraNest with the same settings on a likelihood that costs nothing, a
     vectorised 5-d Gaussian carrying about 21 nats of information, as this problem;
+(c') UltraNest's own cost on this very problem: a run from the same seed replays (b)'s
+    path exactly, every prior transform and log-likelihood value looked up in a table
+    recorded by a first run (the Gaussian of (c) needs about 3x fewer calls than this
+    posterior, so (b) - (c') is what jointfit itself costs: compilation and calls);
 (d) jointfit NUTS (numpyro, dense mass, from the MAP), once with an empty compilation
     cache (cold) and once with it filled (warm): bulk ESS per second, compile included.
 
@@ -168,6 +172,50 @@ def worker_ultranest(folder: Path, region: str) -> dict:
             "quantiles": quantiles_with_errors(results.samples_matrix[None], attrs["effective_sample_size"])}
 
 
+def worker_replay(folder: Path, region: str) -> dict:
+    """UltraNest's own cost on this very problem: one run records every prior transform
+    and log-likelihood value it is served, then a second run from the same seed takes the
+    identical path with every value looked up (a likelihood that costs nothing)."""
+    from jointfit import samplers
+
+    transformed: dict[bytes, np.ndarray] = {}
+    log_likes: dict[bytes, float] = {}
+
+    class Recording(samplers._UnitCubeDensity):
+        def transform(self, u: np.ndarray) -> np.ndarray:
+            u = np.ascontiguousarray(u, dtype=float)
+            theta = super().transform(u)
+            transformed.update(zip(map(bytes, u), theta))
+            return theta
+
+        def loglike(self, theta: np.ndarray) -> np.ndarray:
+            theta = np.ascontiguousarray(theta, dtype=float)
+            values = super().loglike(theta)
+            log_likes.update(zip(map(bytes, theta), values.tolist()))
+            return values
+
+    class Replaying:
+        def __init__(self, density: object) -> None:
+            pass
+
+        def transform(self, u: np.ndarray) -> np.ndarray:
+            return np.array([transformed[bytes(row)] for row in np.ascontiguousarray(u, dtype=float)])
+
+        def loglike(self, theta: np.ndarray) -> np.ndarray:
+            return np.array([log_likes[bytes(row)] for row in np.ascontiguousarray(theta, dtype=float)])
+
+    runs = {}
+    for label, callbacks in (("recorded", Recording), ("replayed", Replaying)):
+        samplers._UnitCubeDensity = callbacks
+        analysis = load_analysis(folder)
+        start = time.perf_counter()
+        results = analysis.sample(quiet=True, min_num_live_points=LIVE_POINTS, show_status=False, region_class=region)
+        attrs = results.inference_data.posterior.attrs
+        runs[label] = {"seconds": time.perf_counter() - start, "ln_Z": results.ln_Z, "ln_Z_error": results.ln_Z_error,
+                       "n_calls": int(attrs["n_calls"]), "n_iterations": int(attrs["n_iterations"])}
+    return runs
+
+
 def worker_nuts(folder: Path) -> dict:
     import arviz as az
 
@@ -232,7 +280,7 @@ def worker_latency(folder: Path) -> dict:
     return {"timings": timings, "async_dispatch": bool(jax.config.read("jax_cpu_enable_async_dispatch"))}
 
 
-WORKERS = {"ultranest": worker_ultranest, "nuts": worker_nuts, "log_like": worker_log_like, "evidence": worker_evidence,
+WORKERS = {"ultranest": worker_ultranest, "replay": worker_replay, "nuts": worker_nuts, "log_like": worker_log_like, "evidence": worker_evidence,
            "latency": worker_latency}
 
 
@@ -296,7 +344,7 @@ def agreement(first: dict, second: dict) -> tuple[bool, float]:
 
 
 def line(label: str, run: dict) -> str:
-    return (f"{label:44s} {run['seconds']:7.1f} s   ln Z = {run['ln_Z']:9.2f} +/- {run['ln_Z_error']:.2f}   "
+    return (f"{label:56s} {run['seconds']:7.1f} s   ln Z = {run['ln_Z']:9.2f} +/- {run['ln_Z_error']:.2f}   "
             f"{run['n_calls']:7d} calls {run['n_iterations']:6d} iterations")
 
 
@@ -318,6 +366,7 @@ def main() -> None:
                    for mode, flag in (("inline", "0"), ("async", "1"))}
         ours = {region: run_worker("ultranest", folder, cold / region, region) for region in ("mlfriends", "ellipsoid")}
         floors = {region: run_floor(region) for region in ("mlfriends", "ellipsoid")}
+        replays = {region: run_worker("replay", folder, warm, region)["replayed"] for region in ("mlfriends", "ellipsoid")}
         nuts_cold = run_worker("nuts", folder, cold / "nuts")
         nuts_warm = run_worker("nuts", folder, cold / "nuts")
         log_like = run_worker("log_like", folder, warm)["log_like"]
@@ -339,10 +388,14 @@ def main() -> None:
     print(line("    jointfit, UltraNest (ellipsoid region)", ours["ellipsoid"]))
     print(line("(c) floor: zero-cost Gaussian (MLFriends)", floors["mlfriends"]))
     print(line("    floor: zero-cost Gaussian (ellipsoid)", floors["ellipsoid"]))
+    print(line("(c') (b)'s path replayed, values looked up (MLFriends)", replays["mlfriends"]))
+    print(line("     (b)'s path replayed, values looked up (ellipsoid)", replays["ellipsoid"]))
     print()
     for region in ("mlfriends", "ellipsoid"):
         ratio = ours[region]["seconds"] / floors[region]["seconds"]
-        print(f"(b)/(c) {region:10s} {ratio:5.2f}   (target <= 1.25)")
+        replayed = ours[region]["seconds"] / replays[region]["seconds"]
+        print(f"(b)/(c) {region:10s} {ratio:5.2f}   (b)/(c') {replayed:5.2f}   (target <= 1.25)   jointfit's own share "
+              f"of (b): {ours[region]['seconds'] - replays[region]['seconds']:.1f} s")
     if reference:
         for region in ("mlfriends", "ellipsoid"):
             print(f"(a)/(b) {region:10s} {reference['seconds'] / ours[region]['seconds']:5.2f}   "

@@ -54,6 +54,7 @@ from .errors import (  # noqa: E402
     ParameterError,
     PluginError,
     PriorError,
+    UnitError,
     UnknownNameError,
 )
 from .functions import (  # noqa: E402
@@ -104,6 +105,7 @@ __all__ = [
     "UnknownNameError",
     "LinkError",
     "PriorError",
+    "UnitError",
     "DataError",
     "AnalysisError",
     "PluginError",

@@ -17,6 +17,7 @@ __all__ = [
     "DataError",
     "AnalysisError",
     "PluginError",
+    "UnitError",
     "JointfitWarning",
 ]
 
@@ -66,3 +67,7 @@ class PluginError(AnalysisError):
 
 class JointfitWarning(UserWarning):
     """Warnings about data or settings that jointfit accepted but a user should know."""
+
+
+class UnitError(JointfitError, ValueError):
+    """A unit that cannot be used where it was given (flux and energy units)."""

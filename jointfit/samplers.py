@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 import jax
 import numpy as np
 
+from ._background import in_background
 from ._optimize import scipy_objective
 from .errors import AnalysisError, JointfitWarning
 
@@ -70,14 +71,25 @@ def get_sampler(name: str) -> Sampler:
         raise AnalysisError(f"unknown sampler {name!r}; available samplers are {available_samplers()}") from None
 
 
+def _padded_size(n: int) -> int:
+    """UltraNest's batch lengths vary call to call; padded to the next power of two,
+    about log2(n) sizes are compiled and at most half of a call is wasted (the cost of
+    a small batch grows with its length on the CPU)."""
+    return 1 << max(n - 1, 0).bit_length()
+
+
 def _padded_call(function: Any, batch: np.ndarray) -> Any:
-    """``function`` of a batch whose length UltraNest varies call to call, padded to the
-    next power of two: about log2(n) sizes, each compiled once, and at most half of a
-    call wasted (the cost of a small batch grows with its length on the CPU)."""
+    """``function`` of a batch padded to :func:`_padded_size` rows, cut back to ``n``."""
     n = batch.shape[0]
-    size = 1 << max(n - 1, 0).bit_length()
+    size = _padded_size(n)
     padded = np.concatenate([batch, np.repeat(batch[-1:], size - n, axis=0)]) if size > n else batch
     return jax.tree_util.tree_map(lambda out: np.asarray(out)[:n], function(padded))
+
+
+# Batch sizes UltraNest asks for, in the order a run first needs them: the initial live
+# points (up to 512), then region draws of about ndraw_min = 128 shrinking as the
+# efficiency drops.
+_EXPECTED_SIZES = (512, 128, 64, 32, 16, 8, 4, 2, 1)
 
 
 class _UnitCubeDensity:
@@ -86,6 +98,8 @@ class _UnitCubeDensity:
     UltraNest maps unit-cube points through ``transform`` and then asks ``loglike`` for
     (a subset of) the points it got back. Both are computed in one call when the cube
     points arrive, and ``loglike`` finds its values by row; any other batch is computed.
+    The program for each batch size UltraNest is expected to use is compiled in the
+    background from the start, while the run proceeds with the sizes already there.
     """
 
     def __init__(self, density: Any) -> None:
@@ -93,12 +107,25 @@ class _UnitCubeDensity:
             theta = density.space.prior_transform(u)
             return theta, density._log_likelihood(theta)
 
-        self._both = jax.jit(jax.vmap(transform_and_loglike))
+        both = jax.jit(jax.vmap(transform_and_loglike))
+        n_free = len(density.space.free_names)
+
+        def compiled(size: int) -> Any:
+            return both.lower(jax.ShapeDtypeStruct((size, n_free), np.float64)).compile()
+
+        self._programs = {size: in_background(compiled, size) for size in _EXPECTED_SIZES}
+        self._both = both
         self._loglike = density.log_likelihood_batch
         self._values: dict[bytes, float] = {}
 
+    def _transform_and_loglike(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        program = self._programs.get(_padded_size(u.shape[0]))
+        # a size still queued is compiled here, at once, rather than after those before it
+        use_jit = program is None or program.cancel()
+        return _padded_call(self._both if use_jit else program.result(), u)
+
     def transform(self, u: np.ndarray) -> np.ndarray:
-        theta, values = _padded_call(self._both, np.ascontiguousarray(u, dtype=float))
+        theta, values = self._transform_and_loglike(np.ascontiguousarray(u, dtype=float))
         self._values = dict(zip(map(bytes, theta), values.tolist()))
         return theta
 

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from jointfit import (BayesianAnalysis, DataList, JointLikelihood, Line, Model, PointSource, Uniform_prior,
+from jointfit import (BayesianAnalysis, DataList, JointLikelihood, Line, Model, PointSource, Powerlaw, Uniform_prior,
                       XYLike, available_samplers, load_analysis_results)
 from jointfit.errors import AnalysisError, JointfitWarning, PriorError
 
@@ -79,6 +79,58 @@ def test_maximum_likelihood_matches_weighted_least_squares():
     profile = jl.profile_errors(B_PATH)
     assert profile.loc[B_PATH, "positive_error"] == pytest.approx(math.sqrt(covariance[1, 1]), rel=1e-4)
     assert profile.loc[B_PATH, "negative_error"] == pytest.approx(-math.sqrt(covariance[1, 1]), rel=1e-4)
+
+
+def test_profile_errors_of_a_correlated_nonlinear_fit_match_an_independent_profile():
+    """Poisson counts of a power law with its pivot far from the data: K and index are
+    strongly correlated and the likelihood is far from a parabola. For fixed index the
+    best K is analytic, so index's profile is a 1-d function computed here in numpy."""
+    from scipy import optimize
+
+    x = np.linspace(4.0, 20.0, 12)
+    truth = Powerlaw(K=40.0, index=-1.6)
+    data = DataList(XYLike.from_function("counts", truth, x, poisson=True, seed=5))
+    y = data["counts"].y
+    jl = JointLikelihood(Model(PointSource("src", ra=0.0, dec=0.0, spectral_shape=Powerlaw(K=20.0, index=-1.0))),
+                         data)
+    jl.fit(quiet=True)
+    k_path, index_path = "src.spectrum.main.Powerlaw.K", "src.spectrum.main.Powerlaw.index"
+
+    def log_like(k: float, index: float) -> float:
+        expected = k * x**index
+        return float(np.sum(y * np.log(expected) - expected))
+
+    def index_profile(index: float) -> float:
+        return log_like(np.sum(y) / np.sum(x**index), index)
+
+    def k_profile(k: float) -> float:
+        return -optimize.minimize_scalar(lambda index: -log_like(k, index), bounds=(-10, 10), method="bounded",
+                                         options={"xatol": 1e-12}).fun
+
+    best_index = optimize.minimize_scalar(lambda index: -index_profile(index), bounds=(-10, 10), method="bounded",
+                                          options={"xatol": 1e-12}).x
+    best_k = np.sum(y) / np.sum(x**best_index)
+    peak = log_like(best_k, best_index)
+    expected_errors = {}
+    for path, profile, best in ((index_path, index_profile, best_index), (k_path, k_profile, best_k)):
+        crossing = lambda value, profile=profile: profile(value) - (peak - 0.5)  # noqa: E731
+        width = 3.0 if path == index_path else 0.9 * best
+        expected_errors[path] = (optimize.brentq(crossing, best - width, best, xtol=1e-12) - best,
+                                 optimize.brentq(crossing, best, best + 3 * width, xtol=1e-12) - best)
+
+    errors = jl.profile_errors()
+    covariance = jl.covariance
+    assert abs(covariance[0, 1]) / math.sqrt(covariance[0, 0] * covariance[1, 1]) > 0.9  # strongly correlated
+    for i, path in enumerate((k_path, index_path)):
+        negative, positive = expected_errors[path]
+        assert errors.loc[path, "negative_error"] == pytest.approx(negative, rel=1e-4)
+        assert errors.loc[path, "positive_error"] == pytest.approx(positive, rel=1e-4)
+    # the asymmetry is real: the Hessian's symmetric error misses at least one side by > 10 %
+    negative, positive = expected_errors[k_path]
+    assert max(abs(abs(negative) / math.sqrt(covariance[0, 0]) - 1),
+               abs(positive / math.sqrt(covariance[0, 0]) - 1)) > 0.1
+    with pytest.raises(AnalysisError, match="'src.spectrum.main.Powerlaw.piv' is not a free parameter"):
+        jl.profile_errors("src.spectrum.main.Powerlaw.piv")
 
 
 def test_bayesian_analysis_needs_every_prior():

@@ -40,9 +40,7 @@ def cross_section_grid(model: str, table: str) -> tuple[np.ndarray, np.ndarray]:
 
     lo, hi = _GRID_KEV
     n = int(round(np.log10(hi / lo) * _POINTS_PER_DECADE)) + 1
-    elements = xs.TBABS_ELEMENTS if model == "tbabs" else tuple(range(1, 31))
-    edges_kev = xs.edge_energies(elements) / 1e3
-    edges_kev = edges_kev[(edges_kev > lo) & (edges_kev < hi)]
+    edges_kev = edge_energies_kev(model)
     energy = np.unique(np.concatenate([np.geomspace(lo, hi, n), edges_kev, edges_kev * (1.0 - _EDGE_GAP)]))
     if model == "tbabs":
         sigma = xs.ism_cross_section(energy * 1e3, table)
@@ -63,6 +61,16 @@ def _transmission(x: Any, nh: Any, redshift: Any, model: str, table: str) -> Any
     return jnp.exp(-nh * sigma)
 
 
+@lru_cache(maxsize=None)
+def edge_energies_kev(model: str) -> np.ndarray:
+    """Energies (keV, rest frame) of the absorption edges of ``model`` in the grid's range."""
+    from . import cross_sections as xs
+
+    elements = xs.TBABS_ELEMENTS if model == "tbabs" else tuple(range(1, 31))
+    edges = xs.edge_energies(elements) / 1e3
+    return np.unique(edges[(edges > _GRID_KEV[0]) & (edges < _GRID_KEV[1])])
+
+
 class _PhotoelectricAbsorption(SpectralFunction):
     """Parameters shared by the absorption models (a ``_`` name: not in the registry)."""
 
@@ -70,6 +78,14 @@ class _PhotoelectricAbsorption(SpectralFunction):
     NH = P(1.0, bounds=(1e-4, 1e4), unit="1e22 / cm2",
            description="absorbing column density in units of 1e22 particles per cm^2")
     redshift = P(0.0, bounds=(0.0, 15.0), free=False, description="the redshift of the source")
+    _cross_sections = ""
+
+    def breakpoints(self) -> np.ndarray:
+        """Observed-frame edge energies (keV), when the redshift is fixed."""
+        redshift = self._parameters["redshift"]
+        if redshift.free or redshift.is_linked:
+            return np.empty(0)
+        return edge_energies_kev(self._cross_sections) / (1.0 + redshift.value)
 
 
 class PhAbs(_PhotoelectricAbsorption):
@@ -85,6 +101,7 @@ class PhAbs(_PhotoelectricAbsorption):
 
     abundance_table = OptionSpec("angr", allowed=_TABLES, aliases=_ASTROMODELS_NAMES,
                                  description="abundances by number relative to H")
+    _cross_sections = "phabs"
 
     @staticmethod
     def evaluate(x: Any, NH: Any, redshift: Any, abundance_table: str = "angr") -> Any:
@@ -104,6 +121,7 @@ class TbAbs(_PhotoelectricAbsorption):
 
     abundance_table = OptionSpec("wilm", allowed=_TABLES, aliases=_ASTROMODELS_NAMES,
                                  description="abundances by number relative to H")
+    _cross_sections = "tbabs"
 
     @staticmethod
     def evaluate(x: Any, NH: Any, redshift: Any, abundance_table: str = "wilm") -> Any:

@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 import astropy.units as u
+import numpy as np
 import jax.numpy as jnp
 
 from ..errors import JointfitWarning, ModelError, UnknownNameError
@@ -365,6 +366,11 @@ class SpectralFunction(Function):
             return super().__call__(energy) * self.y_unit
         return super().__call__(x)
 
+    def breakpoints(self) -> np.ndarray:
+        """Energies (keV) where the function jumps, fixed whatever the free parameters
+        (absorption edges): flux integration splits its panels there. None here."""
+        return np.empty(0)
+
 
 _OPERATORS: dict[type[ast.operator], str] = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 _APPLY: dict[str, Callable[[Any, Any], Any]] = {
@@ -495,6 +501,14 @@ class CompositeFunction(SpectralFunction):
 
     def evaluate_with(self, x: Any, values: Mapping[str, Any]) -> jnp.ndarray:
         return self._walk(self._tree, x, values)
+
+    def breakpoints(self) -> np.ndarray:
+        """The breakpoints of the functions summed or multiplied (those inside a
+        composition's argument move with it, so they are left out)."""
+        roles = _leaf_roles(self._tree)
+        found = [leaf.breakpoints() for i, leaf in enumerate(self._leaves, start=1)
+                 if roles.get(i) != "argument" and isinstance(leaf, SpectralFunction)]
+        return np.unique(np.concatenate([np.empty(0), *found]))
 
     @property
     def components(self) -> dict[str, Callable[[Any, Mapping[str, Any]], Any]]:

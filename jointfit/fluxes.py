@@ -1,0 +1,269 @@
+"""Fluxes of the model's sources for every posterior draw at once, with intervals.
+
+Each draw ``theta`` becomes parameter values through the compiled parameter space
+(links applied, so a parameter linked from another source carries its posterior into
+this source's flux), and every requested row (a source, one of its components, or a
+sum over sources) is integrated over the band in one compiled, vectorised call.
+
+``integration="quad"``: composite Gauss–Legendre in ln E (16 nodes per panel, panels
+split at the functions' fixed breakpoints such as absorption edges), refined by
+doubling the panels until two successive results agree to 1e-9 relative for every
+draw. ``"trapz"``: the trapezoid rule on 100 log-spaced energies (3ML's fast method;
+biased for curved spectra), only when asked for.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .errors import AnalysisError, JointfitWarning, UnknownNameError
+from .flux_units import FluxUnit, energy_in_kev, resolve_flux_unit
+from .functions.base import CompositeFunction
+
+__all__ = ["FluxRow", "flux_rows", "FluxCalculator", "flux_table"]
+
+SpectrumFn = Callable[[Any, Any], Any]
+
+_NODES_PER_PANEL = 16
+_BASE_PANELS = 32
+_MAX_REFINEMENTS = 7
+_TOLERANCE = 1e-9
+_TRAPZ_POINTS = 100
+_NODE_BLOCK = 512  # node arrays are padded to a multiple of this: one compilation serves many bands
+_DRAW_CHUNK_ELEMENTS = 1 << 22  # draws x nodes evaluated per chunk (memory bound)
+
+
+@dataclass(frozen=True)
+class FluxRow:
+    """One row of a flux table: its label (``"src2: Blackbody"``) and the photon
+    spectrum it integrates, ``(energies_keV, values_by_path) -> photons/(cm2 s keV)``."""
+
+    label: str
+    spectrum: SpectrumFn
+
+
+def _prefixed(function: SpectrumFn, prefix: str, names: Sequence[str]) -> SpectrumFn:
+    def evaluate(x: Any, values: Any) -> Any:
+        return function(x, {name: values[prefix + name] for name in names})
+
+    return evaluate
+
+
+def _source_rows(space: Any, name: str, use_components: bool, components: Sequence[str]) -> list[FluxRow]:
+    """3ML's rows for one source: ``"<name>: total"``, or one per component of a
+    composite spectrum when components are asked for."""
+    source = space.model.sources[name]
+    shape = source.spectral_shape
+    if not (use_components and isinstance(shape, CompositeFunction)):
+        return [FluxRow(f"{name}: total", space.spectrum(name))]
+    prefix, local = source.spectral_prefix(), list(shape._parameters)
+    found = shape.components
+    wanted = list(components) or list(found)
+    return [FluxRow(f"{name}: {label}", _prefixed(found[label], prefix, local)) for label in wanted if label in found]
+
+
+def flux_rows(space: Any, sources: Sequence[str] = (), use_components: bool = False,
+              components: Sequence[str] = (), sum_sources: bool = False) -> list[FluxRow]:
+    """The rows of a flux table, labelled as 3ML labels them.
+
+    Raises
+    ------
+    AnalysisError
+        If a source or component is unknown.
+    """
+    names = list(sources) or list(space.source_names)
+    unknown = [n for n in names if n not in space.source_names]
+    if unknown:
+        raise AnalysisError(f"unknown source(s) {unknown}; the model has {list(space.source_names)}")
+    use_components = use_components or bool(components)
+    if components:
+        known = {label for n in names for label in _component_labels(space, n)}
+        missing = [c for c in components if c not in known]
+        if missing:
+            raise AnalysisError(f"no component {missing} in the sources {names}; their components are "
+                                f"{sorted(known)}")
+    per_source = {n: _source_rows(space, n, use_components, components) for n in names}
+    if not sum_sources:
+        return [row for rows in per_source.values() for row in rows]
+    if not use_components:
+        return [FluxRow("total", _summed([rows[0].spectrum for rows in per_source.values()]))]
+    by_component: dict[str, list[SpectrumFn]] = {}
+    for rows in per_source.values():
+        for row in rows:
+            by_component.setdefault(row.label.split(": ", 1)[1], []).append(row.spectrum)
+    return [FluxRow(f"total: {label}", _summed(spectra)) for label, spectra in by_component.items()]
+
+
+def _component_labels(space: Any, name: str) -> list[str]:
+    shape = space.model.sources[name].spectral_shape
+    return list(shape.components) if isinstance(shape, CompositeFunction) else []
+
+
+def _summed(spectra: list[SpectrumFn]) -> SpectrumFn:
+    def evaluate(x: Any, values: Any) -> Any:
+        return sum(spectrum(x, values) for spectrum in spectra[1:]) + spectra[0](x, values)
+
+    return evaluate
+
+
+def _gauss_legendre_log(lo: float, hi: float, panels: int, breakpoints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes (keV) and weights (keV) of composite Gauss–Legendre in ln E over
+    ``[lo, hi]``: ``sum(f(nodes) * weights)`` ≈ ∫ f dE."""
+    inside = np.log(breakpoints[(breakpoints > lo) & (breakpoints < hi)])
+    edges = np.unique(np.concatenate([np.linspace(math.log(lo), math.log(hi), panels + 1), inside]))
+    x, w = np.polynomial.legendre.leggauss(_NODES_PER_PANEL)
+    half, middle = 0.5 * np.diff(edges)[:, None], 0.5 * (edges[1:] + edges[:-1])[:, None]
+    log_nodes = (middle + half * x).ravel()
+    nodes = np.exp(log_nodes)
+    return nodes, (half * w).ravel() * nodes
+
+
+def _trapezoid_log(lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and weights (keV) of the trapezoid rule on log-spaced energies."""
+    nodes = np.geomspace(lo, hi, _TRAPZ_POINTS)
+    gaps = np.diff(nodes)
+    weights = np.zeros_like(nodes)
+    weights[:-1] += 0.5 * gaps
+    weights[1:] += 0.5 * gaps
+    return nodes, weights
+
+
+def _padded(nodes: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pad to a multiple of ``_NODE_BLOCK`` with zero-weight copies of the first node."""
+    extra = -nodes.size % _NODE_BLOCK
+    return (np.concatenate([nodes, np.full(extra, nodes[0])]), np.concatenate([weights, np.zeros(extra)]))
+
+
+class FluxCalculator:
+    """Fluxes of posterior draws of one model (compiled programs cached per set of rows).
+
+    Parameters
+    ----------
+    space : ParameterSpace
+        The model's compiled parameter space.
+    """
+
+    def __init__(self, space: Any) -> None:
+        self.space = space
+        self._programs: dict[tuple[Any, ...], Any] = {}
+
+    def _program(self, rows: list[FluxRow], power: int) -> Any:
+        """The compiled program of these rows (JAX compiles it once per shape)."""
+        key = (tuple(r.label for r in rows), power)
+        if key not in self._programs:
+            space = self.space
+
+            def per_draw(theta: Any, nodes: Any, weights: Any) -> Any:
+                values = space.unpack(theta)
+                moment = weights * nodes**power
+                return jnp.stack([jnp.sum(row.spectrum(nodes, values) * moment) for row in rows])
+
+            def all_draws(thetas: Any, nodes: Any, weights: Any) -> Any:
+                chunk = max(1, min(thetas.shape[0], _DRAW_CHUNK_ELEMENTS // nodes.shape[0]))
+                return jax.lax.map(lambda t: per_draw(t, nodes, weights), thetas, batch_size=chunk)
+
+            self._programs[key] = jax.jit(all_draws)
+        return self._programs[key]
+
+    def evaluate(self, thetas: np.ndarray, rows: list[FluxRow], lo_kev: float, hi_kev: float, unit: FluxUnit,
+                 integration: str = "quad") -> np.ndarray:
+        """Values in ``unit.unit`` of every row for every draw, shape ``(n_draws, n_rows)``.
+
+        ``thetas``: draws of the space's free parameters, shape ``(n_draws, n_free)``.
+        """
+        thetas = jnp.asarray(np.atleast_2d(np.asarray(thetas, dtype=float)))
+        if unit.density is not None:
+            nodes, weights = np.array([lo_kev]), np.array([1.0])
+            raw = self._run(rows, unit.power, thetas, *_padded(nodes, weights))
+        elif integration == "trapz":
+            raw = self._run(rows, unit.power, thetas, *_padded(*_trapezoid_log(lo_kev, hi_kev)))
+        elif integration == "quad":
+            raw = self._quad(rows, unit.power, thetas, lo_kev, hi_kev)
+        else:
+            raise AnalysisError(f"integration must be 'quad' or 'trapz', not {integration!r}")
+        return raw * unit.conversion(lo_kev)
+
+    def _run(self, rows: list[FluxRow], power: int, thetas: Any, nodes: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        program = self._program(rows, power)
+        return np.asarray(program(thetas, jnp.asarray(nodes), jnp.asarray(weights)))
+
+    def _quad(self, rows: list[FluxRow], power: int, thetas: Any, lo: float, hi: float) -> np.ndarray:
+        breakpoints = np.unique(np.concatenate([np.empty(0)] + [
+            self.space.model.sources[name].spectral_shape.breakpoints() for name in self.space.source_names]))
+        previous = None
+        for level in range(_MAX_REFINEMENTS + 1):
+            nodes, weights = _gauss_legendre_log(lo, hi, _BASE_PANELS << level, breakpoints)
+            current = self._run(rows, power, thetas, *_padded(nodes, weights))
+            if previous is not None:
+                scale = np.maximum(np.abs(current), np.max(np.abs(current), axis=0, keepdims=True) * 1e-12)
+                change = float(np.max(np.abs(current - previous) / np.where(scale > 0, scale, 1.0)))
+                if change <= _TOLERANCE:
+                    return current
+            previous = current
+        warnings.warn(f"flux integral over {lo:g}-{hi:g} keV changed by {change:.1e} (relative) at the last "
+                      f"refinement ({nodes.size} nodes); the values may be inaccurate at that level",
+                      JointfitWarning, stacklevel=4)
+        return current
+
+
+def band_in_kev(ene_min: Any, ene_max: Any, energy_unit: Any, at_energy: Any) -> tuple[float, float, bool]:
+    """The band (keV, ordered) and whether a single energy (flux density) is asked for."""
+    if at_energy is not None:
+        energy = energy_in_kev(at_energy, energy_unit, "at_energy")
+        return energy, energy, True
+    lo = energy_in_kev(ene_min, energy_unit, "ene_min")
+    hi = energy_in_kev(ene_max, energy_unit, "ene_max")
+    lo, hi = min(lo, hi), max(lo, hi)  # wavelengths run the other way
+    return lo, hi, math.isclose(lo, hi, rel_tol=1e-12)
+
+
+def flux_table(space: Any, thetas: np.ndarray, best: np.ndarray | None, ene_min: Any, ene_max: Any, *,
+               sources: Sequence[str] = (), confidence_level: float = 0.68, flux_unit: Any = "erg/(cm2 s)",
+               energy_unit: Any = "keV", use_components: bool = False, components: Sequence[str] = (),
+               sum_sources: bool = False, integration: str = "quad", interval: str = "equal-tailed",
+               at_energy: Any = None, calculator: FluxCalculator | None = None) -> Any:
+    """The flux table of :meth:`AnalysisResults.get_flux` (see there), from draws
+    ``thetas`` of the space's free parameters; ``best``: the point whose flux is the
+    central value (an MLE), or ``None`` for the draws' median."""
+    import pandas as pd
+
+    if not 0.0 < confidence_level < 1.0:
+        raise AnalysisError(f"confidence_level must lie in (0, 1), not {confidence_level!r}")
+    if interval not in ("equal-tailed", "hdi"):
+        raise AnalysisError(f"interval must be 'equal-tailed' or 'hdi', not {interval!r}")
+    lo, hi, at_one_energy = band_in_kev(ene_min, ene_max, energy_unit, at_energy)
+    unit = resolve_flux_unit(flux_unit, at_one_energy)
+    try:
+        rows = flux_rows(space, sources, use_components, components, sum_sources)
+    except UnknownNameError as exc:
+        raise AnalysisError(str(exc)) from None
+    calculator = calculator or FluxCalculator(space)
+    values = calculator.evaluate(thetas, rows, lo, hi, unit, integration)
+    if best is None:
+        central = np.median(values, axis=0)
+    else:
+        central = calculator.evaluate(best[None], rows, lo, hi, unit, integration)[0]
+    if interval == "hdi":
+        import arviz as az
+
+        bounds = np.array([az.hdi(values[:, j], hdi_prob=confidence_level) for j in range(len(rows))])
+    else:
+        tail = 0.5 * (1.0 - confidence_level)
+        bounds = np.quantile(values, [tail, 1.0 - tail], axis=0).T
+    table = pd.DataFrame(index=pd.Index([r.label for r in rows]))
+    table["flux"] = [v * unit.unit for v in central]
+    table["low bound"] = [v * unit.unit for v in bounds[:, 0]]
+    table["hi bound"] = [v * unit.unit for v in bounds[:, 1]]
+    table["value"], table["lower"], table["upper"] = central, bounds[:, 0], bounds[:, 1]
+    table["unit"] = unit.unit.to_string()
+    table.attrs.update({"ene_min_keV": lo, "ene_max_keV": hi, "confidence_level": confidence_level,
+                        "interval": interval, "integration": integration, "n_draws": int(values.shape[0])})
+    return table
