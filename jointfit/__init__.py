@@ -77,6 +77,7 @@ from .functions import (  # noqa: E402
 )
 from .analysis import BayesianAnalysis, JointLikelihood  # noqa: E402
 from .data_list import DataList  # noqa: E402
+from .displays import display_spectrum_model_counts, plot_spectra  # noqa: E402
 from .model import Model, load_model  # noqa: E402
 from .parameter import Parameter  # noqa: E402
 from .plugin import Plugin, available_plugins, load_plugin  # noqa: E402
@@ -96,6 +97,8 @@ from .space import ParameterSpace  # noqa: E402
 __version__ = "0.1.0"
 
 __all__ = [
+    "display_spectrum_model_counts",
+    "plot_spectra",
     "__version__",
     "errors",
     # errors

@@ -191,6 +191,24 @@ class FluxCalculator:
             raise AnalysisError(f"integration must be 'quad' or 'trapz', not {integration!r}")
         return raw * unit.conversion(lo_kev)
 
+    def spectra(self, thetas: np.ndarray, rows: list[FluxRow], energies_kev: np.ndarray, unit: FluxUnit) -> np.ndarray:
+        """Flux densities in ``unit.unit`` of every row at each energy for every draw,
+        shape ``(n_draws, n_rows, n_energies)`` (one compiled call)."""
+        if unit.density is None:
+            raise AnalysisError("spectra need a flux density unit (or erg/(cm2 s) for nuFnu)")
+        energies = np.asarray(energies_kev, dtype=float)
+        key = ("spectra", tuple(r.label for r in rows), unit.power)
+        if key not in self._programs:
+            space, power = self.space, unit.power
+
+            def per_draw(theta: Any, x: Any) -> Any:
+                values = space.unpack(theta)
+                return jnp.stack([row.spectrum(x, values) * x**power for row in rows])
+
+            self._programs[key] = jax.jit(jax.vmap(per_draw, in_axes=(0, None)))
+        raw = np.asarray(self._programs[key](jnp.asarray(np.atleast_2d(thetas)), jnp.asarray(energies)))
+        return raw * np.array([unit.conversion(e) for e in energies])
+
     def _run(self, rows: list[FluxRow], power: int, thetas: Any, nodes: np.ndarray, weights: np.ndarray) -> np.ndarray:
         program = self._program(rows, power)
         return np.asarray(program(thetas, jnp.asarray(nodes), jnp.asarray(weights)))

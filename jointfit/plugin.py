@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import abc
 import importlib.metadata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import jax.numpy as jnp
@@ -151,6 +151,13 @@ class Plugin(abc.ABC):
     @abc.abstractmethod
     def simulate(self, values: Values, key: Any) -> jnp.ndarray:
         """A data set drawn from the model at ``values`` (``key``: ``jax.random`` key)."""
+
+    @classmethod
+    def display_model_counts(cls, plugins: Sequence[Plugin], draws: Values, **options: Any) -> Any:
+        """Optional picture: these plugins' data against the model, ``draws`` the
+        parameter values by path with a leading axis of posterior draws. Returns a
+        matplotlib figure, or ``None`` for a plugin type without such a picture (here)."""
+        return None
 
 
 def available_plugins() -> dict[str, importlib.metadata.EntryPoint]:

@@ -20,19 +20,22 @@ if TYPE_CHECKING:
 __all__ = ["view_count_spectrum", "plot_model_counts", "significance_groups"]
 
 
-def significance_groups(net: np.ndarray, variance: np.ndarray, min_significance: float) -> np.ndarray:
+def significance_groups(net: np.ndarray, variance: np.ndarray, min_significance: float,
+                        rate: np.ndarray | None = None, min_rate: float | None = None) -> np.ndarray:
     """Display-group index of each bin: consecutive bins merged until
-    ``sum(net) / sqrt(sum(variance)) >= min_significance`` (a short tail joins the
-    last complete group)."""
+    ``sum(net) / sqrt(sum(variance)) >= min_significance`` and, if ``min_rate`` is
+    given, ``sum(rate) >= min_rate`` (3ML's ``min_rate``); a short tail joins the last
+    complete group."""
+    rate = np.zeros_like(net) if rate is None else rate
     groups = np.zeros(net.size, dtype=int)
-    current, total, total_variance, opened = 0, 0.0, 0.0, False
-    for i, (value, var) in enumerate(zip(net, variance)):  # display only, once per picture
+    current, total, total_variance, total_rate, opened = 0, 0.0, 0.0, 0.0, False
+    for i in range(net.size):  # display only, once per picture
         groups[i] = current
         opened = True
-        total += value
-        total_variance += var
-        if total_variance > 0 and total / np.sqrt(total_variance) >= min_significance:
-            current, total, total_variance, opened = current + 1, 0.0, 0.0, False
+        total, total_variance, total_rate = total + net[i], total_variance + variance[i], total_rate + rate[i]
+        significant = total_variance > 0 and total / np.sqrt(total_variance) >= min_significance
+        if significant and (min_rate is None or total_rate >= min_rate):
+            current, total, total_variance, total_rate, opened = current + 1, 0.0, 0.0, 0.0, False
     if opened and current > 0:
         groups[groups == current] = current - 1
     return groups
@@ -75,49 +78,65 @@ def view_count_spectrum(plugin: OGIPLike, ax: Any = None) -> Figure:
     return figure
 
 
-def plot_model_counts(plugins: Sequence[OGIPLike], values: Mapping[str, Any] | Sequence[Mapping[str, Any]],
-                      min_significance: float = 3.0) -> Figure:
+def _model_counts(plugin: OGIPLike, draws: Mapping[str, Any]) -> np.ndarray:
+    """Model counts per bin, shape ``(n_draws, n_bins)``, in one vectorised call."""
+    import jax
+    import jax.numpy as jnp
+
+    batched = {k: jnp.asarray(v, dtype=float) for k, v in draws.items()}
+    if all(v.ndim == 0 for v in batched.values()):
+        batched = {k: v[None] for k, v in batched.items()}
+    n = max(v.shape[0] for v in batched.values() if v.ndim)
+    batched = {k: jnp.broadcast_to(v, (n,)) if v.ndim == 0 else v for k, v in batched.items()}
+    return np.asarray(jax.jit(jax.vmap(plugin.expected_counts))(batched))
+
+
+def plot_model_counts(plugins: Sequence[OGIPLike], values: Mapping[str, Any], min_significance: float = 3.0,
+                      min_rate: float | None = None, confidence_level: float = 0.68) -> Figure:
     """Net counts per keV per second of each plugin against its model, residuals below.
 
     Parameters
     ----------
     plugins : sequence of OGIPLike
         Set-up plugins (one colour each).
-    values : mapping, or sequence of mappings
-        Parameter values (``space.unpack(theta)``); a sequence gives a model band
-        (16-84 %) and the median.
-    min_significance : float
-        Display bins are merged until each holds this many standard deviations.
+    values : mapping
+        Parameter values by path (``space.unpack(theta)``): scalars for one model, or
+        arrays with a leading axis of posterior draws, drawn as the median model and a
+        band holding ``confidence_level`` of the draws.
+    min_significance, min_rate : float
+        Display bins are merged until each holds this many standard deviations of
+        net signal and, if given, a net rate of ``min_rate`` counts/s.
     """
     import matplotlib.pyplot as plt
 
-    draws = [values] if isinstance(values, Mapping) else list(values)
     figure, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(8, 6), height_ratios=(3, 1))
+    tail = 50.0 * (1.0 - confidence_level)
     for colour, plugin in enumerate(plugins):
         counts, background, variance = _observed(plugin)
         lo, hi = _bin_edges(plugin)
-        groups = significance_groups(counts - background, variance, min_significance)
+        exposure = plugin.observation.exposure
+        groups = significance_groups(counts - background, variance, min_significance,
+                                     (counts - background) / exposure, min_rate)
         n_groups = groups.max() + 1
 
         def merge(per_bin: np.ndarray, groups: np.ndarray = groups, n: int = n_groups) -> np.ndarray:
-            return np.bincount(groups, weights=per_bin, minlength=n)
+            return np.apply_along_axis(lambda row: np.bincount(groups, weights=row, minlength=n), -1, per_bin)
 
         group_lo = np.array([lo[groups == g].min() for g in range(n_groups)])
         group_hi = np.array([hi[groups == g].max() for g in range(n_groups)])
-        scale = 1.0 / ((group_hi - group_lo) * plugin.observation.exposure)
+        edges = np.append(group_lo, group_hi[-1])
+        scale = 1.0 / ((group_hi - group_lo) * exposure)
         centre = np.sqrt(group_lo * group_hi)
         net, error = merge(counts - background), np.sqrt(merge(variance))
-        models = np.array([merge(np.asarray(plugin.expected_counts(v))) for v in draws])
+        models = merge(_model_counts(plugin, values))
         median = np.median(models, axis=0)
         style = dict(color=f"C{colour}")
         top.errorbar(centre, net * scale, yerr=error * scale, xerr=[centre - group_lo, group_hi - centre],
                      fmt=".", label=plugin.name, **style)
-        top.stairs(median * scale, np.append(group_lo, group_hi[-1]), baseline=None, **style)
-        if len(draws) > 1:
-            low, high = np.percentile(models, [16, 84], axis=0)
-            edges = np.append(group_lo, group_hi[-1])
-            top.fill_between(edges, np.append(low * scale, low[-1] * scale[-1]),
-                             np.append(high * scale, high[-1] * scale[-1]), step="post", alpha=0.3, **style)
+        top.stairs(median * scale, edges, baseline=None, **style)
+        if models.shape[0] > 1:
+            low, high = np.percentile(models, [tail, 100.0 - tail], axis=0)
+            top.stairs(high * scale, edges, baseline=low * scale, fill=True, alpha=0.3, **style)
         bottom.errorbar(centre, (net - median) / error, yerr=1.0, fmt=".", **style)
     bottom.axhline(0.0, color="k", lw=0.8)
     top.set(xscale="log", yscale="log", ylabel="net counts / (keV s)")

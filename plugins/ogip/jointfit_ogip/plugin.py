@@ -482,11 +482,19 @@ class OGIPLike(Plugin):
 
         return view_count_spectrum(self, ax=ax)
 
-    def plot_model_counts(self, values: Any, min_significance: float = 3.0) -> Any:
-        """Net counts against the model at ``values`` (or a band over many), residuals below."""
+    def plot_model_counts(self, values: Any, min_significance: float = 3.0, min_rate: float | None = None) -> Any:
+        """Net counts against the model at ``values`` (by path; arrays of draws give a
+        band), residuals below."""
         from .plots import plot_model_counts
 
-        return plot_model_counts([self], values, min_significance=min_significance)
+        return plot_model_counts([self], values, min_significance=min_significance, min_rate=min_rate)
+
+    @classmethod
+    def display_model_counts(cls, plugins: Any, draws: Any, **options: Any) -> Any:
+        """All OGIP plugins of an analysis in one count-spectrum picture."""
+        from .plots import plot_model_counts
+
+        return plot_model_counts(plugins, draws, **options)
 
     # -- nuisance parameters --------------------------------------------------------------------
     def use_effective_area_correction(self, min_value: float = 0.8, max_value: float = 1.2) -> None:

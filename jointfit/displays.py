@@ -1,0 +1,99 @@
+"""Pictures of a fit, as 3ML draws them: each plugin's data against the model with
+residuals (``display_spectrum_model_counts``) and the sources' spectra with posterior
+bands (``plot_spectra``).
+
+Both evaluate a subset of the posterior draws in one vectorised call; matplotlib is
+imported only when a picture is asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import jax
+import numpy as np
+
+from .errors import AnalysisError
+from .flux_units import energy_in_kev, resolve_flux_unit
+from .fluxes import FluxCalculator, flux_rows
+
+__all__ = ["display_spectrum_model_counts", "plot_spectra"]
+
+
+def _draw_subset(results: Any, n_draws: int, seed: int) -> np.ndarray:
+    """Up to ``n_draws`` posterior draws (rows of ``samples_matrix``), chosen without
+    replacement with a fixed seed so that a picture is reproducible."""
+    samples = results.samples_matrix
+    if samples.shape[0] <= n_draws:
+        return samples
+    rows = np.sort(np.random.default_rng(seed).choice(samples.shape[0], n_draws, replace=False))
+    return samples[rows]
+
+
+def display_spectrum_model_counts(analysis: Any, min_significance: float = 3.0, min_rate: float | None = None,
+                                  n_draws: int = 200, confidence_level: float = 0.68, seed: int = 0) -> Any:
+    """Every plugin's data against the model, residuals below: the posterior median
+    model and a band holding ``confidence_level`` of the draws (MLE results: draws from
+    the covariance), one colour per plugin, display bins merged until each holds
+    ``min_significance`` standard deviations (and ``min_rate`` counts/s if given).
+
+    Parameters
+    ----------
+    analysis : BayesianAnalysis or JointLikelihood
+        An analysis that has run (its data and its results are drawn).
+
+    Returns
+    -------
+    matplotlib.figure.Figure, or a list of figures when plugins of several types draw
+    their own pictures.
+
+    Raises
+    ------
+    AnalysisError
+        If the analysis has no results or no plugin that draws count spectra.
+    """
+    results = analysis.results
+    space = analysis.space
+    if list(results.free_parameters) != list(space.free_names):
+        raise AnalysisError("these results are not of this analysis: their free parameters differ")
+    draws = jax.jit(jax.vmap(space.unpack))(_draw_subset(results, n_draws, seed))
+    by_type: dict[type, list[Any]] = {}
+    for plugin in analysis.data:
+        by_type.setdefault(type(plugin), []).append(plugin)
+    figures = [kind.display_model_counts(plugins, draws, min_significance=min_significance, min_rate=min_rate,
+                                         confidence_level=confidence_level)
+               for kind, plugins in by_type.items()]
+    figures = [f for f in figures if f is not None]
+    if not figures:
+        raise AnalysisError(f"no plugin of {[p.name for p in analysis.data]} draws count spectra")
+    return figures[0] if len(figures) == 1 else figures
+
+
+def plot_spectra(results: Any, ene_min: Any = 10.0, ene_max: Any = 1e4, sources: Sequence[str] = (),
+                 flux_unit: Any = "erg/(cm2 s)", energy_unit: Any = "keV", use_components: bool = False,
+                 components: Sequence[str] = (), n_energies: int = 200, n_draws: int = 500,
+                 confidence_level: float = 0.68, seed: int = 0, ax: Any = None) -> Any:
+    """The sources' spectra (νFν by default: ``flux_unit="erg/(cm2 s)"``; or any flux
+    density unit of :meth:`AnalysisResults.get_flux`) with the posterior median and a
+    band holding ``confidence_level`` of the draws, per source or component, on
+    log-spaced energies from ``ene_min`` to ``ene_max``. Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    lo, hi = sorted((energy_in_kev(ene_min, energy_unit, "ene_min"), energy_in_kev(ene_max, energy_unit, "ene_max")))
+    unit = resolve_flux_unit(flux_unit, at_one_energy=True)
+    calculator = FluxCalculator(results.model.compile())
+    space = calculator.space
+    rows = flux_rows(space, sources, use_components, components)
+    columns = [results.free_parameters.index(name) for name in space.free_names]
+    energies = np.geomspace(lo, hi, n_energies)
+    values = calculator.spectra(_draw_subset(results, n_draws, seed)[:, columns], rows, energies, unit)
+    tail = 50.0 * (1.0 - confidence_level)
+    figure, ax = (plt.subplots(figsize=(7, 5)) if ax is None else (ax.figure, ax))
+    for colour, row in enumerate(rows):
+        low, median, high = np.percentile(values[:, colour], [tail, 50.0, 100.0 - tail], axis=0)
+        ax.plot(energies, median, color=f"C{colour}", label=row.label)
+        ax.fill_between(energies, low, high, color=f"C{colour}", alpha=0.3, lw=0)
+    ax.set(xscale="log", yscale="log", xlabel="energy (keV)", ylabel=f"flux [{unit.unit.to_string()}]")
+    ax.legend()
+    return figure
