@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml $(PLUGINS)
 venv: $(STAMP)
 
 demo: $(STAMP)
-	MPLBACKEND=Agg $(PY) -m jointfit.examples.point_source_fluxes
+	MPLBACKEND=Agg $(PY) -m jointfit.examples.point_source_fluxes demo-output
 
 test: $(STAMP)
 	MPLBACKEND=Agg $(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)

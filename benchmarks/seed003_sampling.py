@@ -125,23 +125,18 @@ THREEML_SCRIPT = textwrap.dedent("""
 # -- the data ---------------------------------------------------------------------------------------
 def write_data(folder: Path) -> None:
     """The tutorial's two spectra (fixed seeds), as PHA, background PHA and RSP files."""
-    from jointfit.examples.point_source_fluxes import simulate_spectra
+    from jointfit.examples.point_source_fluxes import write_spectra
 
-    for plugin in simulate_spectra():
-        plugin.write_pha(folder / plugin.name, overwrite=True)
+    write_spectra(folder)
 
 
 def load_analysis(folder: Path, kind: str = "bayes") -> object:
     """jointfit's analysis of the files in ``folder``, with the tutorial's model."""
-    from jointfit import BayesianAnalysis, DataList, JointLikelihood, load_plugin
-    from jointfit.examples.point_source_fluxes import build_model
+    from jointfit import BayesianAnalysis, JointLikelihood
+    from jointfit.examples.point_source_fluxes import build_model, read_spectra
 
-    ogip = load_plugin("OGIPLike")
-    plugins = [ogip(name, folder / f"{name}.pha") for name in ("s1", "s2")]
-    for plugin, source in zip(plugins, ("src1", "src2")):
-        plugin.assign_to_source(source)
     analysis = BayesianAnalysis if kind == "bayes" else JointLikelihood
-    return analysis(build_model(), DataList(*plugins))
+    return analysis(build_model(), read_spectra(folder))
 
 
 # -- workers: each runs in a fresh process ------------------------------------------------------------

@@ -1,28 +1,31 @@
-"""The model of 3ML's "Point Source Fluxes and Multiple Sources" tutorial.
+"""3ML's tutorial "Point Source Fluxes and Multiple Sources", done with jointfit.
 
 Two point sources: ``src1`` a blackbody, ``src2`` a blackbody plus a power law
 normalised by its 10-500 keV photon flux, with the tutorial's priors and the
-blackbody temperature linked across the sources.
+blackbody temperature linked across the sources. Their spectra are simulated through
+the GBM-like demo response (fixed seeds) and written as OGIP files.
 
-Run ``python -m jointfit.examples.point_source_fluxes [output folder]``: it prints the
-model summary, saves the model to YAML and reads it back, evaluates the compiled
-log-prior and prior transform, simulates the tutorial's two spectra through its GBM-like
-response with the OGIP plugin (found through its entry point), and finds the maximum
-a posteriori point of the joint fit. (Sampling and fluxes join as they land.)
+Run ``python -m jointfit.examples.point_source_fluxes [output folder]`` (``make demo``):
+it reads the files back as a user would, samples the posterior with UltraNest, prints
+3ML's results display and the tutorial's flux tables, runs NUTS on the same model, and
+writes to the folder ``fit.nc`` (the results), ``corner.png``, ``counts.png``,
+``spectra.png`` and ``fluxes.csv``.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 import tempfile
+import time
 from pathlib import Path
 
-import jax
+import astropy.units as u
 import numpy as np
-from scipy import optimize
 
-from jointfit import (Blackbody, Gaussian, Log_normal, Model, PointSource, Powerlaw, Powerlaw_flux,
-                      load_plugin, load_model)
+from jointfit import (BayesianAnalysis, Blackbody, DataList, Gaussian, Log_normal, Model, PointSource, Powerlaw,
+                      Powerlaw_flux, display_spectrum_model_counts, load_analysis_results, load_plugin,
+                      plot_spectra)
 
 TRUTH = {
     "src1.spectrum.main.Blackbody.K": 5e-8,
@@ -55,34 +58,6 @@ def build_model() -> Model:
     return model
 
 
-def main(output: Path) -> None:
-    output.mkdir(parents=True, exist_ok=True)
-    model = build_model()
-    print(model)
-
-    path = output / "point_source_fluxes_model.yml"
-    model.save(path, overwrite=True)
-    reloaded = load_model(path)
-    print(f"\nsaved to {path} and read back: {len(reloaded.free_parameters)} free, "
-          f"{len(reloaded.linked_parameters)} linked parameter(s)")
-
-    space = reloaded.compile()
-    theta = space.initial_theta
-    print(f"\nlog-prior at the current values: {float(jax.jit(space.log_prior)(theta)):.6f}")
-
-    u = jax.random.uniform(jax.random.PRNGKey(0), (1000, space.n_free))
-    draws = jax.jit(space.prior_transform)(u)
-    values = jax.vmap(space.unpack)(draws)
-    kt1 = np.asarray(values["src1.spectrum.main.Blackbody.kT"])
-    kt2 = np.asarray(values["src2.spectrum.main.composite.kT_1"])
-    print("1000 prior draws through the compiled unit-cube transform; medians:")
-    for name, column in zip(space.free_names, np.asarray(draws).T):
-        print(f"  {name:40s} {np.median(column):.4g}")
-    print(f"the linked src1 kT equals src2 kT_1 in every draw: {bool(np.array_equal(kt1, kt2))}")
-
-    fit_simulated_spectra(reloaded)
-
-
 def simulate_spectra() -> list:
     """The tutorial's two spectra, simulated through its demo response (fixed seeds)."""
     spectrum_like = load_plugin("DispersionSpectrumLike")
@@ -98,37 +73,91 @@ def simulate_spectra() -> list:
     return [s1, s2]
 
 
-def fit_simulated_spectra(model: Model) -> None:
-    plugins = simulate_spectra()
-    extra = {path: p for plugin in plugins for path, p in plugin.nuisance_parameters.items()}
-    space = model.compile(extra_parameters=extra)
-    loglikes = [plugin.setup(space) for plugin in plugins]
+# The tutorial's get_flux calls: (label, keyword arguments)
+FLUX_REQUESTS = (
+    ("energy flux 1 keV - 1 MeV", dict(ene_min=1 * u.keV, ene_max=1 * u.MeV, flux_unit="erg/cm2/s")),
+    ("summed over sources", dict(ene_min=1 * u.keV, ene_max=1 * u.MeV, flux_unit="erg/cm2/s", sum_sources=True)),
+    ("components, photon flux 10-500 keV", dict(ene_min=10 * u.keV, ene_max=0.5 * u.MeV, use_components=True,
+                                                flux_unit="1/(cm2 s)")),
+    ("Blackbody component, erg2/(cm2 s) 10-500 keV", dict(ene_min=10 * u.keV, ene_max=0.5 * u.MeV,
+                                                          components=["Blackbody"], flux_unit="erg2/(cm2 s)")),
+)
 
-    def neg_log_posterior(z):
-        theta = space.constrain(z)
-        values = space.unpack(theta)
-        return -(sum(loglike(values) for loglike in loglikes) + space.log_prior(theta))
 
-    objective, gradient = jax.jit(neg_log_posterior), jax.jit(jax.grad(neg_log_posterior))
-    start = space.unconstrain(np.array([1e-7, 1e-6, 300.0, 100.0, -1.0]))
-    best = optimize.minimize(lambda z: float(objective(z)), np.asarray(start),
-                             jac=lambda z: np.asarray(gradient(z)), method="BFGS")
-    theta = np.asarray(space.constrain(best.x))
+def write_spectra(folder: Path) -> None:
+    """The simulated spectra as PHA, background PHA and response files in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for plugin in simulate_spectra():
+        plugin.write_pha(folder / plugin.name, overwrite=True)
 
-    def in_theta(t):
-        values = space.unpack(t)
-        return -(sum(loglike(values) for loglike in loglikes) + space.log_prior(t))
 
-    errors = np.sqrt(np.diag(np.linalg.inv(np.asarray(jax.hessian(in_theta)(theta)))))
-    print(f"\nsimulated {', '.join(f'{p.name} ({p.statistic}, {p.n_bins} channels)' for p in plugins)}; "
-          "maximum a posteriori point, 1-sigma errors from the Hessian:")
-    for name, value, error in zip(space.free_names, theta, errors):
-        print(f"  {name:40s} {value:11.5g} +/- {error:9.3g}   simulated with {TRUTH[name]:.5g} "
-              f"({(value - TRUTH[name]) / error:+.1f} sigma)")
-    values = space.unpack(theta)
-    for plugin, loglike in zip(plugins, loglikes):
-        print(f"  -log L({plugin.name}) = {-float(loglike(values)):.3f}")
+def read_spectra(folder: Path) -> DataList:
+    """The spectra read from their files, assigned to the tutorial's sources."""
+    ogip = load_plugin("OGIPLike")
+    plugins = [ogip(name, folder / f"{name}.pha") for name in ("s1", "s2")]
+    for plugin, source in zip(plugins, ("src1", "src2")):
+        plugin.assign_to_source(source)
+    return DataList(*plugins)
+
+
+def flux_tables(results) -> dict:
+    """The tutorial's four flux tables (pandas DataFrames) by label."""
+    return {label: results.get_flux(**request) for label, request in FLUX_REQUESTS}
+
+
+def run(output: Path, live_points: int = 400, nuts_samples: int = 1000, show_status: bool = True) -> dict:
+    """The whole tutorial; returns the results (UltraNest's and NUTS's) and flux tables."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    output.mkdir(parents=True, exist_ok=True)
+    write_spectra(output / "data")
+    data = read_spectra(output / "data")
+    model = build_model()
+    print(model)
+
+    analysis = BayesianAnalysis(model, data)
+    analysis.set_sampler("ultranest")
+    start = time.perf_counter()
+    results = analysis.sample(min_num_live_points=live_points, show_status=show_status, quiet=True)
+    print(f"\nUltraNest: {time.perf_counter() - start:.1f} s, compilation included\n")
+    results.display()
+    path = results.write(output / "fit.nc", overwrite=True)
+    results = load_analysis_results(path)  # everything below works on the file as well
+    print(f"\nresults written to {path} and read back")
+
+    display_spectrum_model_counts(analysis, min_significance=3.0).savefig(output / "counts.png", dpi=100)
+    results.corner_plot(truths=TRUTH).savefig(output / "corner.png", dpi=80)
+    plot_spectra(results, 10.0, 1e4, use_components=True).savefig(output / "spectra.png", dpi=100)
+
+    tables = flux_tables(results)
+    for label, table in tables.items():
+        print(f"\n{label}:")
+        print(table[["flux", "low bound", "hi bound"]].to_string())
+    combined = [table.assign(request=label) for label, table in tables.items()]
+    import pandas as pd
+
+    pd.concat(combined)[["request", "value", "lower", "upper", "unit"]].to_csv(output / "fluxes.csv",
+                                                                               index_label="row")
+    start = time.perf_counter()
+    nuts = analysis.sample(sampler="nuts", num_warmup=500, num_samples=nuts_samples, num_chains=2,
+                           chain_method="vectorized", progress_bar=show_status, quiet=True)
+    print(f"\nNUTS: {time.perf_counter() - start:.1f} s, compilation included")
+    summary = nuts.summary()
+    print(summary[["median", "lower_68", "upper_68", "ess_bulk", "r_hat"]].to_string())
+    print(f"\nwritten to {output}: fit.nc, corner.png, counts.png, spectra.png, fluxes.csv, data/")
+    return {"ultranest": results, "nuts": nuts, "fluxes": tables}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("output", nargs="?", type=Path, help="folder for the results and pictures "
+                        "(default: a new temporary folder)")
+    parser.add_argument("--live-points", type=int, default=400)
+    args = parser.parse_args(argv)
+    output = args.output or Path(tempfile.mkdtemp(prefix="jointfit-demo-"))
+    run(output, live_points=args.live_points)
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.mkdtemp(prefix="jointfit-demo-")))
+    main(sys.argv[1:])
