@@ -18,9 +18,9 @@ from .errors import AnalysisError
 from .log_density import JointLogDensity
 from .model import Model
 from .results import AnalysisResults
-from .samplers import Sampler, get_sampler
+from .samplers import get_sampler
 
-__all__ = ["BayesianAnalysis", "JointLikelihood"]
+__all__ = ["BayesianAnalysis", "JointLikelihood", "SamplerSetup"]
 
 
 class _Analysis:
@@ -62,6 +62,22 @@ class _Analysis:
         return {k: float(v) for k, v in self.density.log_likelihood_per_plugin(self._current_theta()).items()}
 
 
+class SamplerSetup:
+    """The sampler a :class:`BayesianAnalysis` will run and its options:
+    ``ba.sampler.setup(min_num_live_points=400)`` adds options, as 3ML's does."""
+
+    def __init__(self, name: str, options: dict[str, Any]) -> None:
+        self.name = name
+        self.options = options  # the analysis's own dict: setup() changes what sample() uses
+
+    def setup(self, **options: Any) -> None:
+        """Set options of the sampler's ``sample`` method."""
+        self.options.update(options)
+
+    def __repr__(self) -> str:
+        return f"SamplerSetup({self.name!r}, {self.options})"
+
+
 class BayesianAnalysis(_Analysis):
     """Posterior sampling of a model given data: ``BayesianAnalysis(model, data_list)``.
 
@@ -80,11 +96,16 @@ class BayesianAnalysis(_Analysis):
         """Compile the per-draw summary of the results while the sampler runs."""
         self.density.precompile_draw_summary(AnalysisResults.summary_rows(n_draws))
 
-    def set_sampler(self, name: str = "ultranest", **options: Any) -> Sampler:
-        """Choose the sampler by name and set its options (see its ``sample`` method)."""
-        sampler = get_sampler(name)
-        self._sampler_name, self._sampler_options = sampler.name, dict(options)
-        return sampler
+    def set_sampler(self, name: str = "ultranest", **options: Any) -> SamplerSetup:
+        """Choose the sampler by name and set its options (see its ``sample`` method);
+        more options later with ``ba.sampler.setup(...)``, as in 3ML."""
+        self._sampler_name, self._sampler_options = get_sampler(name).name, dict(options)
+        return self.sampler
+
+    @property
+    def sampler(self) -> SamplerSetup:
+        """The chosen sampler and its options."""
+        return SamplerSetup(self._sampler_name, self._sampler_options)
 
     def sample(self, sampler: str | None = None, quiet: bool = False, **options: Any) -> AnalysisResults:
         """Sample the posterior and return the results (also in :attr:`results`); the

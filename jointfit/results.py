@@ -215,7 +215,11 @@ class AnalysisResults:
         import pandas as pd
 
         names = self.parameter_names
-        diagnostics = az.summary(self._idata, var_names=names, kind="diagnostics", round_to="none")
+        posterior = self._idata.posterior
+        ess_bulk = az.ess(posterior, var_names=names, method="bulk")
+        ess_tail = az.ess(posterior, var_names=names, method="tail")
+        # R-hat compares chains: nested sampling's one set of draws has none
+        r_hat = az.rhat(posterior, var_names=names) if posterior.sizes["chain"] > 1 else None
         hdi = az.hdi(self._idata, hdi_prob=hdi_prob, var_names=names)
         rows = []
         for name in names:
@@ -226,8 +230,8 @@ class AnalysisResults:
                 "parameter": name, "unit": self.units.get(name, ""), "mean": x.mean(), "median": q[2],
                 "lower_68": q[1], "upper_68": q[3], "lower_90": q[0], "upper_90": q[4],
                 f"hdi_{hdi_prob:g}_lower": bounds[0], f"hdi_{hdi_prob:g}_upper": bounds[1],
-                "ess_bulk": diagnostics.loc[name, "ess_bulk"], "ess_tail": diagnostics.loc[name, "ess_tail"],
-                "r_hat": diagnostics.loc[name, "r_hat"],
+                "ess_bulk": float(ess_bulk[name]), "ess_tail": float(ess_tail[name]),
+                "r_hat": math.nan if r_hat is None else float(r_hat[name]),
             })
         return pd.DataFrame(rows).set_index("parameter")
 

@@ -210,7 +210,10 @@ def test_ultranest_evidence_matches_the_analytic_value_and_resumes(tmp_path):
     ln_z = log_like_max + math.log(2 * math.pi) + 0.5 * math.log(np.linalg.det(covariance)) - 2 * math.log(PRIOR_WIDTH)
 
     ba = BayesianAnalysis(line_model(), data)
-    ba.set_sampler("ultranest", min_num_live_points=100, show_status=False)
+    ba.set_sampler("ultranest", min_num_live_points=100)
+    ba.sampler.setup(show_status=False)  # 3ML's way of adding options
+    assert ba.sampler.name == "ultranest"
+    assert ba.sampler.options == {"min_num_live_points": 100, "show_status": False}
     partial = ba.sample(log_dir=tmp_path / "run", max_ncalls=3000, quiet=True)
     resumed = ba.sample(log_dir=tmp_path / "run", quiet=True)
     assert resumed.inference_data.posterior.attrs["n_calls"] > partial.inference_data.posterior.attrs["n_calls"]

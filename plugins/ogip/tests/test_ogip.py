@@ -321,11 +321,16 @@ def test_display_groups_reach_the_significance_and_pictures_are_drawn(simulated)
     plugin.setup(space)
     figure = plugin.view_count_spectrum()
     assert len(figure.axes[0].patches) == 2  # total and scaled background
-    draws = [space.unpack(space.initial_theta * factor) for factor in (0.98, 1.0, 1.02)]
+    draws = jax.vmap(space.unpack)(space.initial_theta * np.array([0.98, 1.0, 1.02])[:, None])
     figure = plugin.plot_model_counts(draws, min_significance=5.0)
     top, bottom = figure.axes
     assert top.get_yscale() == "log" and bottom.get_ylabel() == "residual (σ)"
-    assert len(bottom.lines) >= 1 and len(top.collections) >= 1  # residuals and the model band
+    band = [p for p in top.patches if p.get_fill()]
+    assert len(bottom.lines) >= 1 and len(band) == 1  # residuals and the model band
+    # 3ML's min_rate: groups also close only once their net rate reaches it
+    rates = np.array([1.0, 1.0, 1.0, 10.0, 0.5, 0.5])
+    assert list(significance_groups(net, np.ones(6), 1.5, rates, min_rate=4.0)) == [0, 0, 0, 0, 0, 0]
+    assert list(significance_groups(net, np.ones(6), 1.0, rates, min_rate=2.0)) == [0, 0, 1, 1, 1, 1]
 
 
 def test_sparse_and_dense_folds_agree():
