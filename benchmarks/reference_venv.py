@@ -1,7 +1,10 @@
-"""Virtualenvs of the reference tools the benchmarks compare with (never jointfit dependencies)."""
+"""What the benchmarks share: virtualenvs of the reference tools they compare with (never
+jointfit dependencies) and runs of a script in a fresh interpreter that answers in JSON."""
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -23,3 +26,13 @@ def reference_python(venv: Path, *packages: str) -> Path:
         subprocess.run([str(python), "-m", "pip", "install", "--quiet", *missing], check=True)
         stamp.write_text("\n".join(sorted(installed | set(missing))) + "\n")
     return python
+
+
+def run_json(python: Path | str, arguments: list[str], env: dict | None = None, cwd: Path | None = None) -> dict:
+    """Run ``python arguments...`` in a fresh process (``env`` added to the environment)
+    and return the JSON object it prints last."""
+    completed = subprocess.run([str(python), *arguments], capture_output=True, text=True, cwd=cwd,
+                               env={**os.environ, **(env or {})})
+    if completed.returncode:
+        raise RuntimeError(f"{' '.join(arguments[:3])} failed:\n{completed.stderr[-3000:]}")
+    return json.loads(completed.stdout.strip().splitlines()[-1])

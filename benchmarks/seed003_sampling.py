@@ -36,8 +36,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
-import subprocess
 import sys
 import tempfile
 import textwrap
@@ -282,25 +280,19 @@ WORKERS = {"ultranest": worker_ultranest, "replay": worker_replay, "nuts": worke
 def run_worker(name: str, folder: Path, cache: Path, *args: str, env: dict | None = None) -> dict:
     """Run ``name`` in a fresh interpreter whose cache folder (jointfit's persistent
     compilation cache included) is ``cache``."""
-    environment = {**os.environ, "XDG_CACHE_HOME": str(cache), **(env or {})}
-    completed = subprocess.run([sys.executable, __file__, "--worker", name, str(folder), *args],
-                               capture_output=True, text=True, env=environment)
-    if completed.returncode:
-        raise RuntimeError(f"worker {name} failed:\n{completed.stderr[-3000:]}")
-    return json.loads(completed.stdout.strip().splitlines()[-1])
+    from reference_venv import run_json
+
+    return run_json(sys.executable, [__file__, "--worker", name, str(folder), *args],
+                    env={"XDG_CACHE_HOME": str(cache), **(env or {})})
 
 
 # -- reference and floor -------------------------------------------------------------------------------
 def run_threeml(folder: Path) -> dict:
-    from reference_venv import reference_python
+    from reference_venv import reference_python, run_json
 
     python = reference_python(THREEML_VENV, "threeML", "ultranest")
-    completed = subprocess.run([str(python), "-c", THREEML_SCRIPT, str(folder), json.dumps(TRUTH), str(LIVE_POINTS),
-                                str(folder / "proposal.npz")],
-                               capture_output=True, text=True, cwd=folder)
-    if completed.returncode:
-        raise RuntimeError(f"3ML failed:\n{completed.stderr[-3000:]}")
-    return json.loads(completed.stdout.strip().splitlines()[-1])
+    return run_json(python, ["-c", THREEML_SCRIPT, str(folder), json.dumps(TRUTH), str(LIVE_POINTS),
+                             str(folder / "proposal.npz")], cwd=folder)
 
 
 def run_floor(region: str, information: float = 21.0, ndim: int = 5) -> dict:

@@ -317,7 +317,8 @@ class AnalysisResults:
     def get_flux(self, ene_min: Any = None, ene_max: Any = None, sources: Sequence[str] = (),
                  confidence_level: float = 0.68, flux_unit: Any = "erg/(cm2 s)", energy_unit: Any = "keV",
                  use_components: bool = False, components: Sequence[str] = (), sum_sources: bool = False,
-                 integration: str = "quad", interval: str = "equal-tailed", at_energy: Any = None) -> Any:
+                 integration: str = "quad", interval: str = "equal-tailed", at_energy: Any = None,
+                 include_extended: bool = False, components_to_use: Sequence[str] = ()) -> Any:
         """Fluxes of the sources with intervals from every draw, as 3ML's ``get_flux``.
 
         Parameters
@@ -327,7 +328,8 @@ class AnalysisResults:
             wavelength. ``ene_min == ene_max`` (or ``at_energy``) asks for a flux
             density at that energy.
         sources : sequence of str
-            Sources to include (default: every source of the model).
+            Sources to include (default: every point source, and the extended ones if
+            ``include_extended``, as in 3ML).
         confidence_level : float
             Probability inside the interval (0.68).
         flux_unit : str or astropy unit
@@ -336,13 +338,14 @@ class AnalysisResults:
             ``erg/(cm2 s keV)``, ``Jy``, or ``erg/(cm2 s)`` for νFν.
         use_components, components
             One row per component of composite spectra (``"src2: Blackbody"``), or
-            only the named components; other sources give ``"<name>: total"``.
+            only the named components (3ML's ``components_to_use`` is accepted too);
+            other sources give ``"<name>: total"``.
         sum_sources : bool
             Sum the sources draw by draw (row ``"total"``; ``"total: <component>"``
             with components), keeping their correlations.
         integration : {"quad", "trapz"}
-            Gauss–Legendre in ln E refined to 1e-9 relative, or the trapezoid rule on
-            100 log-spaced energies.
+            Gauss–Legendre in ln E refined to 1e-9 relative, or 3ML's trapezoid rule
+            on 50 energies (biased; for comparisons with 3ML).
         interval : {"equal-tailed", "hdi"}
             Interval type.
 
@@ -368,6 +371,9 @@ class AnalysisResults:
         if self._flux_calculator is None:
             self._flux_calculator = FluxCalculator(self.model.compile())
         space = self._flux_calculator.space
+        if not sources:
+            sources = space.point_source_names + (space.extended_source_names if include_extended else ())
+        components = tuple(components) or tuple(components_to_use)
         columns = [self.free_parameters.index(name) for name in space.free_names]
         thetas = self.samples_matrix[:, columns]
         best = np.asarray(json.loads(self._attrs["mle"]))[columns] if self.analysis == "mle" else None

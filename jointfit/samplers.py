@@ -236,6 +236,8 @@ class NUTSSampler(Sampler):
         dense_mass, target_accept_prob, max_tree_depth
             numpyro's NUTS options.
         """
+        import scipy.optimize  # noqa: F401  (imported here, before the background thread can import scipy too)
+
         from .nuts import NUTSPrograms, NUTSSettings, run_nuts
 
         if num_warmup < 0 or num_samples < 1 or num_chains < 1:
