@@ -32,7 +32,8 @@ def _draw_subset(results: Any, n_draws: int, seed: int) -> np.ndarray:
 
 
 def display_spectrum_model_counts(analysis: Any, min_significance: float = 3.0, min_rate: float | None = None,
-                                  n_draws: int = 200, confidence_level: float = 0.68, seed: int = 0) -> Any:
+                                  n_draws: int = 200, confidence_level: float = 0.68, seed: int = 0,
+                                  data: Any = None) -> Any:
     """Every plugin's data against the model, residuals below: the posterior median
     model and a band holding ``confidence_level`` of the draws (MLE results: draws from
     the covariance), one colour per plugin, display bins merged until each holds
@@ -40,8 +41,9 @@ def display_spectrum_model_counts(analysis: Any, min_significance: float = 3.0, 
 
     Parameters
     ----------
-    analysis : BayesianAnalysis or JointLikelihood
-        An analysis that has run (its data and its results are drawn).
+    analysis : BayesianAnalysis, JointLikelihood or AnalysisResults
+        An analysis that has run (its data and its results are drawn), or results
+        (read from a file, say) together with ``data``, the DataList they were fitted to.
 
     Returns
     -------
@@ -53,20 +55,29 @@ def display_spectrum_model_counts(analysis: Any, min_significance: float = 3.0, 
     AnalysisError
         If the analysis has no results or no plugin that draws count spectra.
     """
-    results = analysis.results
-    space = analysis.space
+    from .log_density import JointLogDensity
+    from .results import AnalysisResults
+
+    if isinstance(analysis, AnalysisResults):
+        if data is None:
+            raise AnalysisError("results alone hold no data: pass the DataList they were fitted to, "
+                                "display_spectrum_model_counts(results, data=data_list)")
+        results, plugins, space = analysis, data, JointLogDensity(analysis.model, data).space
+    else:
+        results, plugins, space = analysis.results, analysis.data, analysis.space
     if list(results.free_parameters) != list(space.free_names):
-        raise AnalysisError("these results are not of this analysis: their free parameters differ")
+        raise AnalysisError(f"these results are not of this data and model: their free parameters "
+                            f"{results.free_parameters} differ from {list(space.free_names)}")
     draws = jax.jit(jax.vmap(space.unpack))(_draw_subset(results, n_draws, seed))
     by_type: dict[type, list[Any]] = {}
-    for plugin in analysis.data:
+    for plugin in plugins:
         by_type.setdefault(type(plugin), []).append(plugin)
     figures = [kind.display_model_counts(plugins, draws, min_significance=min_significance, min_rate=min_rate,
                                          confidence_level=confidence_level)
                for kind, plugins in by_type.items()]
     figures = [f for f in figures if f is not None]
     if not figures:
-        raise AnalysisError(f"no plugin of {[p.name for p in analysis.data]} draws count spectra")
+        raise AnalysisError(f"no plugin of {[p.name for p in plugins]} draws count spectra")
     return figures[0] if len(figures) == 1 else figures
 
 

@@ -79,3 +79,17 @@ def test_plot_spectra_draws_nu_f_nu_of_every_component(analysis_at_truth):
     index = -1.5
     powerlaw = 200.0 * (index + 1) / (500.0 ** (index + 1) - 10.0 ** (index + 1)) * energies**index
     np.testing.assert_allclose(drawn, energies**2 * powerlaw * KEV_TO_ERG, rtol=1e-10)
+
+
+def test_count_display_of_results_read_from_a_file(analysis_at_truth, tmp_path):
+    from jointfit import load_analysis_results
+
+    results = load_analysis_results(analysis_at_truth.results.write(tmp_path / "fit.nc"))
+    with pytest.raises(AnalysisError, match="results alone hold no data"):
+        display_spectrum_model_counts(results)
+    figure = display_spectrum_model_counts(results, data=DataList(*simulate_spectra()))
+    assert [t.get_text() for t in figure.axes[0].get_legend().get_texts()] == ["s1", "s2"]
+    s1, s2 = simulate_spectra()
+    s2.use_effective_area_correction()  # one more free parameter than the results have
+    with pytest.raises(AnalysisError, match="not of this data and model"):
+        display_spectrum_model_counts(results, data=DataList(s1, s2))
