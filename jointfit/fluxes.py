@@ -8,8 +8,12 @@ sum over sources) is integrated over the band in one compiled, vectorised call.
 ``integration="quad"``: composite Gauss–Legendre in ln E (16 nodes per panel, panels
 split at the functions' fixed breakpoints such as absorption edges), refined by
 doubling the panels until two successive results agree to 1e-9 relative for every
-draw. ``"trapz"``: 3ML's fast method, the trapezoid rule on 50 energies (log-spaced
-over more than two decades; biased for curved spectra), only when asked for.
+draw. A feature much narrower than a panel whose position depends on free parameters
+(an emission line with sigma below ~1 % of its energy) can escape both levels; give
+such bands narrowly around the line.
+
+``integration="trapz"``: 3ML's fast method, the trapezoid rule on 50 energies
+(log-spaced over more than two decades; biased for curved spectra), only when asked for.
 """
 
 from __future__ import annotations
