@@ -95,7 +95,7 @@ def plot_spectra(results: Any, ene_min: Any = 10.0, ene_max: Any = 1e4, sources:
     unit = resolve_flux_unit(flux_unit, at_one_energy=True)
     calculator = FluxCalculator(results.model.compile())
     space = calculator.space
-    rows = flux_rows(space, sources, use_components, components)
+    rows = flux_rows(space, list(sources) or None, use_components, components)
     columns = [results.free_parameters.index(name) for name in space.free_names]
     energies = np.geomspace(lo, hi, n_energies)
     values = calculator.spectra(_draw_subset(results, n_draws, seed)[:, columns], rows, energies, unit)

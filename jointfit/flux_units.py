@@ -70,6 +70,16 @@ def _without_photons(unit: u.UnitBase) -> u.UnitBase:
     return unit / u.photon**power if power else unit
 
 
+def _written_per_frequency(value: Any, unit: u.UnitBase) -> bool:
+    """Whether a unit with the dimension of a density per frequency says so (Hz or Jy
+    written in it): ``erg/cm2``, a fluence, has that dimension too. The text is read as
+    well because astropy's parser cancels ``s Hz``."""
+    bases = list(zip(getattr(unit, "bases", [unit]), getattr(unit, "powers", [1])))
+    named = any((power < 0 and base.physical_type == "frequency") or (power > 0 and base.is_equivalent(u.Jy))
+                for base, power in bases)
+    return named or (isinstance(value, str) and ("Hz" in value or "Jy" in value))
+
+
 def _energy_in_denominator(unit: u.UnitBase) -> bool:
     return any(power < 0 and base.physical_type == "energy"
                for base, power in zip(getattr(unit, "bases", []), getattr(unit, "powers", [])))
@@ -97,6 +107,9 @@ def resolve_flux_unit(value: Any, at_one_energy: bool) -> FluxUnit:
                  ("wavelength", 1): u.erg * _AREA_TIME * _PER_ANGSTROM}
     for (per, power), template in densities.items():
         if unit.is_equivalent(template):
+            if per == "frequency" and not _written_per_frequency(value, unit):
+                raise UnitError(f"flux_unit {value!r} is not a flux (a fluence or a column has its dimension); "
+                                "per unit frequency write e.g. 'Jy', 'erg/(cm2 s Hz)' or '1/(cm2 s Hz)'")
             if not at_one_energy:
                 raise UnitError(f"flux_unit {value!r} is a flux density: give ene_min == ene_max or at_energy=")
             return FluxUnit(unit, power, per)

@@ -61,49 +61,58 @@ def _prefixed(function: SpectrumFn, prefix: str, names: Sequence[str]) -> Spectr
     return evaluate
 
 
-def _source_rows(space: Any, name: str, use_components: bool, components: Sequence[str]) -> list[FluxRow]:
-    """3ML's rows for one source: ``"<name>: total"``, or one per component of a
-    composite spectrum when components are asked for."""
+def _source_rows(space: Any, name: str, use_components: bool,
+                 components: Sequence[str]) -> tuple[list[FluxRow], FluxRow | None]:
+    """One source's component rows and its total row (``None`` when not wanted), as
+    3ML chooses them: with components, a composite spectrum gives one row per selected
+    component; the total comes when no component was selected or ``"total"`` is asked for."""
+    total = FluxRow(f"{name}: total", space.spectrum(name))
+    if not use_components:
+        return [], total
     source = space.model.sources[name]
     shape = source.spectral_shape
-    if not (use_components and isinstance(shape, CompositeFunction)):
-        return [FluxRow(f"{name}: total", space.spectrum(name))]
+    found = shape.components if isinstance(shape, CompositeFunction) else {}
+    wanted = [label for label in (components or found) if label in found]
     prefix, local = source.spectral_prefix(), list(shape._parameters)
-    found = shape.components
-    wanted = list(components) or list(found)
-    return [FluxRow(f"{name}: {label}", _prefixed(found[label], prefix, local)) for label in wanted if label in found]
+    rows = [FluxRow(f"{name}: {label}", _prefixed(found[label], prefix, local)) for label in wanted]
+    return rows, (total if not rows or "total" in components else None)
 
 
-def flux_rows(space: Any, sources: Sequence[str] = (), use_components: bool = False,
+def flux_rows(space: Any, sources: Sequence[str] | None = None, use_components: bool = False,
               components: Sequence[str] = (), sum_sources: bool = False) -> list[FluxRow]:
-    """The rows of a flux table, labelled as 3ML labels them.
+    """The rows of a flux table, labelled and chosen as 3ML's ``get_flux`` does:
+    ``"<source>: total"`` or ``"<source>: <component>"``; summed over sources,
+    ``"total"``, or with components one row per component name and a ``"total"`` of
+    the sources that gave their total.
 
     Raises
     ------
     AnalysisError
-        If a source or component is unknown.
+        If a source or component is unknown, or no source is selected.
     """
-    names = list(sources) or list(space.source_names)
+    names = list(space.source_names) if sources is None else list(sources)
+    if not names:
+        raise AnalysisError("no source selected for the flux table")
     unknown = [n for n in names if n not in space.source_names]
     if unknown:
         raise AnalysisError(f"unknown source(s) {unknown}; the model has {list(space.source_names)}")
     use_components = use_components or bool(components)
     if components:
-        known = {label for n in names for label in _component_labels(space, n)}
+        known = {label for n in names for label in _component_labels(space, n)} | {"total"}
         missing = [c for c in components if c not in known]
         if missing:
             raise AnalysisError(f"no component {missing} in the sources {names}; their components are "
                                 f"{sorted(known)}")
-    per_source = {n: _source_rows(space, n, use_components, components) for n in names}
+    per_source = [_source_rows(space, n, use_components, components) for n in names]
     if not sum_sources:
-        return [row for rows in per_source.values() for row in rows]
-    if not use_components:
-        return [FluxRow("total", _summed([rows[0].spectrum for rows in per_source.values()]))]
+        return [row for rows, total in per_source for row in rows + ([total] if total else [])]
     by_component: dict[str, list[SpectrumFn]] = {}
-    for rows in per_source.values():
+    for rows, _ in per_source:
         for row in rows:
             by_component.setdefault(row.label.split(": ", 1)[1], []).append(row.spectrum)
-    return [FluxRow(f"total: {label}", _summed(spectra)) for label, spectra in by_component.items()]
+    totals = [total.spectrum for _, total in per_source if total is not None]
+    summed = [FluxRow(label, _summed(spectra)) for label, spectra in by_component.items()]
+    return summed + ([FluxRow("total", _summed(totals))] if totals else [])
 
 
 def _component_labels(space: Any, name: str) -> list[str]:
@@ -272,7 +281,7 @@ def flux_table(space: Any, thetas: np.ndarray, best: np.ndarray | None, ene_min:
     lo, hi, at_one_energy = band_in_kev(ene_min, ene_max, energy_unit, at_energy)
     unit = resolve_flux_unit(flux_unit, at_one_energy)
     try:
-        rows = flux_rows(space, sources, use_components, components, sum_sources)
+        rows = flux_rows(space, list(sources) or None, use_components, components, sum_sources)
     except UnknownNameError as exc:
         raise AnalysisError(str(exc)) from None
     calculator = calculator or FluxCalculator(space)

@@ -338,11 +338,13 @@ class AnalysisResults:
             ``erg/(cm2 s keV)``, ``Jy``, or ``erg/(cm2 s)`` for νFν.
         use_components, components
             One row per component of composite spectra (``"src2: Blackbody"``), or
-            only the named components (3ML's ``components_to_use`` is accepted too);
-            other sources give ``"<name>: total"``.
+            only the named components (3ML's ``components_to_use`` is accepted too;
+            ``"total"`` adds each source's total); a source with none of them gives
+            ``"<name>: total"``.
         sum_sources : bool
-            Sum the sources draw by draw (row ``"total"``; ``"total: <component>"``
-            with components), keeping their correlations.
+            Sum the sources draw by draw, keeping their correlations: row ``"total"``;
+            with components one row per component name and a ``"total"`` of the
+            sources that gave their total (3ML's labels).
         integration : {"quad", "trapz"}
             Gauss–Legendre in ln E refined to 1e-9 relative, or 3ML's trapezoid rule
             on 50 energies (biased; for comparisons with 3ML).
@@ -373,6 +375,8 @@ class AnalysisResults:
         space = self._flux_calculator.space
         if not sources:
             sources = space.point_source_names + (space.extended_source_names if include_extended else ())
+            if not sources:
+                raise AnalysisError("the model has no point source; include_extended=True adds the extended ones")
         components = tuple(components) or tuple(components_to_use)
         columns = [self.free_parameters.index(name) for name in space.free_names]
         thetas = self.samples_matrix[:, columns]

@@ -8,6 +8,7 @@ is one class with a ``name`` and a ``sample`` method, registered with
 
 from __future__ import annotations
 
+import importlib
 import math
 import os
 import warnings
@@ -124,6 +125,12 @@ class _UnitCubeDensity:
         use_jit = program is None or program.cancel()
         return _padded_call(self._both if use_jit else program.result(), u)
 
+    def release(self) -> None:
+        """Drop the compilations of sizes the run never asked for, so that they do not
+        hold up the background thread's later work."""
+        for program in self._programs.values():
+            program.cancel()
+
     def transform(self, u: np.ndarray) -> np.ndarray:
         theta, values = self._transform_and_loglike(np.ascontiguousarray(u, dtype=float))
         self._values = dict(zip(map(bytes, theta), values.tolist()))
@@ -197,9 +204,12 @@ class UltraNestSampler(Sampler):
             list(space.free_names), callbacks.loglike, callbacks.transform, vectorized=True,
             log_dir=None if log_dir is None else os.fspath(log_dir), resume=resume,
             ndraw_min=ndraw_min, ndraw_max=ndraw_max)
-        result = sampler.run(min_num_live_points=min_num_live_points, dlogz=dlogz, frac_remain=frac_remain,
-                             show_status=show_status, viz_callback=False, max_ncalls=max_ncalls,
-                             region_class=region_class, **run_options)
+        try:
+            result = sampler.run(min_num_live_points=min_num_live_points, dlogz=dlogz, frac_remain=frac_remain,
+                                 show_status=show_status, viz_callback=False, max_ncalls=max_ncalls,
+                                 region_class=region_class, **run_options)
+        finally:
+            callbacks.release()
         samples = np.asarray(result["samples"])[None, :, :]
         return SamplerOutput(samples, attributes={
             "ln_Z": float(result["logz"]), "ln_Z_error": float(result["logzerr"]),
@@ -236,7 +246,9 @@ class NUTSSampler(Sampler):
         dense_mass, target_accept_prob, max_tree_depth
             numpyro's NUTS options.
         """
-        import scipy.optimize  # noqa: F401  (imported here, before the background thread can import scipy too)
+        # scipy is first imported here, not by the MAP search while the background thread
+        # traces: two threads importing scipy for the first time can fail half-way
+        importlib.import_module("scipy.optimize")
 
         from .nuts import NUTSPrograms, NUTSSettings, run_nuts
 

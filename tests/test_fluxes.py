@@ -129,6 +129,8 @@ def test_tutorial_tables_match_a_numpy_recomputation_of_the_same_draws(tutorial)
     assert width == pytest.approx(np.quantile(reference["src1"], 0.84) / np.quantile(reference["src1"], 0.16),
                                   rel=1e-6)
 
+    by_component = results.get_flux(10.0, 500.0, flux_unit="1/(cm2 s)", sum_sources=True, use_components=True)
+    assert list(by_component.index) == ["Blackbody", "Powerlaw_flux", "total"]  # 3ML's labels
     total = results.get_flux(ene_min=1 * u.keV, ene_max=1 * u.MeV, flux_unit="erg/cm2/s", sum_sources=True)
     assert list(total.index) == ["total"]
     np.testing.assert_allclose(total.loc["total", "value"], np.median(reference["src1"] + reference["src2"]),
@@ -233,3 +235,39 @@ def test_mle_fluxes_are_centred_on_the_best_fit():
     assert table.loc["src: total", "value"] == pytest.approx(analytic, rel=1e-9)
     assert table.loc["src: total", "lower"] < analytic < table.loc["src: total", "upper"]
     assert math.isclose(table.attrs["confidence_level"], 0.68)
+
+
+def test_rows_are_chosen_and_labelled_as_3ml_does():
+    model = Model(PointSource("src1", ra=0.0, dec=0.0, spectral_shape=Blackbody()),
+                  PointSource("src2", ra=1.0, dec=0.0, spectral_shape=Blackbody() + Powerlaw()),
+                  PointSource("src3", ra=2.0, dec=0.0, spectral_shape=Powerlaw() + Gaussian(F=1.0, mu=50.0, sigma=3.0)))
+    space = model.compile()
+
+    def labels(**options):
+        return [row.label for row in flux_rows(space, **options)]
+
+    assert labels() == ["src1: total", "src2: total", "src3: total"]
+    assert labels(use_components=True) == ["src1: total", "src2: Blackbody", "src2: Powerlaw", "src3: Powerlaw",
+                                           "src3: Gaussian"]
+    # a source with none of the chosen components gives its total; "total" adds every total
+    assert labels(components=["Blackbody"]) == ["src1: total", "src2: Blackbody", "src3: total"]
+    assert labels(components=["Blackbody", "total"]) == ["src1: total", "src2: Blackbody", "src2: total",
+                                                         "src3: total"]
+    assert labels(sum_sources=True) == ["total"]
+    assert labels(sum_sources=True, use_components=True) == ["Blackbody", "Powerlaw", "Gaussian", "total"]
+    # the summed "Powerlaw" row is src2's and src3's power laws, draw by draw
+    calculator, unit = FluxCalculator(space), resolve_flux_unit("1/(cm2 s)", False)
+    theta = np.asarray(space.initial_theta)[None]
+    each = calculator.evaluate(theta, flux_rows(space, use_components=True), 10.0, 100.0, unit)[0]
+    summed = calculator.evaluate(theta, flux_rows(space, use_components=True, sum_sources=True), 10.0, 100.0, unit)[0]
+    np.testing.assert_allclose(summed, [each[1], each[2] + each[3], each[4], each[0]], rtol=1e-12)
+    with pytest.raises(AnalysisError, match="no source selected"):
+        flux_rows(space, sources=[])
+
+
+def test_fluences_and_columns_are_not_flux_densities():
+    for unit in ("erg/cm2", "1/cm2"):
+        with pytest.raises(UnitError, match=f"flux_unit '{unit}' is not a flux"):
+            resolve_flux_unit(unit, True)
+    assert resolve_flux_unit("erg/(cm2 s Hz)", True).density == "frequency"
+    assert resolve_flux_unit(u.erg / (u.cm**2 * u.s * u.Hz), True).density == "frequency"
