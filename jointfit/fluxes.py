@@ -9,7 +9,7 @@ sum over sources) is integrated over the band in one compiled, vectorised call.
 split at the functions' fixed breakpoints such as absorption edges), refined by
 doubling the panels until two successive results agree to 1e-9 relative for every
 draw. A feature much narrower than a panel whose position depends on free parameters
-(an emission line with sigma below ~1 % of its energy) can escape both levels; give
+(an emission line with sigma below ~1e-4 of its energy) can escape both levels; give
 such bands narrowly around the line.
 
 ``integration="trapz"``: 3ML's fast method, the trapezoid rule on 50 energies
