@@ -271,3 +271,24 @@ def test_fluences_and_columns_are_not_flux_densities():
             resolve_flux_unit(unit, True)
     assert resolve_flux_unit("erg/(cm2 s Hz)", True).density == "frequency"
     assert resolve_flux_unit(u.erg / (u.cm**2 * u.s * u.Hz), True).density == "frequency"
+
+
+def test_extended_sources_join_only_when_asked_as_in_3ml():
+    from jointfit import ExtendedSource, Gaussian_on_sphere, Uniform_prior
+
+    spectrum = Powerlaw(K=2.0, index=-2.0)
+    spectrum.K.prior = Uniform_prior(lower_bound=0.0, upper_bound=10.0)
+    spectrum.index.free = False
+    shape = Gaussian_on_sphere()
+    for parameter in shape.parameters.values():
+        parameter.free = False
+    model = Model(ExtendedSource("cloud", spatial_shape=shape, spectral_shape=spectrum))
+    data = XYLike("xy", [1.0, 2.0, 4.0], [2.0, 0.5, 0.125], yerr=[0.1, 0.1, 0.1])
+    data.assign_to_source("cloud")
+    density = BayesianAnalysis(model, DataList(data)).density
+    results = AnalysisResults.from_samples(density, np.full((1, 3, 1), 2.0), analysis="bayesian", sampler="test")
+    with pytest.raises(AnalysisError, match="the model has no point source; include_extended=True"):
+        results.get_flux(1.0, 10.0, flux_unit="1/(cm2 s)")
+    table = results.get_flux(1.0, 10.0, flux_unit="1/(cm2 s)", include_extended=True)
+    assert list(table.index) == ["cloud: total"]
+    assert table.loc["cloud: total", "value"] == pytest.approx(2.0 * (1.0 - 0.1), rel=1e-9)  # K (1/1 - 1/10)
