@@ -105,6 +105,7 @@ def plot_spectra(results: Any, ene_min: Any = 10.0, ene_max: Any = 1e4, sources:
         low, median, high = np.percentile(values[:, colour], [tail, 50.0, 100.0 - tail], axis=0)
         ax.plot(energies, median, color=f"C{colour}", label=row.label)
         ax.fill_between(energies, low, high, color=f"C{colour}", alpha=0.3, lw=0)
-    ax.set(xscale="log", yscale="log", xlabel="energy (keV)", ylabel=f"flux [{unit.unit.to_string()}]")
+    quantity = {0: "N(E)", 1: "E N(E)", 2: "νFν"}[unit.power] if unit.density == "energy" else "flux density"
+    ax.set(xscale="log", yscale="log", xlabel="energy (keV)", ylabel=f"{quantity} [{unit.unit.to_string()}]")
     ax.legend()
     return figure

@@ -71,6 +71,7 @@ def test_count_display_needs_results_and_count_spectra():
 def test_plot_spectra_draws_nu_f_nu_of_every_component(analysis_at_truth):
     results = analysis_at_truth.results
     figure = plot_spectra(results, 10.0, 1e4, use_components=True, n_energies=50)
+    assert figure.axes[0].get_ylabel() == "νFν [erg / (s cm2)]"
     lines = figure.axes[0].get_lines()
     assert [line.get_label() for line in lines] == ["src1: total", "src2: Blackbody", "src2: Powerlaw_flux"]
     energies, drawn = lines[0].get_data()
