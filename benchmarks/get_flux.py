@@ -53,13 +53,7 @@ THREEML_SCRIPT = textwrap.dedent("""
     draws = np.load(sys.argv[1])
     requests = json.loads(sys.argv[2])
 
-    spectrum_1 = Blackbody()
-    spectrum_2 = Blackbody() + Powerlaw_flux(a=10, b=500)
-    spectrum_2.F_2.bounds = (None, None)
-    spectrum_2.index_2.bounds = (None, None)
-    model = Model(PointSource("src1", ra=1, dec=20, spectral_shape=spectrum_1),
-                  PointSource("src2", ra=2, dec=-10, spectral_shape=spectrum_2))
-    model.link(model.src1.spectrum.main.Blackbody.kT, model.src2.spectrum.main.composite.kT_1)
+    # the tutorial's model
     for parameter, value in zip(model.free_parameters.values(), draws["best"]):
         parameter.value = value
     samples = draws["samples"]
@@ -140,7 +134,7 @@ def src1_with_kt_shuffled(path: Path) -> list[float]:
 
 
 def main() -> None:
-    from reference_venv import reference_python, run_json
+    from reference_venv import reference_python, run_json, with_tutorial_model
 
     if len(sys.argv) > 2 and sys.argv[1] == "--worker":
         print(json.dumps(worker_jointfit(sys.argv[2])))
@@ -150,7 +144,8 @@ def main() -> None:
         path = sample_posterior(folder)
         ours = run_json(sys.executable, [__file__, "--worker", str(path)], env={"XDG_CACHE_HOME": str(folder / "cache")})
         python = reference_python(THREEML_VENV, "threeML", "ultranest")
-        theirs = run_json(python, ["-c", THREEML_SCRIPT, str(folder / "draws.npz"), json.dumps(REQUESTS)], cwd=folder)
+        theirs = run_json(python, ["-c", with_tutorial_model(THREEML_SCRIPT), str(folder / "draws.npz"),
+                                   json.dumps(REQUESTS)], cwd=folder)
         decorrelated = src1_with_kt_shuffled(path)
 
     print(f"get_flux on the 3ML tutorial's posterior ({ours['n_draws']} draws, NUTS), the same draws in both codes\n")

@@ -29,7 +29,7 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
-from reference_venv import reference_python
+from reference_venv import reference_python, with_tutorial_model
 
 HERE = Path(__file__).resolve().parent
 THREEML_VENV = HERE / ".venv-threeml"
@@ -51,13 +51,7 @@ THREEML_SCRIPT = textwrap.dedent("""
     s2 = DispersionSpectrumLike.from_function(
         "s2", source_function=Blackbody(K=1e-7, kT=500.0) + Powerlaw_flux(F=2e2, index=-1.5, a=10, b=500),
         background_function=Powerlaw(K=1, index=-1.5, piv=1.0e3), response=response)
-    spectrum_1 = Blackbody()
-    spectrum_2 = Blackbody() + Powerlaw_flux(a=10, b=500)
-    spectrum_2.F_2.bounds = (None, None)
-    spectrum_2.index_2.bounds = (None, None)
-    model = Model(PointSource("src1", ra=1, dec=20, spectral_shape=spectrum_1),
-                  PointSource("src2", ra=2, dec=-10, spectral_shape=spectrum_2))
-    model.link(model.src1.spectrum.main.Blackbody.kT, model.src2.spectrum.main.composite.kT_1)
+    # the tutorial's model
     s1.assign_to_source("src1")
     s2.assign_to_source("src2")
     jl = JointLikelihood(model, DataList(s1, s2), verbose=False)
@@ -75,7 +69,7 @@ THREEML_SCRIPT = textwrap.dedent("""
 
 def time_threeml() -> dict:
     python = reference_python(THREEML_VENV, "threeML")
-    result = subprocess.run([str(python), "-c", THREEML_SCRIPT, json.dumps(VALUES)],
+    result = subprocess.run([str(python), "-c", with_tutorial_model(THREEML_SCRIPT), json.dumps(VALUES)],
                             capture_output=True, text=True, check=True)
     return json.loads(result.stdout.strip().splitlines()[-1])
 
