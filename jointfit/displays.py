@@ -15,16 +15,15 @@ import jax
 import numpy as np
 
 from .errors import AnalysisError
-from .flux_units import energy_in_kev, resolve_flux_unit
-from .fluxes import FluxCalculator, flux_rows
+from .flux_units import resolve_flux_unit
+from .fluxes import band_in_kev, flux_rows
 
 __all__ = ["display_spectrum_model_counts", "plot_spectra"]
 
 
-def _draw_subset(results: Any, n_draws: int, seed: int) -> np.ndarray:
-    """Up to ``n_draws`` posterior draws (rows of ``samples_matrix``), chosen without
-    replacement with a fixed seed so that a picture is reproducible."""
-    samples = results.samples_matrix
+def _draw_subset(samples: np.ndarray, n_draws: int, seed: int) -> np.ndarray:
+    """Up to ``n_draws`` rows of ``samples``, chosen without replacement with a fixed
+    seed so that a picture is reproducible."""
     if samples.shape[0] <= n_draws:
         return samples
     rows = np.sort(np.random.default_rng(seed).choice(samples.shape[0], n_draws, replace=False))
@@ -68,7 +67,7 @@ def display_spectrum_model_counts(analysis: Any, min_significance: float = 3.0, 
     if list(results.free_parameters) != list(space.free_names):
         raise AnalysisError(f"these results are not of this data and model: their free parameters "
                             f"{results.free_parameters} differ from {list(space.free_names)}")
-    draws = jax.jit(jax.vmap(space.unpack))(_draw_subset(results, n_draws, seed))
+    draws = jax.jit(jax.vmap(space.unpack))(_draw_subset(results.samples_matrix, n_draws, seed))
     by_type: dict[type, list[Any]] = {}
     for plugin in plugins:
         by_type.setdefault(type(plugin), []).append(plugin)
@@ -91,14 +90,12 @@ def plot_spectra(results: Any, ene_min: Any = 10.0, ene_max: Any = 1e4, sources:
     log-spaced energies from ``ene_min`` to ``ene_max``. Returns the figure."""
     import matplotlib.pyplot as plt
 
-    lo, hi = sorted((energy_in_kev(ene_min, energy_unit, "ene_min"), energy_in_kev(ene_max, energy_unit, "ene_max")))
+    lo, hi, _ = band_in_kev(ene_min, ene_max, energy_unit, None)
     unit = resolve_flux_unit(flux_unit, at_one_energy=True)
-    calculator = FluxCalculator(results.model.compile())
-    space = calculator.space
-    rows = flux_rows(space, list(sources) or None, use_components, components)
-    columns = [results.free_parameters.index(name) for name in space.free_names]
+    calculator, thetas = results._flux_draws()
+    rows = flux_rows(calculator.space, list(sources) or None, use_components, components)
     energies = np.geomspace(lo, hi, n_energies)
-    values = calculator.spectra(_draw_subset(results, n_draws, seed)[:, columns], rows, energies, unit)
+    values = calculator.spectra(_draw_subset(thetas, n_draws, seed), rows, energies, unit)
     tail = 50.0 * (1.0 - confidence_level)
     figure, ax = (plt.subplots(figsize=(7, 5)) if ax is None else (ax.figure, ax))
     for colour, row in enumerate(rows):

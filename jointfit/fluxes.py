@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,13 +28,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .errors import AnalysisError, JointfitWarning, UnknownNameError
+from .errors import AnalysisError, JointfitWarning
 from .flux_units import FluxUnit, energy_in_kev, resolve_flux_unit
 from .functions.base import CompositeFunction
+from .space import SpectrumFn
 
 __all__ = ["FluxRow", "flux_rows", "FluxCalculator", "flux_table"]
-
-SpectrumFn = Callable[[Any, Any], Any]
 
 _NODES_PER_PANEL = 16
 _BASE_PANELS = 16
@@ -70,10 +69,9 @@ def _source_rows(space: Any, name: str, use_components: bool,
     if not use_components:
         return [], total
     source = space.model.sources[name]
-    shape = source.spectral_shape
-    found = shape.components if isinstance(shape, CompositeFunction) else {}
+    found = _components(space, name)
     wanted = [label for label in (components or found) if label in found]
-    prefix, local = source.spectral_prefix(), list(shape._parameters)
+    prefix, local = source.spectral_prefix(), list(source.spectral_shape._parameters)
     rows = [FluxRow(f"{name}: {label}", _prefixed(found[label], prefix, local)) for label in wanted]
     return rows, (total if not rows or "total" in components else None)
 
@@ -98,7 +96,7 @@ def flux_rows(space: Any, sources: Sequence[str] | None = None, use_components: 
         raise AnalysisError(f"unknown source(s) {unknown}; the model has {list(space.source_names)}")
     use_components = use_components or bool(components)
     if components:
-        known = {label for n in names for label in _component_labels(space, n)} | {"total"}
+        known = {label for n in names for label in _components(space, n)} | {"total"}
         missing = [c for c in components if c not in known]
         if missing:
             raise AnalysisError(f"no component {missing} in the sources {names}; their components are "
@@ -115,9 +113,11 @@ def flux_rows(space: Any, sources: Sequence[str] | None = None, use_components: 
     return summed + ([FluxRow("total", _summed(totals))] if totals else [])
 
 
-def _component_labels(space: Any, name: str) -> list[str]:
+def _components(space: Any, name: str) -> dict[str, SpectrumFn]:
+    """The components of a source's composite spectrum by 3ML's name (none for a
+    simple spectrum: its only row is the total)."""
     shape = space.model.sources[name].spectral_shape
-    return list(shape.components) if isinstance(shape, CompositeFunction) else []
+    return shape.components if isinstance(shape, CompositeFunction) else {}
 
 
 def _summed(spectra: list[SpectrumFn]) -> SpectrumFn:
@@ -280,10 +280,7 @@ def flux_table(space: Any, thetas: np.ndarray, best: np.ndarray | None, ene_min:
         raise AnalysisError(f"interval must be 'equal-tailed' or 'hdi', not {interval!r}")
     lo, hi, at_one_energy = band_in_kev(ene_min, ene_max, energy_unit, at_energy)
     unit = resolve_flux_unit(flux_unit, at_one_energy)
-    try:
-        rows = flux_rows(space, list(sources) or None, use_components, components, sum_sources)
-    except UnknownNameError as exc:
-        raise AnalysisError(str(exc)) from None
+    rows = flux_rows(space, list(sources) or None, use_components, components, sum_sources)
     calculator = calculator or FluxCalculator(space)
     values = calculator.evaluate(thetas, rows, lo, hi, unit, integration)
     if best is None:

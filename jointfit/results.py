@@ -15,8 +15,8 @@ import json
 import math
 import os
 import warnings
-from pathlib import Path
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -366,25 +366,37 @@ class AnalysisResults:
         AnalysisError
             For unknown sources or components and invalid options.
         """
-        from .fluxes import FluxCalculator, flux_table
+        from .fluxes import flux_table
 
         if at_energy is None and (ene_min is None or ene_max is None):
             raise AnalysisError("get_flux needs ene_min and ene_max (or at_energy=)")
-        if self._flux_calculator is None:
-            self._flux_calculator = FluxCalculator(self.model.compile())
-        space = self._flux_calculator.space
+        calculator, thetas = self._flux_draws()
+        space = calculator.space
         if not sources:
             sources = space.point_source_names + (space.extended_source_names if include_extended else ())
             if not sources:
                 raise AnalysisError("the model has no point source; include_extended=True adds the extended ones")
         components = tuple(components) or tuple(components_to_use)
-        columns = [self.free_parameters.index(name) for name in space.free_names]
-        thetas = self.samples_matrix[:, columns]
-        best = np.asarray(json.loads(self._attrs["mle"]))[columns] if self.analysis == "mle" else None
+        best = None
+        if self.analysis == "mle":
+            best = np.asarray(json.loads(self._attrs["mle"]))[self._model_columns(space)]
         return flux_table(space, thetas, best, ene_min, ene_max, sources=sources, confidence_level=confidence_level,
                           flux_unit=flux_unit, energy_unit=energy_unit, use_components=use_components,
                           components=components, sum_sources=sum_sources, integration=integration,
-                          interval=interval, at_energy=at_energy, calculator=self._flux_calculator)
+                          interval=interval, at_energy=at_energy, calculator=calculator)
+
+    def _model_columns(self, space: Any) -> list[int]:
+        """Columns of :attr:`samples_matrix` holding ``space``'s free parameters."""
+        return [self.free_parameters.index(name) for name in space.free_names]
+
+    def _flux_draws(self) -> tuple[Any, np.ndarray]:
+        """The flux calculator of the analysed model (compiled once per results) and
+        every draw of the model's free parameters (plugins' own parameters left out)."""
+        from .fluxes import FluxCalculator
+
+        if self._flux_calculator is None:
+            self._flux_calculator = FluxCalculator(self.model.compile())
+        return self._flux_calculator, self.samples_matrix[:, self._model_columns(self._flux_calculator.space)]
 
     # -- files --------------------------------------------------------------------------------
     def write(self, path: str | os.PathLike[str], overwrite: bool = False) -> Path:

@@ -119,8 +119,10 @@ def plot_model_counts(plugins: Sequence[OGIPLike], values: Mapping[str, Any], mi
                                      (counts - background) / exposure, min_rate)
         n_groups = groups.max() + 1
 
-        def merge(per_bin: np.ndarray, groups: np.ndarray = groups, n: int = n_groups) -> np.ndarray:
-            return np.apply_along_axis(lambda row: np.bincount(groups, weights=row, minlength=n), -1, per_bin)
+        membership = np.eye(n_groups)[groups]  # (bins, groups): sums bins into display groups, draws at once
+
+        def merge(per_bin: np.ndarray, membership: np.ndarray = membership) -> np.ndarray:
+            return per_bin @ membership
 
         group_lo = np.array([lo[groups == g].min() for g in range(n_groups)])
         group_hi = np.array([hi[groups == g].max() for g in range(n_groups)])
