@@ -11,6 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._background import in_background
+from ._compile import compile_for_work
 from .data_list import DataList
 from .errors import AnalysisError
 from .model import Model
@@ -78,7 +79,8 @@ class JointLogDensity:
         a sampler runs, say)."""
         if n_draws not in self._draw_summary_compiled:
             shape = jax.ShapeDtypeStruct((n_draws, len(self.space.free_names)), float)
-            self._draw_summary_compiled[n_draws] = in_background(lambda: self._draw_summary_jit.lower(shape).compile())
+            self._draw_summary_compiled[n_draws] = in_background(
+                lambda: compile_for_work(self._draw_summary_jit.trace(shape), 1))
 
     def _pointwise_all(self, theta: Any) -> dict[str, jnp.ndarray]:
         values = self.space.unpack(theta)

@@ -1,19 +1,19 @@
-"""NUTS chains as a few compiled calls: numpyro's HMC kernels driven by ``lax.scan``.
+"""NUTS chains as a few calls of one compiled program: numpyro's HMC kernels driven by
+``lax.scan``.
 
 numpyro's ``MCMC`` starts a chain by evaluating the potential and its gradient outside
 any compiled loop (each a compilation of its own) and, with a progress bar, steps the
-chain one compiled call per iteration. Here a chain is
+chain one compiled call per iteration. Here a chain is about twenty calls of one
+program, ``advance``: a fixed number of NUTS transitions, warm-up adaptation included,
+in one ``lax.scan``; the first call also makes the chain's initial state with numpyro's
+``init_kernel`` from a point whose potential and gradient are already known (the MAP
+search computed them). The progress bar moves between calls, without host callbacks
+inside the compiled program (which would keep JAX's persistent compilation cache from
+storing it).
 
-* ``start``: numpyro's ``init_kernel`` from a point whose potential and gradient are
-  already known (the MAP search computed them), so it holds no copy of the potential;
-* ``advance``: a fixed number of NUTS transitions, warm-up adaptation included, in one
-  ``lax.scan``; called about twenty times per chain, so the progress bar moves between
-  calls without host callbacks inside the compiled program (which would keep JAX's
-  persistent compilation cache from storing it).
-
-Both are compiled once per analysis and reused by every chain; chains run one after
-the other (``"sequential"``), as one vectorised computation (``"vectorized"``) or on
-several devices (``"parallel"``).
+The program is compiled once per analysis and reused by every chain; chains run one
+after the other (``"sequential"``), as one vectorised computation (``"vectorized"``) or
+on several devices (``"parallel"``).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._background import in_background
+from ._compile import compile_for_work
 from .errors import AnalysisError
 
 __all__ = ["NUTSPrograms", "NUTSSettings", "run_nuts"]
@@ -57,11 +58,15 @@ class NUTSSettings:
         return max(1, math.ceil(self.iterations / _CALLS_PER_CHAIN))
 
 
-def _kernels(potential: Callable[[Any], Any], to_theta: Callable[[Any], Any],
-             settings: NUTSSettings) -> tuple[Callable, Callable]:
-    """Pure ``start(seed, chain, w, potential_energy, gradient, offset, cholesky) ->
-    state`` and ``advance(state, first_iteration, offset, cholesky) -> (state,
-    records)`` for one chain, moving in ``w`` where ``z = offset + cholesky @ w``."""
+def _chunk_program(potential: Callable[[Any], Any], to_theta: Callable[[Any], Any],
+                   settings: NUTSSettings) -> tuple[Callable, Callable]:
+    """Pure ``advance(state, first_iteration, start, offset, cholesky) -> (state,
+    records)`` for one chain moving in ``w`` where ``z = offset + cholesky @ w``, and
+    ``initial_state(start, offset, cholesky)``, the state a first call makes.
+
+    ``start`` is ``(seed, chain, w, potential_energy, gradient)``; when
+    ``first_iteration`` is 0 the chain starts there and ``state`` is ignored.
+    """
     from numpyro.infer.hmc import hmc
     from numpyro.infer.util import ParamInfo
 
@@ -70,14 +75,17 @@ def _kernels(potential: Callable[[Any], Any], to_theta: Callable[[Any], Any],
 
     init_kernel, sample_kernel = hmc(potential_fn_gen=potential_of_w, algo="NUTS")
 
-    def start(seed: Any, chain: Any, w: Any, potential_energy: Any, gradient: Any, offset: Any,
-              cholesky: Any) -> Any:
+    def initial_state(start: tuple, offset: Any, cholesky: Any) -> Any:
+        seed, chain, w, potential_energy, gradient = start
         key = jax.random.fold_in(jax.random.PRNGKey(seed), chain)
         return init_kernel(ParamInfo(w, potential_energy, gradient), settings.num_warmup,
                            dense_mass=settings.dense_mass, target_accept_prob=settings.target_accept_prob,
                            max_tree_depth=settings.max_tree_depth, model_args=(offset, cholesky), rng_key=key)
 
-    def advance(state: Any, first_iteration: Any, offset: Any, cholesky: Any) -> tuple[Any, dict[str, Any]]:
+    def advance(state: Any, first_iteration: Any, start: tuple, offset: Any,
+                cholesky: Any) -> tuple[Any, dict[str, Any]]:
+        state = jax.lax.cond(first_iteration == 0, lambda: initial_state(start, offset, cholesky), lambda: state)
+
         def transition(state: Any, iteration: Any) -> tuple[Any, dict[str, Any]]:
             # the last call may reach past the run's end: those transitions are skipped
             state = jax.lax.cond(iteration < settings.iterations,
@@ -89,17 +97,17 @@ def _kernels(potential: Callable[[Any], Any], to_theta: Callable[[Any], Any],
 
         return jax.lax.scan(transition, state, first_iteration + jnp.arange(settings.chunk))
 
-    return start, advance
+    return advance, initial_state
 
 
 class NUTSPrograms:
-    """The compiled ``start`` and ``advance`` of a run, traced and compiled in a
-    background thread.
+    """The compiled ``advance`` program of a run, traced and compiled in a background
+    thread.
 
-    They need only shapes, so the work starts at construction
+    It needs only shapes, so the work starts at construction
     (:func:`~jointfit._background.in_background`) and overlaps with whatever the caller
     does next (the MAP search). ``chain_method`` ``"sequential"`` compiles the one-chain
-    programs, ``"vectorized"`` their ``vmap`` over chains, ``"parallel"`` their ``pmap``.
+    program, ``"vectorized"`` its ``vmap`` over chains, ``"parallel"`` its ``pmap``.
 
     Parameters
     ----------
@@ -118,32 +126,26 @@ class NUTSPrograms:
         if chain_method not in ("sequential", "vectorized", "parallel"):
             raise AnalysisError(f"chain_method must be 'sequential', 'vectorized' or 'parallel', not {chain_method!r}")
         self.settings, self.chain_method, self.num_chains = settings, chain_method, num_chains
-        lowered = in_background(self._lower, potential, to_theta, n_free)
-        # one compilation at a time: two at once on two cores slowed each other about 2x
-        self._start = in_background(lambda: lowered.result()[0].compile())
-        self._advance = in_background(lambda: lowered.result()[1].compile())
+        self._advance = in_background(self._compile, potential, to_theta, n_free)
 
-    def _lower(self, potential: Callable[[Any], Any], to_theta: Callable[[Any], Any], n_free: int) -> tuple:
-        start, advance = _kernels(potential, to_theta, self.settings)
-        if self.chain_method == "sequential":
-            start, advance = jax.jit(start), jax.jit(advance)
-            batch: tuple[int, ...] = ()
-        elif self.chain_method == "vectorized":
-            start, advance = jax.jit(jax.vmap(start)), jax.jit(jax.vmap(advance, in_axes=(0, None, 0, 0)))
-            batch = (self.num_chains,)
-        else:
-            start, advance = jax.pmap(start), jax.pmap(advance, in_axes=(0, None, 0, 0))
-            batch = (self.num_chains,)
+    def _compile(self, potential: Callable[[Any], Any], to_theta: Callable[[Any], Any], n_free: int) -> Any:
+        advance, initial_state = _chunk_program(potential, to_theta, self.settings)
+        batch: tuple[int, ...] = () if self.chain_method == "sequential" else (self.num_chains,)
         vector, matrix = jax.ShapeDtypeStruct(batch + (n_free,), float), jax.ShapeDtypeStruct(batch + (n_free,) * 2, float)
         integer, scalar = jax.ShapeDtypeStruct(batch, np.int32), jax.ShapeDtypeStruct(batch, float)
-        # tracing ``start`` first also sets the kernels' warm-up settings that ``advance`` reads
-        lowered_start = start.lower(integer, integer, vector, scalar, vector, vector, matrix)
-        return lowered_start, advance.lower(lowered_start.out_info, 0, vector, matrix)
-
-    @property
-    def start(self) -> Any:
-        """Compiled ``start`` (waits for its compilation)."""
-        return self._start.result()
+        start = (integer, integer, vector, scalar, vector)
+        # tracing the initial state first also sets the kernels' warm-up settings that
+        # the transitions read
+        initial = initial_state if not batch else jax.vmap(initial_state)
+        state = jax.eval_shape(initial, start, vector, matrix)
+        self.placeholder_state = jax.tree_util.tree_map(lambda leaf: np.zeros(leaf.shape, leaf.dtype), state)
+        if self.chain_method == "parallel":
+            return jax.pmap(advance, in_axes=(0, None, 0, 0, 0)).lower(state, 0, start, vector, matrix).compile()
+        program = jax.jit(advance if not batch else jax.vmap(advance, in_axes=(0, None, 0, 0, 0)))
+        # the work estimate counts a call's transitions with one pass each through the
+        # leapfrog loop; a transition makes about ten (a tree of depth 3 to 4)
+        calls = math.ceil(self.settings.iterations / self.settings.chunk) * (1 if batch else self.num_chains)
+        return compile_for_work(program.trace(state, 0, start, vector, matrix), 10 * calls)
 
     @property
     def advance(self) -> Any:
@@ -196,13 +198,14 @@ def run_nuts(programs: NUTSPrograms, start: np.ndarray, potential_energy: float,
     batched = programs.chain_method != "sequential"
     groups = [tuple(arguments)] if batched else [tuple(a[i] for a in arguments) for i in range(num_chains)]
 
+    advance = programs.advance
     bar = _progress(settings.iterations * num_chains, progress_bar)
     chains = []
     for chain_arguments in groups:
-        offset, chol = chain_arguments[-2:]
-        state, records = programs.start(*chain_arguments), []
+        chain_start, (offset, chol) = chain_arguments[:5], chain_arguments[5:]
+        state, records = programs.placeholder_state, []
         for first in range(0, settings.iterations, settings.chunk):
-            state, record = programs.advance(state, first, offset, chol)
+            state, record = advance(state, first, chain_start, offset, chol)
             record = jax.tree_util.tree_map(np.asarray, record)
             records.append(record)
             if bar is not None:

@@ -21,6 +21,7 @@ import jax
 import numpy as np
 
 from ._background import in_background
+from ._compile import compile_for_work
 from ._optimize import scipy_objective
 from .errors import AnalysisError, JointfitWarning
 
@@ -112,7 +113,8 @@ class _UnitCubeDensity:
         n_free = len(density.space.free_names)
 
         def compiled(size: int) -> Any:
-            return both.lower(jax.ShapeDtypeStruct((size, n_free), np.float64)).compile()
+            # a run evaluates some 10^4 to 10^5 points
+            return compile_for_work(both.trace(jax.ShapeDtypeStruct((size, n_free), np.float64)), 50_000 / size)
 
         self._programs = {size: in_background(compiled, size) for size in _EXPECTED_SIZES}
         self._both = both
@@ -358,9 +360,17 @@ class _MAPSearch:
 
         self.space = space
         self.potential = potential
-        self._parts = jax.jit(parts)
+        self._parts_jit = jax.jit(parts)
+        self._parts_compiled: Any = None
         self.constrain = jax.jit(space.constrain)
         self.unconstrain = jax.jit(space.unconstrain)
+
+    def _parts(self, z: np.ndarray) -> tuple[Any, Any, Any, Any]:
+        if self._parts_compiled is None:
+            # an optimisation and a Hessian take a few hundred calls
+            shape = jax.ShapeDtypeStruct((len(self.space.free_names),), float)
+            self._parts_compiled = compile_for_work(self._parts_jit.trace(shape), 300)
+        return self._parts_compiled(np.asarray(z, dtype=float))
 
     def value_and_grad(self, z: np.ndarray) -> tuple[float, np.ndarray]:
         """The objective ``-ln posterior(theta(z))`` and its gradient."""
