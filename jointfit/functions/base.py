@@ -200,7 +200,8 @@ class Function:
                     options[key] = value
         cls._specs = specs
         cls._option_specs = options
-        if specs and not cls.__name__.startswith("_"):
+        # a type whose parameters are made per instance says how to rebuild one
+        if (specs or "_new_for_state" in vars(cls)) and not cls.__name__.startswith("_"):
             known = _FUNCTION_TYPES.get(cls.__name__)
             if known is not None and known.__module__ != cls.__module__:
                 # model files name functions by class name: say which one they will load
@@ -346,6 +347,12 @@ class Function:
         return CompositeFunction("of", self, inner)
 
     # -- files -----------------------------------------------------------------------------
+    @classmethod
+    def _new_for_state(cls, state: Mapping[str, Any]) -> Function:
+        """An instance ready to take ``state`` (what :meth:`to_dict` wrote): a type
+        whose parameters depend on the instance makes them here."""
+        return cls()
+
     def to_dict(self) -> dict[str, Any]:
         """``{class name: {parameter: state, option: choice}}``, as written in model files."""
         return {self.name: {**{k: p.to_dict() for k, p in self._parameters.items()}, **self._options}}
@@ -668,7 +675,7 @@ def function_from_dict(data: Mapping[str, Any], x_unit: Any = None, y_unit: Any 
     name, body = _split_entry(data)
     if name == "composite":
         return CompositeFunction.from_dict(body, x_unit=x_unit, y_unit=y_unit)
-    function = function_type(name)()
+    function = function_type(name)._new_for_state(body)
     if x_unit is not None or y_unit is not None:
         function.set_units(x_unit if x_unit is not None else function.x_unit,
                            y_unit if y_unit is not None else function.y_unit)

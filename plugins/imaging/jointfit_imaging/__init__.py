@@ -1,0 +1,17 @@
+"""jointfit plugin: images in any band, each modelled in its own pixel grid through its
+WCS, with its PSF (AstroPhot's joint multi-band fits, with posteriors)."""
+
+from .brightness import BandMagnitudes, band_flux
+from .data import ImageData, read_image, variance_from_counts
+from .grid import SkyGrid, simple_wcs
+from .plugin import ImageLike
+from .psf import GaussianPSF, MoffatPSF, psf_image
+from .render import PixelIntegrator, PSFConvolver
+from .sersic import sersic_b
+from .shapes import Exponential, Gaussian2D, ImagingShape, Moffat2D, Sersic, gnomonic
+
+__all__ = [
+    "BandMagnitudes", "Exponential", "Gaussian2D", "GaussianPSF", "ImageData", "ImageLike", "ImagingShape",
+    "Moffat2D", "MoffatPSF", "PSFConvolver", "PixelIntegrator", "Sersic", "SkyGrid", "band_flux", "gnomonic",
+    "psf_image", "read_image", "sersic_b", "simple_wcs", "variance_from_counts",
+]

@@ -1,0 +1,177 @@
+"""Reading an image and its companions (variance, weight, mask, PSF) into checked arrays.
+
+An image comes as a FITS file (path and HDU), an HDU, or an array with a WCS or with a
+pixel scale and the sky position of a reference pixel. Variance, weight (1/variance)
+and mask come as arrays, FITS files, HDUs, or the names of extensions of the image's
+own file. A mask marks pixels to **exclude**: True in a boolean array (the
+``numpy.ma`` convention) or nonzero in a FITS mask image (imfit's and SExtractor's).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from astropy.io import fits
+from astropy.wcs import WCS, FITSFixedWarning
+
+from jointfit.errors import DataError, JointfitWarning
+
+from .grid import simple_wcs
+
+__all__ = ["ImageData", "read_image", "variance_from_counts"]
+
+
+@dataclass(frozen=True)
+class ImageData:
+    """Checked arrays of one image.
+
+    Attributes
+    ----------
+    data, variance : ndarray (ny, nx)
+        Pixel values and their variances (variance 1 where excluded).
+    excluded : ndarray of bool (ny, nx)
+        Pixels left out of the fit (masked, zero weight, or not finite).
+    wcs : astropy.wcs.WCS
+        Celestial WCS of the pixels.
+    label : str
+        Where the image came from, for messages.
+    """
+
+    data: np.ndarray
+    variance: np.ndarray | None
+    excluded: np.ndarray
+    wcs: WCS
+    label: str
+
+
+def variance_from_counts(image: np.ndarray, *, gain: float, read_noise: float = 0.0, sky: float = 0.0,
+                         n_combined: int = 1) -> np.ndarray:
+    """Variance (image units^2) of a sky-subtracted image in ADU from Poisson noise and
+    read noise, as imfit's data-based errors: ``(image + sky) / gain + n (read_noise /
+    gain)^2``, with ``gain`` in electrons/ADU, ``read_noise`` in electrons and ``sky``
+    the subtracted sky (ADU/pixel)."""
+    if gain <= 0:
+        raise DataError(f"gain must be positive (electrons per ADU), got {gain}")
+    return (np.asarray(image, dtype=float) + sky) / gain + n_combined * (read_noise / gain) ** 2
+
+
+def _open_hdu(source: Any, hdu: int | str, what: str) -> tuple[np.ndarray, fits.Header | None, str]:
+    """(data, header, label) of ``source``: a path, an HDU or an array."""
+    if isinstance(source, (str, os.PathLike)):
+        label = f"{os.fspath(source)}[{hdu}]"
+        try:
+            with fits.open(source, memmap=False) as hdul:
+                try:
+                    selected = hdul[hdu]
+                except (KeyError, IndexError):
+                    names = [h.name or str(i) for i, h in enumerate(hdul)]
+                    raise DataError(f"{what} {os.fspath(source)} has no HDU {hdu!r}; its HDUs are {names}") from None
+                data = None if selected.data is None else np.array(selected.data, dtype=float)
+                header = selected.header.copy()
+        except OSError as exc:
+            raise DataError(f"{what} {os.fspath(source)} cannot be read as FITS: {exc}") from exc
+    elif isinstance(source, (fits.PrimaryHDU, fits.ImageHDU, fits.CompImageHDU)):
+        label = f"{what} HDU {source.name!r}"
+        data = None if source.data is None else np.array(source.data, dtype=float)
+        header = source.header
+    else:
+        array = np.asarray(source)
+        if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+            raise DataError(f"{what} must be a FITS path, an image HDU or a numeric array, got {type(source).__name__}")
+        return array.astype(float), None, f"{what} array"
+    if data is None or data.ndim != 2:
+        shape = None if data is None else data.shape
+        raise DataError(f"{label}: expected a 2-D image, found data of shape {shape}")
+    return data, header, label
+
+
+def _celestial_wcs(header: fits.Header, label: str) -> WCS | None:
+    if not any(key.startswith("CTYPE") for key in header):
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FITSFixedWarning)
+        wcs = WCS(header, naxis=2)
+    if not wcs.has_celestial:
+        raise DataError(f"{label}: the WCS is not celestial (CTYPE1/2 = {list(wcs.wcs.ctype)}); "
+                        "expected sky axes such as RA---TAN / DEC--TAN")
+    return wcs.celestial
+
+
+def read_image(image: Any, *, hdu: int | str = 0, wcs: WCS | None = None, pixel_scale: float | None = None,
+               reference: tuple[float, float] | None = None, variance: Any = None, weight: Any = None,
+               sigma: Any = None, mask: Any = None, need_variance: bool = True) -> ImageData:
+    """Read and check an image and its variance and mask (see the module docstring).
+
+    Raises
+    ------
+    DataError
+        Unreadable files, shapes that differ, a WCS that is not celestial, a missing
+        WCS, non-positive or NaN variances of included pixels, more than one of
+        ``variance``, ``weight`` and ``sigma``.
+    """
+    data, header, label = _open_hdu(image, hdu, "image")
+    own_file = image if isinstance(image, (str, os.PathLike)) else None
+
+    if wcs is not None:
+        if not isinstance(wcs, WCS) or not wcs.has_celestial:
+            raise DataError(f"{label}: wcs must be a celestial astropy.wcs.WCS, got {wcs!r}")
+        wcs = wcs.celestial
+    elif header is not None and (found := _celestial_wcs(header, label)) is not None:
+        wcs = found
+    elif pixel_scale is not None and reference is not None:
+        wcs = simple_wcs(data.shape, float(pixel_scale), *map(float, reference))
+    else:
+        raise DataError(f"{label} has no WCS: give wcs=, or pixel_scale= (arcsec) and reference=(ra, dec) of the "
+                        "image centre (degrees)")
+
+    def companion(value: Any, what: str) -> np.ndarray | None:
+        if value is None:
+            return None
+        if isinstance(value, str) and own_file is not None and not os.path.exists(value):
+            array, _, where = _open_hdu(own_file, value, what)  # an extension of the image's file
+        else:
+            array, _, where = _open_hdu(value, 0, what)
+        if array.shape != data.shape:
+            raise DataError(f"{where}: shape {array.shape} differs from the image's {data.shape} ({label})")
+        return array
+
+    given = [k for k, v in (("variance", variance), ("weight", weight), ("sigma", sigma)) if v is not None]
+    if len(given) > 1:
+        raise DataError(f"{label}: give one of variance, weight and sigma, not {given}")
+    excluded = np.zeros(data.shape, dtype=bool)
+    mask_array = companion(mask, "mask")
+    if mask_array is not None:
+        excluded |= np.asarray(mask_array != 0)
+
+    var = companion(variance, "variance")
+    if weight is not None:
+        w = companion(weight, "weight")
+        if np.any(~np.isfinite(w) & ~excluded) or np.any((w < 0) & ~excluded):
+            raise DataError(f"weight map of {label} has negative or non-finite values at "
+                            f"{int(np.sum((~np.isfinite(w) | (w < 0)) & ~excluded))} included pixels")
+        excluded |= w == 0  # zero weight: left out, as in imfit
+        var = np.where(excluded, 1.0, 1.0 / np.where(w > 0, w, 1.0))
+    if sigma is not None:
+        var = companion(sigma, "sigma") ** 2
+
+    bad = ~np.isfinite(data) & ~excluded
+    if bad.any():
+        warnings.warn(f"{label}: {int(bad.sum())} pixels are NaN or infinite and not masked; they are left out",
+                      JointfitWarning, stacklevel=3)
+        excluded |= bad
+    if var is not None:
+        invalid = (~np.isfinite(var) | (var <= 0)) & ~excluded
+        if invalid.any():
+            raise DataError(f"variance of {label} is zero, negative or not finite at {int(invalid.sum())} "
+                            "included pixels; mask them or fix the variance map")
+        var = np.where(excluded, 1.0, var)
+    elif need_variance:
+        raise DataError(f"{label}: a Gaussian likelihood needs variance=, weight= or sigma= (or use "
+                        "likelihood='poisson' for count images)")
+    if excluded.all():
+        raise DataError(f"{label}: every pixel is excluded (mask, zero weight or NaN)")
+    return ImageData(np.where(excluded, 0.0, data), var, excluded, wcs, label)

@@ -1,0 +1,223 @@
+"""``ImageLike``: one image (or windows of it) as a pure JAX log-likelihood of the model.
+
+The model image of the sources the plugin sees is rendered in the image's own pixel
+grid through its WCS: each extended source's shape integrated over pixels
+(:class:`~jointfit_imaging.render.PixelIntegrator`) and scaled by its flux in the
+image's band, point sources as PSF-scaled phase ramps, all convolved with the PSF by
+one FFT (:class:`~jointfit_imaging.render.PSFConvolver`), over the windows' bounding
+box plus a margin of half the PSF so that light from outside a window scatters in.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jointfit.errors import DataError, PluginError
+from jointfit.plugin import Plugin
+from jointfit.space import ParameterSpace
+
+from .brightness import BandMagnitudes, band_flux
+from .data import read_image
+from .grid import SkyGrid
+from .psf import psf_image
+from .render import PixelIntegrator, PSFConvolver
+from .shapes import ImagingShape, gnomonic
+
+__all__ = ["ImageLike"]
+
+_LIKELIHOODS = ("gaussian", "poisson")
+
+
+@dataclass(frozen=True)
+class _Rendered:
+    """How one source enters an image: its kind, the paths of its position and shape
+    parameters, and the path of its magnitude in the image's band."""
+
+    name: str
+    shape: ImagingShape | None  # None: a point source
+    prefix: str
+    magnitude: str
+
+
+class ImageLike(Plugin):
+    """An image of the sky in one band.
+
+    Parameters
+    ----------
+    name : str
+        Name of the data set.
+    image : str, path, HDU or ndarray
+        The image: a FITS file (``hdu`` selects the HDU), an image HDU, or an array
+        with ``wcs``, or with ``pixel_scale`` and ``reference``.
+    variance, weight, sigma : array, path, HDU or extension name, optional
+        One of them, for the Gaussian likelihood (``weight`` is 1/variance; zero
+        weight leaves a pixel out).
+    mask : array, path, HDU or extension name, optional
+        Pixels to **exclude**: True in a boolean array (``numpy.ma``'s convention),
+        nonzero in a FITS mask image (imfit's and SExtractor's).
+    psf : GaussianPSF, MoffatPSF or ndarray, optional
+        The PSF; an image is sampled at ``psf_pixel_scale`` arcsec (default: the
+        image's scale). Without one the model is not convolved.
+    zeropoint : float
+        Magnitude of one image unit summed over pixels.
+    band : str, optional
+        Band name looked up in the sources' ``BandMagnitudes`` (default: ``name``).
+    windows : sequence of (x_min, x_max, y_min, y_max), optional
+        Pixel boxes fitted (zero-based, maxima excluded, as numpy slices); default the
+        whole image.
+    likelihood : {"gaussian", "poisson"}
+        Gaussian with the variance map, or Poisson for images in counts.
+    hdu, wcs, pixel_scale, reference
+        Where the image is in its file, and its WCS when it has none: ``wcs``, or
+        ``pixel_scale`` (arcsec) and ``reference`` = (ra, dec) of the image centre.
+    order, patch, patch_order : int
+        Pixel integration (:class:`~jointfit_imaging.render.PixelIntegrator`).
+    """
+
+    def __init__(self, name: str, image: Any, *, variance: Any = None, weight: Any = None, sigma: Any = None,
+                 mask: Any = None, psf: Any = None, psf_pixel_scale: float | None = None, zeropoint: float = 0.0,
+                 band: str | None = None, windows: Sequence[tuple[int, int, int, int]] | None = None,
+                 likelihood: str = "gaussian", hdu: int | str = 0, wcs: Any = None, pixel_scale: float | None = None,
+                 reference: tuple[float, float] | None = None, order: int = 3, patch: int = 5,
+                 patch_order: int = 8) -> None:
+        super().__init__(name)
+        if likelihood not in _LIKELIHOODS:
+            raise PluginError(f"plugin {name!r}: likelihood must be one of {_LIKELIHOODS}, got {likelihood!r}")
+        self.likelihood = likelihood
+        self.image = read_image(image, hdu=hdu, wcs=wcs, pixel_scale=pixel_scale, reference=reference,
+                                variance=variance, weight=weight, sigma=sigma, mask=mask,
+                                need_variance=likelihood == "gaussian")
+        if likelihood == "poisson":
+            negative = (self.image.data < 0) & ~self.image.excluded
+            if negative.any():
+                raise DataError(f"{self.image.label}: a Poisson likelihood needs counts >= 0; "
+                                f"{int(negative.sum())} included pixels are negative")
+        self.zeropoint = float(zeropoint)
+        self.band = band or name
+        self.box, self.excluded = self._bounding_box(windows)
+        scale = SkyGrid.from_wcs(self.image.wcs, *self.box).pixel_scale
+        self.psf = None if psf is None else psf_image(psf, scale, psf_pixel_scale)
+        self._integration = {"order": order, "patch": patch, "patch_order": patch_order}
+
+    def _bounding_box(self, windows: Sequence[tuple[int, int, int, int]] | None
+                      ) -> tuple[tuple[int, int, int, int], np.ndarray]:
+        """Bounding box (x_min, x_max, y_min, y_max) of the windows, and the pixels
+        left out of the fit: the image's excluded ones and those outside every window."""
+        ny, nx = self.image.data.shape
+        if windows is None:
+            return (0, nx, 0, ny), self.image.excluded
+        inside = np.zeros((ny, nx), dtype=bool)
+        for window in windows:
+            x0, x1, y0, y1 = (int(v) for v in window)
+            if not (0 <= x0 < x1 <= nx and 0 <= y0 < y1 <= ny):
+                raise DataError(f"window {tuple(window)} (x_min, x_max, y_min, y_max) is not inside "
+                                f"{self.image.label} of {nx} x {ny} pixels")
+            inside[y0:y1, x0:x1] = True
+        ys, xs = np.nonzero(inside)
+        return (int(xs.min()), int(xs.max()) + 1, int(ys.min()), int(ys.max()) + 1), self.image.excluded | ~inside
+
+    # -- setup --------------------------------------------------------------------------------
+    def _sources_in_band(self, space: ParameterSpace) -> list[_Rendered]:
+        model = space.model
+        names = self.assigned_sources or tuple(model.sources)
+        rendered = []
+        for source_name in names:
+            source = model.sources[source_name]
+            spectrum = source.spectral_shape
+            if not (isinstance(spectrum, BandMagnitudes) and self.band in spectrum.bands):
+                if self.assigned_sources is not None:
+                    raise PluginError(f"plugin {self.name!r} is assigned to {source_name!r}, whose spectral shape "
+                                      f"has no magnitude in band {self.band!r}; give it "
+                                      f"BandMagnitudes({self.band}=...)")
+                continue
+            magnitude = source.spectral_prefix() + self.band
+            shape = getattr(source, "spatial_shape", None)
+            if shape is None:
+                if self.psf is None:
+                    raise PluginError(f"plugin {self.name!r}: point source {source_name!r} needs a PSF in the image")
+                rendered.append(_Rendered(source_name, None, f"{source_name}.position.", magnitude))
+            elif isinstance(shape, ImagingShape):
+                rendered.append(_Rendered(source_name, shape, f"{source_name}.{shape.name}.", magnitude))
+            else:
+                raise PluginError(f"plugin {self.name!r}: source {source_name!r} has spatial shape {shape.name}, "
+                                  "which images cannot render; use Sersic, Exponential, Gaussian2D or Moffat2D")
+        if not rendered:
+            raise PluginError(f"plugin {self.name!r}: no source has a magnitude in band {self.band!r}")
+        return rendered
+
+    def _setup(self, space: ParameterSpace) -> None:
+        self._rendered = self._sources_in_band(space)
+        x0, x1, y0, y1 = self.box
+        ky, kx = self.psf.shape if self.psf is not None else (1, 1)
+        my, mx = ky // 2 + 1, kx // 2 + 1
+        grid = SkyGrid.from_wcs(self.image.wcs, x0 - mx, x1 + mx, y0 - my, y1 + my)
+        self._grid, self._margin = grid, (my, mx)
+        self._integrator = PixelIntegrator(grid, **self._integration)
+        self._convolver = None if self.psf is None else PSFConvolver(self.psf, grid.shape)
+        box = (slice(y0, y1), slice(x0, x1))
+        included = ~self.excluded[box]
+        self._included = jnp.asarray(included)
+        self._pixels = np.flatnonzero(included)
+        self._data = jnp.asarray(self.image.data[box])
+        variance = self.image.variance
+        self._variance = None if variance is None else jnp.asarray(variance[box])
+
+    # -- model -----------------------------------------------------------------------------------
+    def model_image(self, values: Any) -> jnp.ndarray:
+        """Model of the windows' bounding box (image units per pixel), pure JAX."""
+        self._require_setup()
+        grid = self._grid
+        image = jnp.zeros(grid.shape)
+        points = []
+        for source in self._rendered:
+            flux = band_flux(values[source.magnitude], self.zeropoint)
+            local = {k: values[source.prefix + k] for k in
+                     (source.shape._parameters if source.shape is not None else ("ra", "dec"))}
+            xi_c, eta_c = gnomonic(local["ra"], local["dec"], grid.ra0, grid.dec0)
+            if source.shape is None:
+                points.append((*self._integrator.centre_pixel(xi_c, eta_c), flux))
+                continue
+            shape = source.shape
+
+            def brightness(xi: Any, eta: Any, shape: ImagingShape = shape, local: dict = local) -> Any:
+                return shape.brightness(xi, eta, local)
+
+            image = image + flux * self._integrator(brightness, xi_c, eta_c)
+        if self._convolver is not None:
+            if points:
+                x, y, flux = (jnp.stack(column) for column in zip(*points))
+                image = self._convolver(image, x, y, flux)
+            else:
+                image = self._convolver(image)
+        my, mx = self._margin
+        return image[my:image.shape[0] - my, mx:image.shape[1] - mx]
+
+    # -- the contract ------------------------------------------------------------------------------
+    def pointwise_loglike(self, values: Any) -> jnp.ndarray:
+        """Log-likelihood of each included pixel (row-major order in the box)."""
+        model = self.model_image(values).ravel()[self._pixels]
+        data = self._data.ravel()[self._pixels]
+        if self.likelihood == "poisson":
+            return jax.scipy.special.xlogy(data, model) - model - jax.scipy.special.gammaln(data + 1.0)
+        variance = self._variance.ravel()[self._pixels]
+        return -0.5 * ((data - model) ** 2 / variance + jnp.log(2.0 * math.pi * variance))
+
+    def chi2(self, values: Any) -> jnp.ndarray:
+        """Sum over included pixels of (data - model)^2 / variance."""
+        model = self.model_image(values)
+        return jnp.sum(jnp.where(self._included, (self._data - model) ** 2 / self._variance, 0.0))
+
+    def simulate(self, values: Any, key: Any) -> jnp.ndarray:
+        """An image of the box drawn from the model: Gaussian with the variance map, or
+        Poisson."""
+        model = self.model_image(values)
+        if self.likelihood == "poisson":
+            return jax.random.poisson(key, jnp.clip(model, 0.0, None)).astype(float)
+        return model + jnp.sqrt(self._variance) * jax.random.normal(key, model.shape)

@@ -1,0 +1,73 @@
+"""The Sérsic index's constant ``b_n``, exactly: the root of ``P(2n, b) = 1/2``.
+
+``P`` is the regularised lower incomplete gamma function, so that the radius ``Re``
+encloses half the light for every ``n``. Approximations such as Ciotti & Bertin's
+series fail below ``n ~ 0.36``. Here the root comes from scipy's ``gammaincinv`` at
+the nodes of piecewise Chebyshev polynomials in ``ln n`` (ln b as a function of ln n,
+64 pieces of degree 12 over ``0.05 <= n <= 40``), built once at import: the JAX
+function then agrees with the root to ~1e-14 relative, and its first and second
+derivatives are those of smooth polynomials. Solving the equation inside the model
+instead (Newton steps on JAX's incomplete gamma function) gave the same numbers but
+made the compiled likelihood, gradient and Hessian take 6 to 16 s to compile.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import jax.numpy as jnp
+import numpy as np
+from jax.scipy.special import gammaln
+from numpy.polynomial import chebyshev
+from scipy import special
+
+__all__ = ["SERSIC_N_RANGE", "sersic_b", "sersic_log_norm"]
+
+SERSIC_N_RANGE = (0.05, 40.0)
+"""Sérsic indices for which :func:`sersic_b` is defined (NaN outside)."""
+
+_PIECES, _DEGREE = 64, 12
+_LOG_N = (math.log(SERSIC_N_RANGE[0]), math.log(SERSIC_N_RANGE[1]))
+_WIDTH = (_LOG_N[1] - _LOG_N[0]) / _PIECES
+
+
+def _tabulate() -> np.ndarray:
+    """Chebyshev coefficients ``(pieces, degree + 1)`` of ln b_n on each piece of ln n,
+    the piece mapped onto [-1, 1]."""
+    coefficients = []
+    for piece in range(_PIECES):
+        start = _LOG_N[0] + piece * _WIDTH
+
+        def log_b(t: np.ndarray, start: float = start) -> np.ndarray:
+            n = np.exp(start + 0.5 * (t + 1.0) * _WIDTH)
+            return np.log(special.gammaincinv(2.0 * n, 0.5))
+
+        coefficients.append(chebyshev.chebinterpolate(log_b, _DEGREE))
+    return np.array(coefficients)
+
+
+_COEFFICIENTS = _tabulate()
+
+
+def sersic_b(n: Any) -> Any:
+    """``b_n`` with ``P(2n, b_n) = 1/2``, elementwise, for ``n`` in
+    :data:`SERSIC_N_RANGE` (NaN outside)."""
+    n = jnp.asarray(n, dtype=float)
+    u = (jnp.log(n) - _LOG_N[0]) / _WIDTH
+    piece = jnp.clip(jnp.floor(u), 0, _PIECES - 1)
+    t = 2.0 * (u - piece) - 1.0
+    c = jnp.asarray(_COEFFICIENTS)[piece.astype(jnp.int32)]
+    # Clenshaw's recurrence for sum_k c_k T_k(t)
+    b1, b2 = jnp.zeros_like(t), jnp.zeros_like(t)
+    for k in range(_DEGREE, 0, -1):
+        b1, b2 = 2.0 * t * b1 - b2 + c[..., k], b1
+    log_b = t * b1 - b2 + c[..., 0]
+    inside = (n >= SERSIC_N_RANGE[0]) & (n <= SERSIC_N_RANGE[1])
+    return jnp.where(inside, jnp.exp(log_b), jnp.nan)
+
+
+def sersic_log_norm(n: Any, b: Any) -> Any:
+    """``ln(n e^b b^(-2n) Gamma(2n))``: the total flux of ``exp(-b((R/Re)^(1/n) - 1))``
+    is ``2 pi q Re^2`` times its exponential."""
+    return jnp.log(n) + b - 2.0 * n * jnp.log(b) + gammaln(2.0 * n)

@@ -1,0 +1,125 @@
+"""Galaxy shapes for ``ExtendedSource``: Sérsic, exponential, Gaussian and Moffat.
+
+Each shape is centred at (``ra``, ``dec``) in degrees and elliptical: ``q`` is the
+axis ratio b/a, ``PA`` the position angle of the major axis in degrees east of north,
+sizes are in arcsec along the major axis. A shape's total flux is 1: its surface
+brightness is per arcsec^2 in the tangent plane at its centre
+(:meth:`ImagingShape.brightness`) or per steradian on the sky (``evaluate``, as every
+jointfit spatial function), and a source's spectral shape
+(:class:`~jointfit_imaging.brightness.BandMagnitudes`) scales it in each band.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar
+
+import jax.numpy as jnp
+
+from jointfit.functions import SpatialFunction
+from jointfit.functions.base import ParameterSpec as P
+
+from .sersic import sersic_b, sersic_log_norm
+
+__all__ = ["ImagingShape", "Sersic", "Exponential", "Gaussian2D", "Moffat2D", "gnomonic", "ARCSEC_PER_RADIAN"]
+
+ARCSEC_PER_RADIAN = 180.0 / math.pi * 3600.0
+
+
+def gnomonic(ra: Any, dec: Any, ra0: Any, dec0: Any) -> tuple[Any, Any]:
+    """Tangent-plane (gnomonic) coordinates of (``ra``, ``dec``) about (``ra0``,
+    ``dec0``), all in degrees: ``(xi, eta)`` in arcsec, ``xi`` toward east, ``eta``
+    toward north."""
+    ra, dec, ra0, dec0 = (jnp.deg2rad(v) for v in (ra, dec, ra0, dec0))
+    cos_c = jnp.sin(dec0) * jnp.sin(dec) + jnp.cos(dec0) * jnp.cos(dec) * jnp.cos(ra - ra0)
+    xi = jnp.cos(dec) * jnp.sin(ra - ra0) / cos_c
+    eta = (jnp.cos(dec0) * jnp.sin(dec) - jnp.sin(dec0) * jnp.cos(dec) * jnp.cos(ra - ra0)) / cos_c
+    return xi * ARCSEC_PER_RADIAN, eta * ARCSEC_PER_RADIAN
+
+
+def elliptical_radius(xi: Any, eta: Any, q: Any, pa: Any) -> Any:
+    """Radius along the major axis of the ellipse through (``xi``, ``eta``) (arcsec,
+    east and north), for axis ratio ``q`` and position angle ``pa`` (degrees east of
+    north)."""
+    angle = jnp.deg2rad(pa)
+    major = xi * jnp.sin(angle) + eta * jnp.cos(angle)
+    minor = xi * jnp.cos(angle) - eta * jnp.sin(angle)
+    return jnp.sqrt(major**2 + (minor / q) ** 2)
+
+
+class ImagingShape(SpatialFunction):
+    """Base of the elliptical shapes: a centre (``ra``, ``dec``), an axis ratio ``q``
+    and a position angle ``PA``; subclasses give the radial profile."""
+
+    ra = P(0.0, bounds=(0.0, 360.0), unit="deg", description="Right ascension of the centre (ICRS)")
+    dec = P(0.0, bounds=(-90.0, 90.0), unit="deg", description="Declination of the centre (ICRS)")
+    q = P(0.8, bounds=(0.05, 1.0), description="Axis ratio b/a")
+    PA = P(0.0, bounds=(-360.0, 360.0), unit="deg", description="Position angle of the major axis, east of north")
+
+    _position: ClassVar[tuple[str, str]] = ("ra", "dec")
+
+    @classmethod
+    def profile(cls, radius: Any, **parameters: Any) -> Any:
+        """Surface brightness per arcsec^2 at elliptical radius ``radius`` (arcsec),
+        for unit total flux when ``q = 1`` (divide by ``q`` otherwise)."""
+        raise NotImplementedError
+
+    def brightness(self, xi: Any, eta: Any, values: Any) -> Any:
+        """Surface brightness (1/arcsec^2, unit total flux) at tangent-plane offsets
+        (``xi`` east, ``eta`` north, arcsec) from the centre; ``values`` by local name."""
+        radial = {k: values[k] for k in self._parameters if k not in ("ra", "dec", "q", "PA")}
+        radius = elliptical_radius(xi, eta, values["q"], values["PA"])
+        return self.profile(radius, **radial) / values["q"]
+
+    def evaluate(self, lon: Any, lat: Any, **values: Any) -> Any:  # type: ignore[override]
+        xi, eta = gnomonic(lon, lat, values["ra"], values["dec"])
+        return self.brightness(xi, eta, values) * ARCSEC_PER_RADIAN**2
+
+
+class Sersic(ImagingShape):
+    r"""Sérsic profile :math:`\propto \exp(-b_n((R/R_e)^{1/n} - 1))`, with the exact
+    :math:`b_n` (:func:`~jointfit_imaging.sersic.sersic_b`): ``Re`` (arcsec) encloses
+    half the light for every index ``n``."""
+
+    n = P(2.0, bounds=(0.2, 10.0), description="Sersic index")
+    Re = P(1.0, bounds=(1e-3, None), unit="arcsec", description="Half-light radius along the major axis")
+
+    @classmethod
+    def profile(cls, radius: Any, n: Any, Re: Any) -> Any:
+        b = sersic_b(n)
+        log_norm = sersic_log_norm(n, b) + jnp.log(2.0 * math.pi * Re**2)
+        return jnp.exp(-b * (radius / Re) ** (1.0 / n) + b - log_norm)
+
+
+class Exponential(ImagingShape):
+    r"""Exponential disc :math:`\propto \exp(-R/h)`, ``h`` the scale length (arcsec)."""
+
+    h = P(1.0, bounds=(1e-3, None), unit="arcsec", description="Scale length along the major axis")
+
+    @classmethod
+    def profile(cls, radius: Any, h: Any) -> Any:
+        return jnp.exp(-radius / h) / (2.0 * math.pi * h**2)
+
+
+class Gaussian2D(ImagingShape):
+    r"""Elliptical Gaussian :math:`\propto \exp(-R^2 / 2\sigma^2)`, ``sigma`` (arcsec)
+    along the major axis."""
+
+    sigma = P(1.0, bounds=(1e-4, None), unit="arcsec", description="Standard deviation along the major axis")
+
+    @classmethod
+    def profile(cls, radius: Any, sigma: Any) -> Any:
+        return jnp.exp(-0.5 * (radius / sigma) ** 2) / (2.0 * math.pi * sigma**2)
+
+
+class Moffat2D(ImagingShape):
+    r"""Moffat profile :math:`\propto (1 + (R/\alpha)^2)^{-\beta}` by its ``fwhm``
+    (arcsec, major axis) and ``beta`` (> 1 for a finite flux)."""
+
+    fwhm = P(1.0, bounds=(1e-4, None), unit="arcsec", description="Full width at half maximum along the major axis")
+    beta = P(3.0, bounds=(1.01, 20.0), description="Power-law index of the wings")
+
+    @classmethod
+    def profile(cls, radius: Any, fwhm: Any, beta: Any) -> Any:
+        alpha = fwhm / (2.0 * jnp.sqrt(2.0 ** (1.0 / beta) - 1.0))
+        return (beta - 1.0) / (math.pi * alpha**2) * (1.0 + (radius / alpha) ** 2) ** (-beta)
