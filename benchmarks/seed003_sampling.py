@@ -197,6 +197,9 @@ def worker_replay(folder: Path, region: str) -> dict:
         def loglike(self, theta: np.ndarray) -> np.ndarray:
             return np.array([log_likes[bytes(row)] for row in np.ascontiguousarray(theta, dtype=float)])
 
+        def release(self) -> None:
+            pass  # nothing compiled
+
     runs = {}
     for label, callbacks in (("recorded", Recording), ("replayed", Replaying)):
         samplers._UnitCubeDensity = callbacks

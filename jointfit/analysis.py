@@ -216,7 +216,7 @@ class JointLikelihood(_Analysis):
         self._results = AnalysisResults.from_samples(
             self.density, np.vstack([draws, theta])[None], analysis="mle", sampler="L-BFGS-B",
             extra={"mle": theta.tolist(), "covariance": covariance.tolist(),
-                   "mle_log_likelihood": -float(best.fun)})
+                   "mle_log_likelihood": -float(best.fun)}, likelihood_draws=False)
         if not quiet:
             self._results.display()
         return self._results

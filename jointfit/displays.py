@@ -18,7 +18,7 @@ from .errors import AnalysisError
 from .flux_units import resolve_flux_unit
 from .fluxes import band_in_kev, flux_rows
 
-__all__ = ["display_spectrum_model_counts", "plot_spectra"]
+__all__ = ["display_spectrum_model_counts", "plot_spectra", "posterior_draws"]
 
 
 def _draw_subset(samples: np.ndarray, n_draws: int, seed: int) -> np.ndarray:
@@ -28,6 +28,32 @@ def _draw_subset(samples: np.ndarray, n_draws: int, seed: int) -> np.ndarray:
         return samples
     rows = np.sort(np.random.default_rng(seed).choice(samples.shape[0], n_draws, replace=False))
     return samples[rows]
+
+
+def posterior_draws(analysis: Any, data: Any = None, n_draws: int = 200, seed: int = 0,
+                    picture: str = "the picture") -> tuple[Any, dict[str, Any]]:
+    """The plugins of an analysis and up to ``n_draws`` posterior draws (MLE results:
+    draws from the covariance) as parameter values by path, each with a leading axis
+    of draws: what pictures of a fit evaluate.
+
+    ``analysis`` is a BayesianAnalysis or JointLikelihood that has run, or
+    AnalysisResults together with ``data``, the DataList they were fitted to.
+    """
+    from .log_density import JointLogDensity
+    from .results import AnalysisResults
+
+    if isinstance(analysis, AnalysisResults):
+        if data is None:
+            raise AnalysisError(f"results alone hold no data: pass the DataList they were fitted to, "
+                                f"{picture}(results, data=data_list)")
+        results, plugins, space = analysis, data, JointLogDensity(analysis.model, data).space
+    else:
+        results, plugins, space = analysis.results, analysis.data, analysis.space
+    if list(results.free_parameters) != list(space.free_names):
+        raise AnalysisError(f"these results are not of this data and model: their free parameters "
+                            f"{results.free_parameters} differ from {list(space.free_names)}")
+    draws = jax.jit(jax.vmap(space.unpack))(_draw_subset(results.samples_matrix, n_draws, seed))
+    return plugins, draws
 
 
 def display_spectrum_model_counts(analysis: Any, min_significance: float = 3.0, min_rate: float | None = None,
@@ -54,20 +80,7 @@ def display_spectrum_model_counts(analysis: Any, min_significance: float = 3.0, 
     AnalysisError
         If the analysis has no results or no plugin that draws count spectra.
     """
-    from .log_density import JointLogDensity
-    from .results import AnalysisResults
-
-    if isinstance(analysis, AnalysisResults):
-        if data is None:
-            raise AnalysisError("results alone hold no data: pass the DataList they were fitted to, "
-                                "display_spectrum_model_counts(results, data=data_list)")
-        results, plugins, space = analysis, data, JointLogDensity(analysis.model, data).space
-    else:
-        results, plugins, space = analysis.results, analysis.data, analysis.space
-    if list(results.free_parameters) != list(space.free_names):
-        raise AnalysisError(f"these results are not of this data and model: their free parameters "
-                            f"{results.free_parameters} differ from {list(space.free_names)}")
-    draws = jax.jit(jax.vmap(space.unpack))(_draw_subset(results.samples_matrix, n_draws, seed))
+    plugins, draws = posterior_draws(analysis, data, n_draws, seed, picture="display_spectrum_model_counts")
     by_type: dict[type, list[Any]] = {}
     for plugin in plugins:
         by_type.setdefault(type(plugin), []).append(plugin)

@@ -36,6 +36,10 @@ class JointLogDensity:
         The plugins; each sees its assigned sources, or all point sources.
     """
 
+    POINTWISE_LIMIT = 20_000_000
+    """Most pointwise log-likelihood values (draws times points) results keep."""
+    _BATCH_POINTS = 2_000_000
+
     def __init__(self, model: Model, data: DataList) -> None:
         if not isinstance(model, Model):
             raise AnalysisError(f"expected a Model, got {type(model).__name__}")
@@ -50,6 +54,8 @@ class JointLogDensity:
         self.log_likelihood_per_plugin = jax.jit(self._per_plugin)
         self._draw_summary_jit = jax.jit(self._draw_summary)
         self._draw_summary_compiled: dict[int, Future] = {}
+        self._n_points: dict[str, int] | None = None
+        self._draw_values_jit = jax.jit(self._draw_values)
 
     @property
     def plugin_names(self) -> tuple[str, ...]:
@@ -87,13 +93,44 @@ class JointLogDensity:
         return {name: f(values) for name, f in self._pointwise.items()}
 
     def _draw_summary(self, theta: Any) -> tuple[dict[str, jnp.ndarray], dict[str, jnp.ndarray], jnp.ndarray]:
-        """For draws ``(n, n_free)``: pointwise log-likelihoods by plugin, linked values
-        by path and the log-prior (0 where a prior is missing), in one computation."""
+        """For draws ``(n, n_free)``: log-likelihoods by plugin, linked values by path and
+        the log-prior (0 where a prior is missing), in one computation.
+
+        The log-likelihoods are pointwise ``(n, points)`` while ``n`` times the number of
+        points is at most :attr:`POINTWISE_LIMIT`, and each plugin's total ``(n, 1)``
+        beyond (images of 10^5 pixels and thousands of draws would need gigabytes).
+        Draws are evaluated in batches small enough that a batch's pointwise values
+        take some tens of megabytes.
+        """
+        n_points = sum(self.n_points.values())
+        keep = theta.shape[0] * n_points <= self.POINTWISE_LIMIT
+
+        def one_draw(row: Any) -> dict[str, jnp.ndarray]:
+            pointwise = self._pointwise_all(row)
+            return pointwise if keep else {k: jnp.sum(v, keepdims=True) for k, v in pointwise.items()}
+
+        batch = max(1, min(theta.shape[0], int(self._BATCH_POINTS // max(n_points, 1))))
+        likelihoods = jax.lax.map(one_draw, theta, batch_size=batch)
+        return (likelihoods, *self._draw_values(theta))
+
+    def draw_values(self, theta: Any) -> tuple[dict[str, Any], Any]:
+        """Linked values by path and the log-prior of draws ``(n, n_free)``, without the
+        likelihood."""
+        return self._draw_values_jit(theta)
+
+    def _draw_values(self, theta: Any) -> tuple[dict[str, jnp.ndarray], jnp.ndarray]:
         values = jax.vmap(self.space.unpack)(theta)
-        pointwise = jax.vmap(self._pointwise_all)(theta)
         linked = {path: values[path] for path in self.space.linked_names}
         log_prior = self.space.log_prior(theta) if not self.space.missing_priors else jnp.zeros(theta.shape[0])
-        return pointwise, linked, log_prior
+        return linked, log_prior
+
+    @property
+    def n_points(self) -> dict[str, int]:
+        """Number of data points (bins, pixels) of each plugin."""
+        if self._n_points is None:
+            shapes = jax.eval_shape(self._pointwise_all, jax.ShapeDtypeStruct((len(self.space.free_names),), float))
+            self._n_points = {k: int(np.prod(v.shape)) for k, v in shapes.items()}
+        return self._n_points
 
     def log_posterior_fn(self) -> Callable[[Any], jnp.ndarray]:
         """Pure ``theta -> log-likelihood + log-prior`` (raises if a prior is missing)."""

@@ -53,12 +53,18 @@ class AnalysisResults:
     @classmethod
     def from_samples(cls, density: Any, samples: np.ndarray, *, analysis: str, sampler: str,
                      sample_stats: dict[str, np.ndarray] | None = None,
-                     extra: dict[str, Any] | None = None) -> AnalysisResults:
+                     extra: dict[str, Any] | None = None, likelihood_draws: bool = True) -> AnalysisResults:
         """Results from posterior ``samples`` of shape ``(chains, draws, n_free)``.
 
         ``density`` is the :class:`~jointfit.log_density.JointLogDensity` they were
         drawn from: it gives the pointwise log-likelihoods, linked values, the model
-        and units. ``extra`` adds attributes (ln Z, the MLE...).
+        and units. ``extra`` adds attributes (ln Z, the MLE...). Without
+        ``likelihood_draws`` (an MLE's draws from its covariance) the likelihood is
+        evaluated at the last draw only, the best fit.
+
+        The ``log_likelihood`` group is pointwise (attribute ``pointwise`` 1) unless
+        draws times points exceed the density's ``POINTWISE_LIMIT``; it then holds each
+        plugin's total per draw, and WAIC and LOO are not available.
         """
         import arviz as az
         import jax.numpy as jnp
@@ -66,19 +72,30 @@ class AnalysisResults:
         space = density.space
         samples = np.asarray(samples, dtype=float)
         chains, draws, n_free = samples.shape
-        mean_theta = samples.reshape(-1, n_free).mean(axis=0)
-        # one compiled call for every draw and the posterior mean (appended last)
-        flat = jnp.asarray(np.vstack([samples.reshape(-1, n_free), mean_theta]))
-        pointwise_all, linked, log_prior = density.draw_summary(flat)
-        pointwise = {k: np.asarray(v)[:-1].reshape(chains, draws, -1) for k, v in pointwise_all.items()}
+        flat = samples.reshape(-1, n_free)
+        if likelihood_draws:
+            # one compiled call for every draw and the posterior mean (appended last)
+            mean_theta = flat.mean(axis=0)
+            everything, linked, log_prior = density.draw_summary(jnp.asarray(np.vstack([flat, mean_theta])))
+            pointwise = {k: np.asarray(v)[:-1].reshape(chains, draws, -1) for k, v in everything.items()}
+            at_mean = float(sum(np.sum(np.asarray(v)[-1]) for v in everything.values()))
+            linked = {k: np.asarray(v)[:-1] for k, v in linked.items()}
+            log_prior = np.asarray(log_prior)[:-1]
+            log_likelihood = sum(v.sum(axis=-1) for v in pointwise.values())
+        else:
+            linked, log_prior = density.draw_values(jnp.asarray(flat))
+            linked, log_prior = {k: np.asarray(v) for k, v in linked.items()}, np.asarray(log_prior)
+            best, _, _ = density.draw_summary(jnp.asarray(flat[-1:]))
+            pointwise = {k: np.asarray(v).reshape(1, 1, -1) for k, v in best.items()}
+            at_mean = math.nan
+            log_likelihood = np.full((chains, draws), np.nan)
+            log_likelihood[-1, -1] = sum(float(v.sum()) for v in pointwise.values())
         posterior = {name: samples[..., i] for i, name in enumerate(space.free_names)}
-        posterior.update({k: np.asarray(v)[:-1].reshape(chains, draws) for k, v in linked.items()})
-        log_likelihood = sum(v.sum(axis=-1) for v in pointwise.values())
+        posterior.update({k: v.reshape(chains, draws) for k, v in linked.items()})
         stats = {"log_like": log_likelihood}
         if space.missing_priors == ():
-            stats["log_prior"] = np.asarray(log_prior)[:-1].reshape(chains, draws)
+            stats["log_prior"] = log_prior.reshape(chains, draws)
         stats.update({k: np.asarray(v) for k, v in (sample_stats or {}).items()})
-        at_mean = float(sum(np.sum(np.asarray(v)[-1]) for v in pointwise_all.values()))
         attrs = {
             "jointfit_format": _FORMAT,
             "analysis": analysis,
@@ -88,7 +105,8 @@ class AnalysisResults:
             "linked_parameters": json.dumps(list(space.linked_names)),
             "units": json.dumps({k: str(space.unit(k)) for k in posterior}),
             "plugins": json.dumps(list(density.plugin_names)),
-            "n_points": json.dumps({k: int(v.shape[-1]) for k, v in pointwise.items()}),
+            "n_points": json.dumps(density.n_points),
+            "pointwise": int(all(v.shape[-1] == density.n_points[k] for k, v in pointwise.items())),
             "log_likelihood_at_mean": at_mean,
         }
         for key, value in (extra or {}).items():
@@ -196,6 +214,9 @@ class AnalysisResults:
             deviance_at_mean = -2.0 * float(self._attrs["log_likelihood_at_mean"])
             criteria["DIC"] = 2.0 * mean_deviance - deviance_at_mean
             criteria["pDIC"] = mean_deviance - deviance_at_mean
+        if self.analysis == "bayesian" and not int(self._attrs.get("pointwise", 1)):
+            criteria["WAIC"] = criteria["LOO"] = math.nan  # too many points to keep per draw
+        elif self.analysis == "bayesian":
             pointwise = self._pointwise_matrix()
             combined = az.from_dict(posterior={"_": np.zeros(pointwise.shape[:2])},
                                     log_likelihood={"all": pointwise})
@@ -268,8 +289,12 @@ class AnalysisResults:
         """Each plugin's log-likelihood at the best point (MAP draw, or the MLE)."""
         i = self._best_draw()
         n_draws = self._stat("log_like").size
-        return {k: float(np.asarray(self._idata.log_likelihood[k]).reshape(n_draws, -1)[i].sum())
-                for k in json.loads(self._attrs["plugins"])}
+        per_plugin = {}
+        for k in json.loads(self._attrs["plugins"]):
+            values = np.asarray(self._idata.log_likelihood[k])
+            stored = values.shape[0] * values.shape[1]  # an MLE keeps its best fit only
+            per_plugin[k] = float(values.reshape(stored, -1)[i if stored == n_draws else -1].sum())
+        return per_plugin
 
     def display(self) -> str:
         """Print (and return) what 3ML prints after a fit: the best point with errors

@@ -4,6 +4,7 @@ WCS, with its PSF (AstroPhot's joint multi-band fits, with posteriors)."""
 from .brightness import BandMagnitudes, band_flux
 from .data import ImageData, read_image, variance_from_counts
 from .grid import SkyGrid, simple_wcs
+from .plots import plot_images
 from .plugin import ImageLike
 from .psf import GaussianPSF, MoffatPSF, psf_image
 from .render import PixelIntegrator, PSFConvolver
@@ -13,5 +14,5 @@ from .shapes import Exponential, Gaussian2D, ImagingShape, Moffat2D, Sersic, gno
 __all__ = [
     "BandMagnitudes", "Exponential", "Gaussian2D", "GaussianPSF", "ImageData", "ImageLike", "ImagingShape",
     "Moffat2D", "MoffatPSF", "PSFConvolver", "PixelIntegrator", "Sersic", "SkyGrid", "band_flux", "gnomonic",
-    "psf_image", "read_image", "sersic_b", "simple_wcs", "variance_from_counts",
+    "plot_images", "psf_image", "read_image", "sersic_b", "simple_wcs", "variance_from_counts",
 ]

@@ -20,7 +20,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from jointfit.errors import DataError, PluginError
+from jointfit.parameter import Parameter
 from jointfit.plugin import Plugin
+from jointfit.priors import Uniform_prior
 from jointfit.space import ParameterSpace
 
 from .brightness import BandMagnitudes, band_flux
@@ -33,6 +35,7 @@ from .shapes import ImagingShape, gnomonic
 __all__ = ["ImageLike"]
 
 _LIKELIHOODS = ("gaussian", "poisson")
+_SKIES = (None, "flat", "tilted")
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,11 @@ class ImageLike(Plugin):
         whole image.
     likelihood : {"gaussian", "poisson"}
         Gaussian with the variance map, or Poisson for images in counts.
+    sky : {None, "flat", "tilted"}
+        A sky background fitted with the sources: ``<name>.sky`` (image units per
+        pixel) and, tilted, ``<name>.sky_east`` and ``<name>.sky_north`` (per arcsec,
+        about the windows' centre). Priors: uniform over the included pixels' range,
+        and slopes that change the sky by at most that range across the windows.
     hdu, wcs, pixel_scale, reference
         Where the image is in its file, and its WCS when it has none: ``wcs``, or
         ``pixel_scale`` (arcsec) and ``reference`` = (ra, dec) of the image centre.
@@ -84,9 +92,9 @@ class ImageLike(Plugin):
     def __init__(self, name: str, image: Any, *, variance: Any = None, weight: Any = None, sigma: Any = None,
                  mask: Any = None, psf: Any = None, psf_pixel_scale: float | None = None, zeropoint: float = 0.0,
                  band: str | None = None, windows: Sequence[tuple[int, int, int, int]] | None = None,
-                 likelihood: str = "gaussian", hdu: int | str = 0, wcs: Any = None, pixel_scale: float | None = None,
-                 reference: tuple[float, float] | None = None, order: int = 3, patch: int = 5,
-                 patch_order: int = 8) -> None:
+                 likelihood: str = "gaussian", sky: str | None = None, hdu: int | str = 0, wcs: Any = None,
+                 pixel_scale: float | None = None, reference: tuple[float, float] | None = None, order: int = 2,
+                 patch: int = 5, patch_order: int = 8) -> None:
         super().__init__(name)
         if likelihood not in _LIKELIHOODS:
             raise PluginError(f"plugin {name!r}: likelihood must be one of {_LIKELIHOODS}, got {likelihood!r}")
@@ -105,6 +113,30 @@ class ImageLike(Plugin):
         scale = SkyGrid.from_wcs(self.image.wcs, *self.box).pixel_scale
         self.psf = None if psf is None else psf_image(psf, scale, psf_pixel_scale)
         self._integration = {"order": order, "patch": patch, "patch_order": patch_order}
+        if sky not in _SKIES:
+            raise PluginError(f"plugin {name!r}: sky must be one of {_SKIES}, got {sky!r}")
+        self.sky = sky
+        if sky is not None:
+            self._add_sky_parameters(sky)
+
+    def _add_sky_parameters(self, sky: str) -> None:
+        x0, x1, y0, y1 = self.box
+        included = self.image.data[y0:y1, x0:x1][~self.excluded[y0:y1, x0:x1]]
+        low, high = float(included.min()), float(included.max())
+        if high <= low:
+            high = low + 1.0
+        self._add_nuisance_parameter(Parameter(
+            "sky", float(np.median(included)), bounds=(low, high), prior=Uniform_prior(lower_bound=low, upper_bound=high),
+            description="sky background (image units per pixel)"))
+        if sky == "tilted":
+            grid = SkyGrid.from_wcs(self.image.wcs, x0, x1, y0, y1)
+            size = float(np.hypot(np.ptp(grid.xi), np.ptp(grid.eta))) or 1.0
+            slope = (high - low) / size
+            for direction in ("east", "north"):
+                self._add_nuisance_parameter(Parameter(
+                    f"sky_{direction}", 0.0, bounds=(-slope, slope),
+                    prior=Uniform_prior(lower_bound=-slope, upper_bound=slope), unit="1 / arcsec",
+                    description=f"sky gradient toward {direction} (image units per pixel per arcsec)"))
 
     def _bounding_box(self, windows: Sequence[tuple[int, int, int, int]] | None
                       ) -> tuple[tuple[int, int, int, int], np.ndarray]:
@@ -159,6 +191,8 @@ class ImageLike(Plugin):
         my, mx = ky // 2 + 1, kx // 2 + 1
         grid = SkyGrid.from_wcs(self.image.wcs, x0 - mx, x1 + mx, y0 - my, y1 + my)
         self._grid, self._margin = grid, (my, mx)
+        box_xi, box_eta = grid.xi[my:-my, mx:-mx], grid.eta[my:-my, mx:-mx]
+        self._box_xi_eta = (jnp.asarray(box_xi - box_xi.mean()), jnp.asarray(box_eta - box_eta.mean()))
         self._integrator = PixelIntegrator(grid, **self._integration)
         self._convolver = None if self.psf is None else PSFConvolver(self.psf, grid.shape)
         box = (slice(y0, y1), slice(x0, x1))
@@ -197,7 +231,13 @@ class ImageLike(Plugin):
             else:
                 image = self._convolver(image)
         my, mx = self._margin
-        return image[my:image.shape[0] - my, mx:image.shape[1] - mx]
+        image = image[my:image.shape[0] - my, mx:image.shape[1] - mx]
+        if self.sky is not None:
+            image = image + values[f"{self.name}.sky"]
+        if self.sky == "tilted":
+            xi, eta = self._box_xi_eta
+            image = image + values[f"{self.name}.sky_east"] * xi + values[f"{self.name}.sky_north"] * eta
+        return image
 
     # -- the contract ------------------------------------------------------------------------------
     def pointwise_loglike(self, values: Any) -> jnp.ndarray:
@@ -213,6 +253,14 @@ class ImageLike(Plugin):
         """Sum over included pixels of (data - model)^2 / variance."""
         model = self.model_image(values)
         return jnp.sum(jnp.where(self._included, (self._data - model) ** 2 / self._variance, 0.0))
+
+    @classmethod
+    def display_model_counts(cls, plugins: Sequence[Plugin], draws: Any, **options: Any) -> Any:
+        """Data, model, residuals and radial profiles of these images
+        (:func:`~jointfit_imaging.plots.draw_images`)."""
+        from .plots import draw_images
+
+        return draw_images(plugins, draws, confidence_level=options.get("confidence_level", 0.68))
 
     def simulate(self, values: Any, key: Any) -> jnp.ndarray:
         """An image of the box drawn from the model: Gaussian with the variance map, or

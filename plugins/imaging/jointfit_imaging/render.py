@@ -56,7 +56,7 @@ class PixelIntegrator:
         Nodes per half-pixel and axis in the patch (``(2 patch_order)**2`` per pixel).
     """
 
-    def __init__(self, grid: SkyGrid, *, order: int = 3, patch: int = 5, patch_order: int = 8) -> None:
+    def __init__(self, grid: SkyGrid, *, order: int = 2, patch: int = 5, patch_order: int = 8) -> None:
         self.grid = grid
         ny, nx = grid.shape
         self.patch = int(min(patch, ny, nx))

@@ -77,8 +77,8 @@ def test_off_centre_sersic_keeps_its_flux_and_centroid():
     values.update(n=0.5, Re=3.0 * scale, q=0.7, PA=40.0)
     image = np.asarray(PixelIntegrator(grid)(lambda xi, eta: Sersic().brightness(xi, eta, values), xi_c, eta_c))
     y, x = np.mgrid[:size, :size]
-    assert (x * image).sum() / image.sum() == pytest.approx(30.37, abs=1e-6)
-    assert (y * image).sum() / image.sum() == pytest.approx(29.81, abs=1e-6)
+    assert (x * image).sum() / image.sum() == pytest.approx(30.37, abs=1e-5)
+    assert (y * image).sum() / image.sum() == pytest.approx(29.81, abs=1e-5)
 
 
 @pytest.mark.parametrize("shape, extra", [(Exponential(), {"h": 1.5}), (Gaussian2D(), {"sigma": 1.2}),

@@ -1,0 +1,245 @@
+"""ImageLike: reading images as users have them, every bad input's error, the model
+image against an independent numpy calculation, and the two ways of sharing a
+galaxy's structure across bands."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from astropy.io import fits
+from astropy.wcs import WCS
+from scipy import special
+
+from jointfit import DataList, ExtendedSource, JointfitWarning, Model, PointSource
+from jointfit.errors import DataError, PluginError
+from jointfit.log_density import JointLogDensity
+from jointfit_imaging import (BandMagnitudes, Gaussian2D, GaussianPSF, ImageLike, Sersic, simple_wcs,
+                              variance_from_counts)
+
+RA, DEC = 187.3119, 12.9783
+SHAPE = (33, 37)
+SCALE = 0.5
+
+
+def blank(**options):
+    return ImageLike("r", np.zeros(SHAPE), variance=np.ones(SHAPE), wcs=simple_wcs(SHAPE, SCALE, RA, DEC),
+                     zeropoint=22.5, **options)
+
+
+def galaxy_model(**sersic) -> Model:
+    shape = Sersic(ra=RA + 0.4 / 3600, dec=DEC - 0.3 / 3600, n=1.5, Re=2.0, q=0.6, PA=35.0, **sersic)
+    return Model(ExtendedSource("gal", spatial_shape=shape, spectral_shape=BandMagnitudes(r=17.0, W1=16.0)))
+
+
+def values_of(model: Model, plugin: ImageLike) -> dict:
+    space = model.compile()
+    plugin.setup(space)
+    return space.unpack(space.initial_theta)
+
+
+# -- reading ------------------------------------------------------------------------------------
+def test_fits_file_with_extensions_reads_as_the_arrays(tmp_path):
+    rng = np.random.default_rng(1)
+    data, variance = rng.normal(size=SHAPE), rng.uniform(0.5, 2.0, SHAPE)
+    mask = np.zeros(SHAPE, dtype=np.int16)
+    mask[3:5, 7:9] = 4  # any nonzero value excludes (imfit, SExtractor)
+    header = simple_wcs(SHAPE, SCALE, RA, DEC).to_header()
+    fits.HDUList([fits.PrimaryHDU(data, header), fits.ImageHDU(variance, name="VAR"),
+                  fits.ImageHDU(mask, name="MASK")]).writeto(tmp_path / "cutout.fits")
+    image = ImageLike("r", tmp_path / "cutout.fits", variance="VAR", mask="MASK").image
+    np.testing.assert_array_equal(image.excluded, mask != 0)
+    np.testing.assert_array_equal(image.data[~image.excluded], data[mask == 0])
+    np.testing.assert_array_equal(image.variance[~image.excluded], variance[mask == 0])
+    assert image.wcs.wcs.ctype[0] == "RA---TAN"
+    # a boolean mask array: True excludes, as numpy.ma
+    boolean = ImageLike("r", tmp_path / "cutout.fits", weight=1.0 / variance, mask=mask != 0).image
+    np.testing.assert_allclose(boolean.variance[~boolean.excluded], variance[mask == 0], rtol=1e-12)
+
+
+def test_array_with_pixel_scale_gets_a_north_up_wcs():
+    image = ImageLike("r", np.zeros(SHAPE), sigma=np.ones(SHAPE), pixel_scale=0.262, reference=(RA, DEC)).image
+    ra, dec = image.wcs.pixel_to_world_values((SHAPE[1] - 1) / 2, (SHAPE[0] - 1) / 2)
+    assert (float(ra), float(dec)) == pytest.approx((RA, DEC))
+    ra_left, _ = image.wcs.pixel_to_world_values(0.0, (SHAPE[0] - 1) / 2)
+    assert ra_left > RA  # east is to the left
+
+
+def test_imfit_noise_model():
+    counts = np.array([[10.0, 100.0]])
+    np.testing.assert_allclose(variance_from_counts(counts, gain=4.725, read_noise=4.3, sky=130.1),
+                               (counts + 130.1) / 4.725 + (4.3 / 4.725) ** 2)
+
+
+# -- bad input ---------------------------------------------------------------------------------
+def test_nan_pixels_are_masked_with_a_warning_that_counts_them():
+    data = np.zeros(SHAPE)
+    data[2, 3] = data[4, 5] = np.nan
+    with pytest.warns(JointfitWarning, match="2 pixels are NaN or infinite and not masked"):
+        image = ImageLike("r", data, variance=np.ones(SHAPE), wcs=simple_wcs(SHAPE, SCALE, RA, DEC)).image
+    assert image.excluded.sum() == 2 and image.excluded[2, 3]
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"variance": np.zeros(SHAPE)}, r"variance of image array is zero, negative or not finite at 1221 included"),
+    ({"variance": -np.ones(SHAPE)}, "zero, negative or not finite"),
+    ({"variance": np.ones((3, 3))}, r"shape \(3, 3\) differs from the image's \(33, 37\)"),
+    ({"variance": np.ones(SHAPE), "weight": np.ones(SHAPE)}, r"give one of variance, weight and sigma"),
+    ({}, "a Gaussian likelihood needs variance=, weight= or sigma="),
+    ({"variance": np.ones(SHAPE), "psf": -np.ones((5, 5))}, "the PSF image must have a positive sum"),
+    ({"variance": np.ones(SHAPE), "psf": np.full((5, 5), np.nan)}, "the PSF image has 25 NaN"),
+    ({"variance": np.ones(SHAPE), "windows": [(0, 40, 0, 10)]}, r"window \(0, 40, 0, 10\) .* is not inside"),
+    ({"variance": np.ones(SHAPE), "mask": np.ones(SHAPE, dtype=bool)}, "every pixel is excluded"),
+])
+def test_bad_inputs_raise_named_errors(bad, message):
+    with pytest.raises(DataError, match=message):
+        ImageLike("r", np.zeros(SHAPE), wcs=simple_wcs(SHAPE, SCALE, RA, DEC), **bad)
+
+
+def test_wcs_problems_are_named(tmp_path):
+    linear = WCS(naxis=2)
+    linear.wcs.ctype = ["LINEAR", "LINEAR"]
+    fits.PrimaryHDU(np.zeros(SHAPE), linear.to_header()).writeto(tmp_path / "linear.fits")
+    with pytest.raises(DataError, match=r"linear.fits\[0\]: the WCS is not celestial"):
+        ImageLike("r", tmp_path / "linear.fits", variance=np.ones(SHAPE))
+    with pytest.raises(DataError, match=r"has no WCS: give wcs=, or pixel_scale="):
+        ImageLike("r", np.zeros(SHAPE), variance=np.ones(SHAPE))
+    with pytest.raises(DataError, match=r"has no HDU 'SCI'"):
+        ImageLike("r", tmp_path / "linear.fits", hdu="SCI", variance=np.ones(SHAPE))
+
+
+def test_poisson_needs_counts_and_sources_need_a_band():
+    with pytest.raises(DataError, match="a Poisson likelihood needs counts >= 0; 1 included pixels are negative"):
+        data = np.zeros(SHAPE)
+        data[0, 0] = -1.0
+        ImageLike("r", data, likelihood="poisson", wcs=simple_wcs(SHAPE, SCALE, RA, DEC))
+    plugin = blank(band="NUV")
+    plugin.assign_to_source("gal")
+    with pytest.raises(PluginError, match="whose spectral shape has no magnitude in band 'NUV'"):
+        plugin.setup(galaxy_model().compile())
+    star = Model(PointSource("star", RA, DEC, spectral_shape=BandMagnitudes(r=18.0)))
+    with pytest.raises(PluginError, match="point source 'star' needs a PSF"):
+        blank().setup(star.compile())
+
+
+# -- the model image -------------------------------------------------------------------------------
+def test_model_image_of_a_round_gaussian_equals_erf_pixel_integrals():
+    """Axis-aligned round Gaussian: each pixel's flux is a product of erf differences."""
+    shape = Gaussian2D(ra=RA, dec=DEC, sigma=1.3, q=1.0, PA=0.0)
+    model = Model(ExtendedSource("blob", spatial_shape=shape, spectral_shape=BandMagnitudes(r=20.0)))
+    plugin = blank()
+    image = np.asarray(plugin.model_image(values_of(model, plugin)))
+    flux = 10 ** (-0.4 * (20.0 - 22.5))
+    sigma_pixels = 1.3 / SCALE
+    ny, nx = SHAPE
+    centre_x, centre_y = (nx - 1) / 2, (ny - 1) / 2
+    fx = np.diff(special.ndtr((np.arange(nx + 1) - 0.5 - centre_x) / sigma_pixels))
+    fy = np.diff(special.ndtr((np.arange(ny + 1) - 0.5 - centre_y) / sigma_pixels))
+    # east is to the left: x runs west, which for a round Gaussian is the same. The 2x2
+    # Gauss-Legendre rule per pixel: 1e-5 of the peak anywhere, 2e-4 where bright
+    expected = flux * np.outer(fy, fx)
+    np.testing.assert_allclose(image, expected, rtol=0.0, atol=1e-5 * expected.max())
+    bright = expected > 0.01 * expected.max()
+    np.testing.assert_allclose(image[bright], expected[bright], rtol=2e-4)
+    assert image.sum() == pytest.approx(flux * fx.sum() * fy.sum(), rel=2e-5)
+
+
+def test_log_likelihood_is_the_gaussian_formula():
+    model = galaxy_model()
+    truth = blank(psf=GaussianPSF(1.5))
+    values = values_of(model, truth)
+    rng = np.random.default_rng(2)
+    variance = rng.uniform(0.5, 2.0, SHAPE)
+    expected = np.asarray(truth.model_image(values))
+    data = expected + rng.normal(size=SHAPE) * np.sqrt(variance)
+    plugin = ImageLike("r", data, variance=variance, wcs=simple_wcs(SHAPE, SCALE, RA, DEC), zeropoint=22.5,
+                       psf=GaussianPSF(1.5))
+    values = values_of(model, plugin)
+    reference = -0.5 * np.sum((data - expected) ** 2 / variance + np.log(2 * math.pi * variance))
+    assert float(plugin.loglike(values)) == pytest.approx(reference, rel=1e-12)
+    assert plugin.pointwise_loglike(values).shape == (SHAPE[0] * SHAPE[1],)
+
+
+def test_windows_fit_their_pixels_and_see_light_from_outside():
+    model = galaxy_model()
+    whole = blank(psf=GaussianPSF(2.0))
+    windowed = blank(psf=GaussianPSF(2.0), windows=[(10, 20, 8, 14), (22, 30, 20, 25)])
+    full = np.asarray(whole.model_image(values_of(model, whole)))
+    cut = np.asarray(windowed.model_image(values_of(model, windowed)))
+    x0, x1, y0, y1 = windowed.box
+    assert (x0, x1, y0, y1) == (10, 30, 8, 25)
+    # the same to ~2e-6: each grid takes offsets in the tangent plane at its own centre
+    np.testing.assert_allclose(cut, full[y0:y1, x0:x1], rtol=1e-5, atol=1e-9 * full.max())
+    assert windowed.pointwise_loglike(values_of(model, windowed)).shape == (10 * 6 + 8 * 5,)
+
+
+def test_band_magnitudes_or_linked_sources_per_band_are_the_same_likelihood():
+    """AstroPhot's equality constraints (one source per band, structure linked) and one
+    source with a magnitude per band define the same likelihood."""
+    rng = np.random.default_rng(5)
+    plugins = {}
+    for band, scale, fwhm in (("r", 0.262, 1.12), ("W1", 2.75, 6.1)):
+        shape = (41, 41) if band == "r" else (9, 9)
+        plugins[band] = ImageLike(band, rng.normal(size=shape), variance=np.ones(shape),
+                                  wcs=simple_wcs(shape, scale, RA, DEC), psf=GaussianPSF(fwhm),
+                                  zeropoint=22.5 if band == "r" else 25.199)
+    one = galaxy_model()
+    per_band = Model(*(ExtendedSource(f"gal_{band}", spatial_shape=galaxy_model().gal.Sersic.copy(),
+                                      spectral_shape=BandMagnitudes(**{band: 17.0})) for band in ("r", "W1")))
+    for name in ("ra", "dec", "n", "Re", "q", "PA"):
+        per_band.link(f"gal_W1.Sersic.{name}", f"gal_r.Sersic.{name}")
+    separate = {band: ImageLike(band, p.image.data, variance=p.image.variance, wcs=p.image.wcs, psf=p.psf,
+                                zeropoint=p.zeropoint) for band, p in plugins.items()}
+    separate["r"].assign_to_source("gal_r")
+    separate["W1"].assign_to_source("gal_W1")
+    joint = JointLogDensity(one, DataList(*plugins.values()))
+    linked = JointLogDensity(per_band, DataList(*separate.values()))
+    for _ in range(3):
+        shift = {"n": rng.uniform(1, 3), "Re": rng.uniform(1, 4), "q": rng.uniform(0.3, 1), "PA": rng.uniform(0, 180)}
+        magnitudes = {"r": rng.uniform(16, 18), "W1": rng.uniform(15, 17)}
+        theta_one = one.compile().pack({**{f"gal.Sersic.{k}": v for k, v in shift.items()},
+                                        **{f"gal.Sersic.{k}": getattr(one.gal.Sersic, k).value for k in ("ra", "dec")},
+                                        **{f"gal.spectrum.main.BandMagnitudes.{b}": m for b, m in magnitudes.items()}})
+        theta_linked = per_band.compile().pack(
+            {**{f"gal_r.Sersic.{k}": v for k, v in shift.items()},
+             **{f"gal_r.Sersic.{k}": getattr(one.gal.Sersic, k).value for k in ("ra", "dec")},
+             **{f"gal_{b}.spectrum.main.BandMagnitudes.{b}": m for b, m in magnitudes.items()}})
+        assert float(joint.log_likelihood(theta_one)) == pytest.approx(float(linked.log_likelihood(theta_linked)),
+                                                                       rel=1e-12)
+
+
+def test_band_magnitudes_survive_the_model_file():
+    model = galaxy_model()
+    model.gal.spectrum.main.BandMagnitudes.W1.value = 15.25
+    again = Model.from_yaml(model.to_yaml())
+    assert again.gal.spectral_shape.bands == ("r", "W1")
+    assert again.gal.spectrum.main.BandMagnitudes.W1.value == 15.25
+    assert again.gal.Sersic.Re.unit == "arcsec"
+
+
+def test_flat_and_tilted_sky_are_fitted_with_the_galaxy():
+    import json
+
+    from jointfit import JointLikelihood
+
+    model = galaxy_model()
+    model = Model(ExtendedSource("gal", spatial_shape=model.gal.Sersic.copy(), spectral_shape=BandMagnitudes(r=17.0)))
+    truth = blank(psf=GaussianPSF(1.5))
+    clean = np.asarray(truth.model_image(values_of(model, truth)))
+    rng = np.random.default_rng(9)
+    wcs = simple_wcs(SHAPE, SCALE, RA, DEC)
+    y, x = np.mgrid[:SHAPE[0], :SHAPE[1]]
+    sky = 0.3 + 0.01 * (x - (SHAPE[1] - 1) / 2)  # rising toward +x: toward the west
+    data = clean + sky + 0.05 * rng.normal(size=SHAPE)
+    plugin = ImageLike("r", data, variance=np.full(SHAPE, 0.05**2), wcs=wcs, zeropoint=22.5, psf=GaussianPSF(1.5),
+                       sky="tilted")
+    assert set(plugin.nuisance_parameters) == {"r.sky", "r.sky_east", "r.sky_north"}
+    fit = JointLikelihood(model, DataList(plugin))
+    fit.fit(quiet=True)
+    sigma = dict(zip(fit.space.free_names, np.sqrt(np.diag(fit.covariance))))
+    best = dict(zip(fit.space.free_names, json.loads(fit.results.inference_data.posterior.attrs["mle"])))
+    assert abs(best["r.sky"] - 0.3) < 4 * sigma["r.sky"]
+    # 0.01 per pixel toward the west is -0.01 / 0.5 per arcsec toward the east
+    assert abs(best["r.sky_east"] + 0.02) < 4 * sigma["r.sky_east"]
+    assert abs(best["r.sky_north"]) < 4 * sigma["r.sky_north"]
