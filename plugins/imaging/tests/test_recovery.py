@@ -36,26 +36,28 @@ def test_written_cutouts_read_back_with_their_wcs_and_variance(cutouts):
     assert abs(residual.mean()) < 0.05 and residual.std() == pytest.approx(1.0, abs=0.03)
 
 
-def test_joint_maximum_likelihood_recovers_the_galaxy(cutouts):
+def test_joint_maximum_likelihood_recovers_the_galaxy_more_tightly_than_the_r_band(cutouts):
+    images = read_band_images(cutouts)
     model = tutorial_model()
-    fit = JointLikelihood(model, DataList(*read_band_images(cutouts)))
+    fit = JointLikelihood(model, DataList(*images))
     fit.fit(quiet=True)
     sigma = np.sqrt(np.diag(fit.covariance))
     for i, path in enumerate(fit.space.free_names):
         key = next(k for k, v in PATHS.items() if v == path)
         assert abs(model.parameters[path].value - TUTORIAL_TRUTH[key]) < 4.0 * sigma[i], path
+    r_only = JointLikelihood(tutorial_model(bands=("r",)), DataList(images[0]))
+    r_only.fit(quiet=True)
+    r_sigma = dict(zip(r_only.space.free_names, np.sqrt(np.diag(r_only.covariance))))
+    joint_sigma = dict(zip(fit.space.free_names, sigma))
+    for key in ("n", "Re", "q", "PA"):
+        assert joint_sigma[PATHS[key]] < r_sigma[PATHS[key]], key
 
 
 @pytest.mark.slow
-def test_joint_posterior_covers_the_truth_and_beats_the_r_band_alone(cutouts):
-    images = read_band_images(cutouts)
-    joint = BayesianAnalysis(tutorial_model(), DataList(*images)).sample(
-        "nuts", num_warmup=300, num_samples=600, quiet=True, progress_bar=False)
-    r_only = BayesianAnalysis(tutorial_model(bands=("r",)), DataList(images[0])).sample(
-        "nuts", num_warmup=300, num_samples=600, quiet=True, progress_bar=False)
+def test_joint_posterior_covers_the_truth(cutouts):
+    joint = BayesianAnalysis(tutorial_model(), DataList(*read_band_images(cutouts))).sample(
+        "nuts", num_warmup=300, num_samples=500, quiet=True, progress_bar=False, seed=3)
     posterior = joint.inference_data.posterior
     for key, path in PATHS.items():
         low, high = np.quantile(posterior[path].values, [0.005, 0.995])
         assert low < TUTORIAL_TRUTH[key] < high, key
-    for key in ("n", "Re", "q"):
-        assert float(posterior[PATHS[key]].std()) < float(r_only.inference_data.posterior[PATHS[key]].std()), key
