@@ -5,14 +5,14 @@ from .brightness import BandMagnitudes, band_flux
 from .data import ImageData, read_image, variance_from_counts
 from .grid import SkyGrid, simple_wcs
 from .plots import plot_images
-from .plugin import ImageLike
+from .plugin import ImageLike, SkyWindow
 from .psf import GaussianPSF, MoffatPSF, psf_image
 from .render import PixelIntegrator, PSFConvolver
 from .sersic import sersic_b
-from .shapes import Exponential, Gaussian2D, ImagingShape, Moffat2D, Sersic, gnomonic
+from .shapes import Exponential, Gaussian2D, ImagingShape, Moffat2D, Sersic, SplineProfile, gnomonic
 
 __all__ = [
     "BandMagnitudes", "Exponential", "Gaussian2D", "GaussianPSF", "ImageData", "ImageLike", "ImagingShape",
-    "Moffat2D", "MoffatPSF", "PSFConvolver", "PixelIntegrator", "Sersic", "SkyGrid", "band_flux", "gnomonic",
+    "Moffat2D", "MoffatPSF", "PSFConvolver", "PixelIntegrator", "Sersic", "SkyGrid", "SkyWindow", "SplineProfile", "band_flux", "gnomonic",
     "plot_images", "psf_image", "read_image", "sersic_b", "simple_wcs", "variance_from_counts",
 ]

@@ -32,10 +32,31 @@ from .psf import psf_image
 from .render import PixelIntegrator, PSFConvolver
 from .shapes import ImagingShape, gnomonic
 
-__all__ = ["ImageLike"]
+__all__ = ["ImageLike", "SkyWindow"]
 
 _LIKELIHOODS = ("gaussian", "poisson")
 _SKIES = (None, "flat", "tilted")
+
+
+@dataclass(frozen=True)
+class SkyWindow:
+    """A window given on the sky: centre (``ra``, ``dec``, degrees) and ``width``
+    (east-west) and ``height`` (north-south) in arcsec; each image fits the pixels of
+    the smallest pixel box that holds it."""
+
+    ra: float
+    dec: float
+    width: float
+    height: float
+
+    def pixel_box(self, wcs: Any) -> tuple[int, int, int, int]:
+        """(x_min, x_max, y_min, y_max) of the box's corners in ``wcs``'s pixels."""
+        cos_dec = math.cos(math.radians(self.dec))
+        corners = [(self.ra + sx * self.width / 2.0 / 3600.0 / cos_dec, self.dec + sy * self.height / 2.0 / 3600.0)
+                   for sx in (-1, 1) for sy in (-1, 1)]
+        x, y = wcs.world_to_pixel_values([c[0] for c in corners], [c[1] for c in corners])
+        return (int(math.floor(np.min(x) + 0.5)), int(math.floor(np.max(x) + 0.5)) + 1,
+                int(math.floor(np.min(y) + 0.5)), int(math.floor(np.max(y) + 0.5)) + 1)
 
 
 @dataclass(frozen=True)
@@ -72,9 +93,9 @@ class ImageLike(Plugin):
         Magnitude of one image unit summed over pixels.
     band : str, optional
         Band name looked up in the sources' ``BandMagnitudes`` (default: ``name``).
-    windows : sequence of (x_min, x_max, y_min, y_max), optional
-        Pixel boxes fitted (zero-based, maxima excluded, as numpy slices); default the
-        whole image.
+    windows : sequence of (x_min, x_max, y_min, y_max) or SkyWindow, optional
+        Pixel boxes fitted (zero-based, maxima excluded, as numpy slices) or boxes on
+        the sky (:class:`SkyWindow`); default the whole image.
     likelihood : {"gaussian", "poisson"}
         Gaussian with the variance map, or Poisson for images in counts.
     sky : {None, "flat", "tilted"}
@@ -91,7 +112,7 @@ class ImageLike(Plugin):
 
     def __init__(self, name: str, image: Any, *, variance: Any = None, weight: Any = None, sigma: Any = None,
                  mask: Any = None, psf: Any = None, psf_pixel_scale: float | None = None, zeropoint: float = 0.0,
-                 band: str | None = None, windows: Sequence[tuple[int, int, int, int]] | None = None,
+                 band: str | None = None, windows: Sequence[tuple[int, int, int, int] | SkyWindow] | None = None,
                  likelihood: str = "gaussian", sky: str | None = None, hdu: int | str = 0, wcs: Any = None,
                  pixel_scale: float | None = None, reference: tuple[float, float] | None = None, order: int = 2,
                  patch: int = 5, patch_order: int = 8) -> None:
@@ -138,7 +159,7 @@ class ImageLike(Plugin):
                     prior=Uniform_prior(lower_bound=-slope, upper_bound=slope), unit="1 / arcsec",
                     description=f"sky gradient toward {direction} (image units per pixel per arcsec)"))
 
-    def _bounding_box(self, windows: Sequence[tuple[int, int, int, int]] | None
+    def _bounding_box(self, windows: Sequence[tuple[int, int, int, int] | SkyWindow] | None
                       ) -> tuple[tuple[int, int, int, int], np.ndarray]:
         """Bounding box (x_min, x_max, y_min, y_max) of the windows, and the pixels
         left out of the fit: the image's excluded ones and those outside every window."""
@@ -147,6 +168,8 @@ class ImageLike(Plugin):
             return (0, nx, 0, ny), self.image.excluded
         inside = np.zeros((ny, nx), dtype=bool)
         for window in windows:
+            if isinstance(window, SkyWindow):
+                window = window.pixel_box(self.image.wcs)
             x0, x1, y0, y1 = (int(v) for v in window)
             if not (0 <= x0 < x1 <= nx and 0 <= y0 < y1 <= ny):
                 raise DataError(f"window {tuple(window)} (x_min, x_max, y_min, y_max) is not inside "
@@ -179,7 +202,7 @@ class ImageLike(Plugin):
                 rendered.append(_Rendered(source_name, shape, f"{source_name}.{shape.name}.", magnitude))
             else:
                 raise PluginError(f"plugin {self.name!r}: source {source_name!r} has spatial shape {shape.name}, "
-                                  "which images cannot render; use Sersic, Exponential, Gaussian2D or Moffat2D")
+                                  "which images cannot render; use Sersic, Exponential, Gaussian2D, Moffat2D or SplineProfile")
         if not rendered:
             raise PluginError(f"plugin {self.name!r}: no source has a magnitude in band {self.band!r}")
         return rendered

@@ -21,7 +21,8 @@ from jointfit.functions.base import ParameterSpec as P
 
 from .sersic import sersic_b, sersic_log_norm
 
-__all__ = ["ImagingShape", "Sersic", "Exponential", "Gaussian2D", "Moffat2D", "gnomonic", "ARCSEC_PER_RADIAN"]
+__all__ = ["ImagingShape", "Sersic", "Exponential", "Gaussian2D", "Moffat2D", "SplineProfile", "gnomonic",
+           "ARCSEC_PER_RADIAN"]
 
 ARCSEC_PER_RADIAN = 180.0 / math.pi * 3600.0
 
@@ -123,3 +124,68 @@ class Moffat2D(ImagingShape):
     def profile(cls, radius: Any, fwhm: Any, beta: Any) -> Any:
         alpha = fwhm / (2.0 * jnp.sqrt(2.0 ** (1.0 / beta) - 1.0))
         return (beta - 1.0) / (math.pi * alpha**2) * (1.0 + (radius / alpha) ** 2) ** (-beta)
+
+
+class SplineProfile(ImagingShape):
+    """Free radial profile (AstroPhot's spline galaxy): log10 of the surface brightness
+    at radii ``R_0 < R_1 < ...`` (arcsec along the major axis), linear in radius
+    between them and zero beyond the last, normalised to unit total flux.
+
+    ``SplineProfile(ra, dec, q, PA, radii=[0, 1, 2, 4, 8, 16], log_I=[...])``: the
+    radii become fixed parameters ``R_k`` (free them to move the knots), the
+    intensities parameters ``logI_k`` relative to the centre's (``logI_0 = 0``, which
+    the source's brightness replaces).
+    """
+
+    _SEGMENT_NODES = 8
+
+    def __init__(self, *, radii: Any = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0), log_I: Any = None, **values: Any) -> None:
+        import numpy as np
+
+        from jointfit.errors import ModelError
+
+        radii = [float(r) for r in radii]
+        if len(radii) < 2 or radii[0] != 0.0 or any(b <= a for a, b in zip(radii, radii[1:])):
+            raise ModelError(f"SplineProfile: radii must start at 0 and increase, got {radii}")
+        log_i = [-1.0 * r / radii[-1] * 3.0 for r in radii] if log_I is None else [float(v) for v in log_I]
+        if len(log_i) != len(radii):
+            raise ModelError(f"SplineProfile: {len(radii)} radii but {len(log_i)} log_I values")
+        specs = dict(type(self)._specs)
+        for k, radius in enumerate(radii):
+            spec = P(radius, bounds=(0.0, None), unit="arcsec", free=False, description=f"Radius of knot {k}")
+            spec.name = f"R_{k}"
+            specs[spec.name] = spec
+        for k in range(1, len(radii)):
+            spec = P(log_i[k] - log_i[0], bounds=(-20.0, 20.0), description=f"log10 surface brightness at R_{k} "
+                                                                            "relative to the centre")
+            spec.name = f"logI_{k}"
+            specs[spec.name] = spec
+        self._specs = specs
+        self._knots = len(radii)
+        super().__init__(**values, **{f"R_{k}": r for k, r in enumerate(radii)},
+                         **{f"logI_{k}": log_i[k] - log_i[0] for k in range(1, len(radii))})
+        nodes, weights = np.polynomial.legendre.leggauss(self._SEGMENT_NODES)
+        self._unit_nodes, self._unit_weights = 0.5 * (nodes + 1.0), 0.5 * weights
+
+    @classmethod
+    def _new_for_state(cls, state: Any) -> SplineProfile:
+        knots = sum(1 for key in state if key.startswith("R_"))
+        return cls(radii=[float(k) for k in range(knots)])
+
+    def __getattr__(self, name: str) -> Any:
+        parameters = self.__dict__.get("_parameters", {})
+        if name in parameters:
+            return parameters[name]
+        return super().__getattr__(name)
+
+    def brightness(self, xi: Any, eta: Any, values: Any) -> Any:
+        radii = jnp.stack([values[f"R_{k}"] for k in range(self._knots)])
+        log_i = jnp.concatenate([jnp.zeros(1), jnp.stack([values[f"logI_{k}"] for k in range(1, self._knots)])])
+        # total flux 2 pi q int R I(R) dR, segment by segment (Gauss-Legendre)
+        start, width = radii[:-1], jnp.diff(radii)
+        r = start[:, None] + width[:, None] * self._unit_nodes
+        profile = 10.0 ** jnp.interp(r, radii, log_i)
+        flux = 2.0 * math.pi * jnp.sum(width * jnp.sum(self._unit_weights * r * profile, axis=1))
+        radius = elliptical_radius(xi, eta, values["q"], values["PA"])
+        inside = radius <= radii[-1]
+        return jnp.where(inside, 10.0 ** jnp.interp(radius, radii, log_i), 0.0) / (flux * values["q"])

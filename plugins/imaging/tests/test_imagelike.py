@@ -243,3 +243,22 @@ def test_flat_and_tilted_sky_are_fitted_with_the_galaxy():
     # 0.01 per pixel toward the west is -0.01 / 0.5 per arcsec toward the east
     assert abs(best["r.sky_east"] + 0.02) < 4 * sigma["r.sky_east"]
     assert abs(best["r.sky_north"]) < 4 * sigma["r.sky_north"]
+
+
+def test_sky_windows_select_the_same_pixels_in_rotated_images():
+    from jointfit_imaging import SkyWindow
+
+    window = SkyWindow(RA + 2.0 / 3600, DEC - 1.0 / 3600, width=4.0, height=3.0)
+    north_up = blank(windows=[window])
+    # 4 x 3 arcsec at 0.5 arcsec per pixel, east to the left: 8 x 6 pixels about the centre
+    x_centre, y_centre = north_up.image.wcs.world_to_pixel_values(RA + 2.0 / 3600, DEC - 1.0 / 3600)
+    x0, x1, y0, y1 = north_up.box
+    assert (x1 - x0, y1 - y0) in {(8, 6), (9, 7), (9, 6), (8, 7)}
+    assert x0 <= x_centre <= x1 - 1 and y0 <= y_centre <= y1 - 1
+    turned_wcs = simple_wcs(SHAPE[::-1], SCALE, RA, DEC)
+    turned_wcs.wcs.pc = [[0.0, -1.0], [1.0, 0.0]]
+    turned = ImageLike("r", np.zeros(SHAPE[::-1]), variance=np.ones(SHAPE[::-1]), wcs=turned_wcs, windows=[window])
+    tx0, tx1, ty0, ty1 = turned.box
+    assert (tx1 - tx0, ty1 - ty0) == (y1 - y0, x1 - x0)  # width and height swap with the axes
+    with pytest.raises(DataError, match="is not inside"):
+        blank(windows=[SkyWindow(RA + 60.0 / 3600, DEC, 4.0, 3.0)])

@@ -173,3 +173,32 @@ def test_rotated_and_flipped_grids_see_the_same_galaxy():
     # x axis flipped (east to the right)
     north_up, flipped = rotated_images(np.array([[-1.0, 0.0], [0.0, 1.0]]))
     np.testing.assert_allclose(flipped, north_up[:, ::-1], atol=1e-9 * north_up.max())
+
+
+def test_spline_profile_has_unit_flux_and_follows_its_knots():
+    from jointfit_imaging import SplineProfile
+
+    radii = [0.0, 0.5, 1.0, 2.0, 4.0, 8.0]
+    # knots on an exponential of scale 1.5 arcsec: log10 I = -R / (1.5 ln 10)
+    shape = SplineProfile(radii=radii, log_I=[-r / (1.5 * math.log(10)) for r in radii], q=0.7, PA=20.0)
+    size, scale = 101, 0.2
+    grid = SkyGrid.from_wcs(simple_wcs((size, size), scale, 50.0, 5.0), 0, size, 0, size)
+    values = {**shape.current_values(), "ra": 50.0, "dec": 5.0}
+    image = np.asarray(PixelIntegrator(grid)(lambda xi, eta: shape.brightness(xi, eta, values), 0.0, 0.0))
+    assert image.sum() == pytest.approx(1.0, abs=1e-4)  # zero beyond 8 arcsec, inside the image
+    # linear in log between knots, so it matches the exponential at the knots
+    exponential = Exponential().profile(jnp.asarray([1.0, 4.0]), h=1.5)
+    ratio = shape.brightness(jnp.asarray([0.0, 0.0]), jnp.asarray([1.0, 4.0]), {**values, "q": 1.0, "PA": 0.0})
+    assert float(ratio[1] / ratio[0]) == pytest.approx(float(exponential[1] / exponential[0]), rel=1e-12)
+
+
+def test_spline_profile_survives_the_model_file():
+    from jointfit import ExtendedSource, Model
+    from jointfit_imaging import BandMagnitudes, SplineProfile
+
+    shape = SplineProfile(ra=10.0, dec=-5.0, radii=[0.0, 1.0, 3.0], log_I=[0.0, -0.5, -2.0])
+    model = Model(ExtendedSource("gal", spatial_shape=shape, spectral_shape=BandMagnitudes(r=17.0)))
+    again = Model.from_yaml(model.to_yaml())
+    restored = again.gal.SplineProfile
+    assert [restored.parameters[f"R_{k}"].value for k in range(3)] == [0.0, 1.0, 3.0]
+    assert restored.parameters["logI_2"].value == -2.0 and not restored.parameters["R_1"].free
