@@ -1,0 +1,189 @@
+"""AstroPhot's joint three-band tutorial: jointfit against AstroPhot on the same images.
+
+The three cutouts (DESI-LS r 500x500 at 0.262", unWISE W1 52x52 at 2.75", GALEX NUV
+90x90 at 1.5", Gaussian PSFs, the tutorial's zeropoints) are simulated once with
+``jointfit_imaging.tutorial`` and written as FITS; both codes read the same files,
+variances and PSF widths, and fit one Sérsic with centre, q, PA, n and Re shared and
+one brightness per band. Measured in the same run:
+
+(a) the joint log-likelihood and its gradient per call (jointfit: one compiled JAX
+    function; AstroPhot 0.18: its ``gaussian_log_likelihood`` with torch autograd),
+    compile/first call reported apart;
+(b) the MAP fit from each code's own start (jointfit: ``JointLikelihood.fit``, L-BFGS
+    with JAX gradients and the JAX Hessian; AstroPhot: ``ap.fit.LM``), compile included;
+(c) jointfit's NUTS posterior, 4 chains x 1000 draws after 500 warm-up (``--nuts-size``
+    shrinks the images for this part; the full size is the issue's target).
+
+AstroPhot runs in its own virtualenv (``benchmarks/.venv-astrophot``, made on first run:
+torch is large). Targets (issue 8): (a) >= 3x faster; (b) no slower than AstroPhot's LM;
+(c) within 2 minutes on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ASTROPHOT_VENV = HERE / ".venv-astrophot"
+BANDS = ("r", "W1", "NUV")
+
+ASTROPHOT_SCRIPT = textwrap.dedent("""
+    import json, sys, time
+    import numpy as np
+    import torch
+    from astropy.io import fits
+    from astropy.wcs import WCS
+    import astrophot as ap
+
+    folder = sys.argv[1]
+    torch.set_default_dtype(torch.float64)
+    targets = []
+    for band in ("r", "W1", "NUV"):
+        with fits.open(f"{folder}/{band}.fits") as hdul:
+            header = hdul[0].header
+            data = np.asarray(hdul[0].data, dtype=np.float64)
+            variance = np.asarray(hdul["VARIANCE"].data, dtype=np.float64)
+        scale = abs(header["CDELT2"]) * 3600.0
+        sigma = header["PSFFWHM"] / 2.355
+        width = 2 * int(np.ceil(5 * sigma / scale)) + 1
+        # AstroPhot reads CD keywords from files; the WCS object covers CDELT/PC headers too
+        targets.append(ap.TargetImage(data=data, wcs=WCS(header), zeropoint=header["ZEROPT"],
+                                      variance=variance, psf=ap.utils.initialize.gaussian_psf(sigma, width, scale),
+                                      name=f"{band}band"))
+    models = [ap.Model(name=f"{t.name}_model", model_type="sersic galaxy model", target=t, psf_convolve=True)
+              for t in targets]
+    for p in ["center", "q", "PA", "n", "Re"]:
+        for other in models[1:]:
+            other[p].value = models[0][p]
+    joint = ap.Model(name="LEDA_41136", model_type="group model", models=models,
+                     target=ap.TargetImageList(targets))
+    start = time.perf_counter()
+    joint.initialize()
+    initialize = time.perf_counter() - start
+    x = joint.get_values().clone()
+
+    def value_and_grad(x):
+        x = x.detach().requires_grad_(True)
+        value = joint.gaussian_log_likelihood(x)
+        value.backward()
+        return value.detach(), x.grad
+
+    t = time.perf_counter(); value_and_grad(x); first = time.perf_counter() - t
+    calls = []
+    for _ in range(5):
+        t = time.perf_counter(); joint.gaussian_log_likelihood(x); calls.append(time.perf_counter() - t)
+    grads = []
+    for _ in range(5):
+        t = time.perf_counter(); value_and_grad(x); grads.append(time.perf_counter() - t)
+    t = time.perf_counter()
+    result = ap.fit.LM(joint, verbose=0).fit()
+    fit_seconds = initialize + time.perf_counter() - t
+    print(json.dumps({"first_call": first, "loglike": float(np.median(calls)), "value_and_grad": float(np.median(grads)),
+                      "fit": fit_seconds, "message": str(result.message), "n_free": int(x.numel())}))
+""")
+
+
+def write_data(folder: Path, size_factor: float) -> None:
+    from jointfit_imaging.tutorial import write_band_images
+
+    write_band_images(folder, size_factor=size_factor, seed=2)
+
+
+def jointfit_loglike_and_fit(folder: Path) -> dict:
+    import jax
+
+    from jointfit import DataList, JointLikelihood
+    from jointfit.log_density import JointLogDensity
+    from jointfit_imaging.tutorial import read_band_images, tutorial_model
+
+    images = read_band_images(folder)
+    start = time.perf_counter()
+    density = JointLogDensity(tutorial_model(), DataList(*images))
+    theta = np.asarray(density.space.initial_theta)
+    value = jax.jit(density._log_likelihood)
+    value_and_grad = jax.jit(jax.value_and_grad(density._log_likelihood))
+    t = time.perf_counter()
+    jax.block_until_ready(value_and_grad(theta))
+    jax.block_until_ready(value(theta))
+    first = time.perf_counter() - t
+
+    def median_time(function) -> float:
+        times = []
+        for _ in range(10):
+            t = time.perf_counter()
+            jax.block_until_ready(function(theta))
+            times.append(time.perf_counter() - t)
+        return float(np.median(times))
+
+    timings = {"first_call": first, "loglike": median_time(value), "value_and_grad": median_time(value_and_grad),
+               "setup": t - start}
+    t = time.perf_counter()
+    fit = JointLikelihood(tutorial_model(), DataList(*read_band_images(folder)))
+    fit.fit(quiet=True)
+    timings["fit"] = time.perf_counter() - t
+    timings["best"] = {path: p.value for path, p in fit.model.free_parameters.items()}
+    return timings
+
+
+def jointfit_nuts(folder: Path) -> dict:
+    from jointfit import BayesianAnalysis, DataList
+    from jointfit_imaging.tutorial import read_band_images, tutorial_model
+
+    t = time.perf_counter()
+    results = BayesianAnalysis(tutorial_model(), DataList(*read_band_images(folder))).sample(
+        "nuts", num_warmup=500, num_samples=1000, num_chains=4, chain_method="vectorized", quiet=True,
+        progress_bar=False)
+    seconds = time.perf_counter() - t
+    summary = results.summary()
+    return {"seconds": seconds, "min_ess_bulk": float(summary["ess_bulk"].min()),
+            "max_r_hat": float(summary["r_hat"].max())}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--nuts-size", type=float, default=0.15, help="image size factor of the NUTS part (1: full)")
+    parser.add_argument("--skip-astrophot", action="store_true")
+    args = parser.parse_args()
+    sys.path.insert(0, str(HERE))
+    with tempfile.TemporaryDirectory(prefix="jointfit-imaging-") as tmp:
+        full, small = Path(tmp) / "full", Path(tmp) / "small"
+        write_data(full, 1.0)
+        write_data(small, args.nuts_size)
+        print("AstroPhot's joint tutorial, simulated: r 500x500, W1 52x52, NUV 90x90; one Sersic, 9 free parameters")
+        astrophot = None
+        if not args.skip_astrophot:
+            from reference_venv import reference_python, run_json
+
+            python = reference_python(ASTROPHOT_VENV, "astrophot")
+            try:
+                astrophot = run_json(python, ["-c", ASTROPHOT_SCRIPT, str(full)])
+            except RuntimeError as error:
+                print(f"AstroPhot failed: {error}")
+        ours = jointfit_loglike_and_fit(full)
+        print(f"(a) log-likelihood per call: jointfit {1e3 * ours['loglike']:.2f} ms, "
+              f"value and gradient {1e3 * ours['value_and_grad']:.2f} ms (first calls with compile "
+              f"{ours['first_call']:.1f} s)")
+        if astrophot:
+            print(f"    AstroPhot {1e3 * astrophot['loglike']:.2f} ms, value and gradient "
+                  f"{1e3 * astrophot['value_and_grad']:.2f} ms (first call {astrophot['first_call']:.1f} s)")
+            print(f"    ratios: log-likelihood {astrophot['loglike'] / ours['loglike']:.1f}x, value and gradient "
+                  f"{astrophot['value_and_grad'] / ours['value_and_grad']:.1f}x (target >= 3x)")
+        print(f"(b) MAP fit: jointfit {ours['fit']:.1f} s (compile included)")
+        if astrophot:
+            print(f"    AstroPhot LM {astrophot['fit']:.1f} s ({astrophot['message']}); ratio "
+                  f"{astrophot['fit'] / ours['fit']:.2f}x (target >= 1)")
+        nuts = jointfit_nuts(small)
+        print(f"(c) NUTS 4 chains x 1000 draws (+500 warm-up) on images x{args.nuts_size:g}: {nuts['seconds']:.0f} s, "
+              f"min bulk ESS {nuts['min_ess_bulk']:.0f}, max R-hat {nuts['max_r_hat']:.3f} (target: 120 s at full size)")
+
+
+if __name__ == "__main__":
+    main()
