@@ -22,7 +22,6 @@ torch is large). Targets (issue 8): (a) >= 3x faster; (b) no slower than AstroPh
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import textwrap
