@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._background import in_background
-from ._compile import compile_for_work
+from ._compile import compile_for_work, jaxpr_work
 from ._optimize import scipy_bounds, scipy_objective
 from .data_list import DataList
 from .errors import AnalysisError
@@ -131,16 +131,26 @@ class JointLikelihood(_Analysis):
     """Maximum-likelihood fit of a model to data: ``JointLikelihood(model, data_list)``.
 
     Priors are ignored; parameter bounds are respected. Gradients come from JAX, the
-    covariance from the JAX Hessian at the optimum.
+    covariance from the JAX Hessian at the optimum (for objectives of more than
+    :attr:`HESSIAN_COMPILE_WORK` operations per call, such as images, from central
+    differences of the JAX gradient, which costs 2n calls and no compilation).
     """
+
+    HESSIAN_COMPILE_WORK = 1e7
+    """Operations per objective call above which the covariance comes from central
+    differences of the compiled (exact) gradient rather than a compiled JAX Hessian."""
+
+    @cached_property
+    def _objective_traced(self) -> Any:
+        log_likelihood = self.density._log_likelihood
+        shape = jax.ShapeDtypeStruct((len(self.space.free_names),), float)
+        return jax.jit(jax.value_and_grad(lambda t: -log_likelihood(t))).trace(shape)
 
     @cached_property
     def _objective(self) -> Any:
         """Compiled ``theta -> (-log L, gradient)``, shared by the fit and the profiles."""
-        log_likelihood = self.density._log_likelihood
-        shape = jax.ShapeDtypeStruct((len(self.space.free_names),), float)
         # an optimisation and a few profiles: some thousands of calls
-        return compile_for_work(jax.jit(jax.value_and_grad(lambda t: -log_likelihood(t))).trace(shape), 3000)
+        return compile_for_work(self._objective_traced, 3000)
 
     def _scaled(self, scale: np.ndarray) -> tuple[Any, np.ndarray, np.ndarray]:
         """The objective of ``x = theta / scale`` for the optimiser, and its bounds."""
@@ -173,12 +183,30 @@ class JointLikelihood(_Analysis):
         return np.where(usable, 1.0 / np.sqrt(np.where(usable, curvature, 1.0)), fallback)
 
     @cached_property
-    def _hessian(self) -> Future:
+    def _hessian(self) -> Future | None:
         """The compiled Hessian of ``-log L`` in ``theta``, compiled in the background
-        (it overlaps with the optimisation, and takes longer to compile)."""
+        (it overlaps with the optimisation, and takes longer to compile); ``None`` for
+        objectives of more than :attr:`HESSIAN_COMPILE_WORK` operations (images), where
+        compiling it took longer (15-20 s for three survey cutouts) than the whole fit."""
+        if jaxpr_work(self._objective_traced.jaxpr.jaxpr) > self.HESSIAN_COMPILE_WORK:
+            return None
         shape = jax.ShapeDtypeStruct((len(self.space.free_names),), float)
         hessian = jax.jit(jax.hessian(lambda t: -self.density._log_likelihood(t)))
         return in_background(lambda: compile_for_work(hessian.trace(shape), 1))
+
+    def _hessian_from_gradients(self, theta: np.ndarray, steps: np.ndarray) -> np.ndarray:
+        """Hessian of ``-log L`` at ``theta`` by central differences of the compiled
+        gradient (exact, from JAX) with ``steps`` (a thousandth of each parameter's
+        curvature scale: truncation errors ~1e-6 relative), symmetrised."""
+        value_and_grad = self._objective
+        columns = []
+        for i in range(theta.size):
+            shift = np.zeros(theta.size)
+            shift[i] = steps[i]
+            columns.append((np.asarray(value_and_grad(theta + shift)[1])
+                            - np.asarray(value_and_grad(theta - shift)[1])) / (2.0 * steps[i]))
+        hessian = np.column_stack(columns)
+        return 0.5 * (hessian + hessian.T)
 
     def fit(self, quiet: bool = False, n_samples: int = 2000, seed: int = 0) -> AnalysisResults:
         """Find the maximum-likelihood point, set the model's parameters to it and
@@ -203,7 +231,10 @@ class JointLikelihood(_Analysis):
         theta = best.x * scale
         if not np.all(np.isfinite(theta)) or not math.isfinite(best.fun):
             raise AnalysisError(f"the maximum-likelihood fit failed: {best.message}")
-        hessian = np.asarray(hessian_program.result()(np.asarray(theta, dtype=float)))
+        if hessian_program is not None:
+            hessian = np.asarray(hessian_program.result()(np.asarray(theta, dtype=float)))
+        else:
+            hessian = self._hessian_from_gradients(theta, 1e-3 * scale)
         try:
             covariance = np.linalg.inv(hessian)
         except np.linalg.LinAlgError:

@@ -81,6 +81,20 @@ def test_maximum_likelihood_matches_weighted_least_squares():
     assert profile.loc[B_PATH, "negative_error"] == pytest.approx(-math.sqrt(covariance[1, 1]), rel=1e-4)
 
 
+def test_large_objectives_take_their_covariance_from_gradient_differences(monkeypatch):
+    """Above HESSIAN_COMPILE_WORK (images) the Hessian is central differences of the
+    compiled gradient: the same covariance as the compiled JAX Hessian."""
+    data, model = line_data(), line_model(with_priors=False)
+    exact = JointLikelihood(model, data)
+    exact.fit(quiet=True)
+    monkeypatch.setattr(JointLikelihood, "HESSIAN_COMPILE_WORK", 0.0)
+    differences = JointLikelihood(line_model(with_priors=False), data)
+    assert differences._hessian is None
+    differences.fit(quiet=True)
+    np.testing.assert_allclose(differences.covariance, exact.covariance, rtol=1e-6)
+    np.testing.assert_allclose(differences.covariance, analytic(data)[1], rtol=1e-6)
+
+
 def test_profile_errors_of_a_correlated_nonlinear_fit_match_an_independent_profile():
     """Poisson counts of a power law with its pivot far from the data: K and index are
     strongly correlated and the likelihood is far from a parabola. For fixed index the
