@@ -106,8 +106,12 @@ class ImageLike(Plugin):
     hdu, wcs, pixel_scale, reference
         Where the image is in its file, and its WCS when it has none: ``wcs``, or
         ``pixel_scale`` (arcsec) and ``reference`` = (ra, dec) of the image centre.
-    order, patch, patch_order : int
-        Pixel integration (:class:`~jointfit_imaging.render.PixelIntegrator`).
+    order, near, far_order, patch, patch_order : int
+        Pixel integration (:class:`~jointfit_imaging.render.PixelIntegrator`): the
+        graded rule on ``patch`` x ``patch`` pixels at each source's centre,
+        Gauss–Legendre of ``order`` on ``near`` x ``near`` pixels around it, and of
+        ``far_order`` (1: the pixel centre) beyond. Raise ``far_order`` to 2 for compact,
+        bright sources whose light reaches far (stars as Moffat2D, say).
     """
 
     def __init__(self, name: str, image: Any, *, variance: Any = None, weight: Any = None, sigma: Any = None,
@@ -115,7 +119,7 @@ class ImageLike(Plugin):
                  band: str | None = None, windows: Sequence[tuple[int, int, int, int] | SkyWindow] | None = None,
                  likelihood: str = "gaussian", sky: str | None = None, hdu: int | str = 0, wcs: Any = None,
                  pixel_scale: float | None = None, reference: tuple[float, float] | None = None, order: int = 2,
-                 patch: int = 5, patch_order: int = 8) -> None:
+                 near: int = 31, far_order: int = 1, patch: int = 5, patch_order: int = 8) -> None:
         super().__init__(name)
         if likelihood not in _LIKELIHOODS:
             raise PluginError(f"plugin {name!r}: likelihood must be one of {_LIKELIHOODS}, got {likelihood!r}")
@@ -133,7 +137,8 @@ class ImageLike(Plugin):
         self.box, self.excluded = self._bounding_box(windows)
         scale = SkyGrid.from_wcs(self.image.wcs, *self.box).pixel_scale
         self.psf = None if psf is None else psf_image(psf, scale, psf_pixel_scale)
-        self._integration = {"order": order, "patch": patch, "patch_order": patch_order}
+        self._integration = {"order": order, "near": near, "far_order": far_order, "patch": patch,
+                             "patch_order": patch_order}
         if sky not in _SKIES:
             raise PluginError(f"plugin {name!r}: sky must be one of {_SKIES}, got {sky!r}")
         self.sky = sky

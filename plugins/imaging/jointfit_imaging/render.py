@@ -1,9 +1,10 @@
 """From surface brightness to model pixels: integration over pixels and PSF convolution.
 
-:class:`PixelIntegrator` integrates a surface brightness over every pixel of a
-:class:`~jointfit_imaging.grid.SkyGrid` with a tensor Gauss–Legendre rule, and over a
-patch of pixels around the source's centre (where a Sérsic profile of high index has
-its cusp) with a graded rule: each pixel's interval is split at the centre's
+:class:`PixelIntegrator` integrates a surface brightness over the pixels of a
+:class:`~jointfit_imaging.grid.SkyGrid` with three rules: the pixel centre far from the
+source (where a galaxy is smooth on the pixel scale), a 2x2 Gauss–Legendre rule on the
+31x31 pixels around its centre, and on a patch of 5x5 pixels at the centre (where a
+Sérsic profile of high index has its cusp) a graded rule: each pixel's interval is split at the centre's
 coordinate and its nodes crowd toward it as ``t**3``, which integrates the cusp to
 ~1e-6 where a uniform grid would need thousands of samples per pixel. The patch moves
 with the centre (a dynamic slice), so shapes stay static under ``jit``.
@@ -47,8 +48,13 @@ class PixelIntegrator:
     grid : SkyGrid
         The pixels.
     order : int
-        Gauss–Legendre nodes per pixel and axis everywhere (``order**2`` evaluations
-        per pixel).
+        Gauss–Legendre nodes per pixel and axis within ``near`` pixels of the
+        centre (``order**2`` evaluations per pixel).
+    near : int
+        Side, in pixels, of the square around the centre integrated with ``order``.
+    far_order : int
+        Gauss–Legendre nodes per pixel and axis beyond it (1: the pixel centre), where
+        a galaxy's profile is smooth on the pixel scale.
     patch : int
         Side, in pixels, of the patch around a source's centre integrated with the
         graded rule.
@@ -56,16 +62,14 @@ class PixelIntegrator:
         Nodes per half-pixel and axis in the patch (``(2 patch_order)**2`` per pixel).
     """
 
-    def __init__(self, grid: SkyGrid, *, order: int = 2, patch: int = 5, patch_order: int = 8) -> None:
+    def __init__(self, grid: SkyGrid, *, order: int = 2, near: int = 31, far_order: int = 1, patch: int = 5,
+                 patch_order: int = 8) -> None:
         self.grid = grid
         ny, nx = grid.shape
         self.patch = int(min(patch, ny, nx))
-        nodes, weights = _gauss_legendre(order)
-        offsets = nodes - 0.5
-        dx, dy = np.meshgrid(offsets, offsets)
-        self._node_weights = jnp.asarray(np.outer(weights, weights).ravel())
-        sky = grid.jacobian @ np.stack([dx.ravel(), dy.ravel()])
-        self._node_xi, self._node_eta = jnp.asarray(sky[0]), jnp.asarray(sky[1])
+        self.near = int(min(max(near, self.patch), ny, nx))
+        self._far_nodes = self._tensor_rule(grid, far_order)
+        self._near_nodes = self._tensor_rule(grid, order)
         self._xi, self._eta = jnp.asarray(grid.xi), jnp.asarray(grid.eta)
         self._inverse_jacobian = jnp.asarray(np.linalg.inv(grid.jacobian))
         self._jacobian = jnp.asarray(grid.jacobian)
@@ -73,6 +77,23 @@ class PixelIntegrator:
         self._graded_t = jnp.asarray(t**_GRADING)
         self._graded_w = jnp.asarray(_GRADING * t ** (_GRADING - 1) * w)
         self._area = grid.pixel_area
+
+    @staticmethod
+    def _tensor_rule(grid: SkyGrid, order: int) -> tuple[Any, Any, Any]:
+        """Tangent-plane offsets from a pixel's centre and weights of the
+        ``order x order`` Gauss–Legendre rule over one pixel."""
+        nodes, weights = _gauss_legendre(order)
+        dx, dy = np.meshgrid(nodes - 0.5, nodes - 0.5)
+        sky = grid.jacobian @ np.stack([dx.ravel(), dy.ravel()])
+        return jnp.asarray(sky[0]), jnp.asarray(sky[1]), jnp.asarray(np.outer(weights, weights).ravel())
+
+    def _first(self, x_c: Any, y_c: Any, size: int) -> tuple[Any, Any]:
+        """First (row, column) of the ``size`` square of pixels around (``x_c``, ``y_c``),
+        kept inside the grid; a choice, not a function of the centre (no gradient)."""
+        ny, nx = self.grid.shape
+        x_first = jnp.clip(jnp.round(jax.lax.stop_gradient(x_c)) - size // 2, 0, nx - size).astype(jnp.int32)
+        y_first = jnp.clip(jnp.round(jax.lax.stop_gradient(y_c)) - size // 2, 0, ny - size).astype(jnp.int32)
+        return y_first, x_first
 
     def centre_pixel(self, xi: Any, eta: Any) -> tuple[Any, Any]:
         """Grid pixel coordinates (x, y) of tangent-plane position (``xi``, ``eta``)."""
@@ -84,14 +105,24 @@ class PixelIntegrator:
         """Flux in each pixel of ``brightness(xi - xi_c, eta - eta_c)`` (surface
         brightness per arcsec^2 of offsets from the centre (``xi_c``, ``eta_c``), the
         centre in the grid's tangent-plane coordinates)."""
-        base_xi = self._xi[..., None] + self._node_xi - xi_c
-        base_eta = self._eta[..., None] + self._node_eta - eta_c
+        far_xi, far_eta, far_w = self._far_nodes
+        near_xi, near_eta, near_w = self._near_nodes
+        x_c, y_c = self.centre_pixel(xi_c, eta_c)
+        near_corner = self._first(x_c, y_c, self.near)
+        window = (self.near, self.near)
+        xi0 = jax.lax.dynamic_slice(self._xi, near_corner, window)
+        eta0 = jax.lax.dynamic_slice(self._eta, near_corner, window)
         patch_xi, patch_eta, patch_weights, corner = self._centre_patch_nodes(xi_c, eta_c)
-        # one call of the profile for both rules: the compiled program holds it once
-        values = brightness(jnp.concatenate([base_xi.ravel(), patch_xi.ravel()]),
-                            jnp.concatenate([base_eta.ravel(), patch_eta.ravel()]))
-        image = self._area * (values[:base_xi.size].reshape(base_xi.shape) @ self._node_weights)
-        patch = self._area * jnp.sum(values[base_xi.size:].reshape(patch_xi.shape) * patch_weights, axis=(2, 3))
+        parts = [(self._xi[..., None] + far_xi - xi_c, self._eta[..., None] + far_eta - eta_c),
+                 (xi0[..., None] + near_xi - xi_c, eta0[..., None] + near_eta - eta_c), (patch_xi, patch_eta)]
+        # one call of the profile for all three rules: the compiled program holds it once
+        values = brightness(jnp.concatenate([p[0].ravel() for p in parts]),
+                            jnp.concatenate([p[1].ravel() for p in parts]))
+        sizes = np.cumsum([p[0].size for p in parts])
+        image = self._area * (values[:sizes[0]].reshape(parts[0][0].shape) @ far_w)
+        near = self._area * (values[sizes[0]:sizes[1]].reshape(parts[1][0].shape) @ near_w)
+        patch = self._area * jnp.sum(values[sizes[1]:].reshape(patch_xi.shape) * patch_weights, axis=(2, 3))
+        image = jax.lax.dynamic_update_slice(image, near, near_corner)
         return jax.lax.dynamic_update_slice(image, patch, corner)
 
     def _graded_axis(self, first: Any, centre: Any) -> tuple[Any, Any]:
@@ -109,12 +140,9 @@ class PixelIntegrator:
         """Offsets from the centre ``(patch, patch, 2m, 2m)`` of the graded rule's
         nodes in the patch of pixels around the centre, their weights, and the patch's
         first (row, column)."""
-        ny, nx = self.grid.shape
         p = self.patch
         x_c, y_c = self.centre_pixel(xi_c, eta_c)
-        # stop_gradient: which pixels form the patch is a choice, not a function of the centre
-        x_first = jnp.clip(jnp.round(jax.lax.stop_gradient(x_c)) - p // 2, 0, nx - p).astype(jnp.int32)
-        y_first = jnp.clip(jnp.round(jax.lax.stop_gradient(y_c)) - p // 2, 0, ny - p).astype(jnp.int32)
+        y_first, x_first = self._first(x_c, y_c, p)
         dx, wx = self._graded_axis(x_first, x_c)  # (p, 2m)
         dy, wy = self._graded_axis(y_first, y_c)
         xi0 = jax.lax.dynamic_slice(self._xi, (y_first, x_first), (p, p))
