@@ -18,6 +18,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from scipy import special
 
 from jointfit.errors import DataError, PluginError
 from jointfit.parameter import Parameter
@@ -227,9 +228,17 @@ class ImageLike(Plugin):
         included = ~self.excluded[box]
         self._included = jnp.asarray(included)
         self._pixels = np.flatnonzero(included)
-        self._data = jnp.asarray(self.image.data[box])
+        data = self.image.data[box]
+        self._data = jnp.asarray(data)
         variance = self.image.variance
         self._variance = None if variance is None else jnp.asarray(variance[box])
+        # the likelihood as weighted sums over the box (no gathers) plus constants
+        if self.likelihood == "gaussian":
+            self._weight = jnp.asarray(np.where(included, 1.0 / variance[box], 0.0))
+            self._constant = float(-0.5 * np.sum(np.log(2.0 * math.pi * variance[box][included])))
+        else:
+            self._weight = jnp.asarray(included.astype(float))
+            self._constant = float(-np.sum(special.gammaln(data[included] + 1.0)))
 
     # -- model -----------------------------------------------------------------------------------
     def model_image(self, values: Any) -> jnp.ndarray:
@@ -276,6 +285,14 @@ class ImageLike(Plugin):
             return jax.scipy.special.xlogy(data, model) - model - jax.scipy.special.gammaln(data + 1.0)
         variance = self._variance.ravel()[self._pixels]
         return -0.5 * ((data - model) ** 2 / variance + jnp.log(2.0 * math.pi * variance))
+
+    def loglike(self, values: Any) -> jnp.ndarray:
+        """Total log-likelihood (pure JAX): :meth:`pointwise_loglike` summed, computed as
+        weighted sums over the box."""
+        model = self.model_image(values)
+        if self.likelihood == "poisson":
+            return jnp.sum(self._weight * (jax.scipy.special.xlogy(self._data, model) - model)) + self._constant
+        return -0.5 * jnp.sum(self._weight * (self._data - model) ** 2) + self._constant
 
     def chi2(self, values: Any) -> jnp.ndarray:
         """Sum over included pixels of (data - model)^2 / variance."""

@@ -262,3 +262,25 @@ def test_sky_windows_select_the_same_pixels_in_rotated_images():
     assert (tx1 - tx0, ty1 - ty0) == (y1 - y0, x1 - x0)  # width and height swap with the axes
     with pytest.raises(DataError, match="is not inside"):
         blank(windows=[SkyWindow(RA + 60.0 / 3600, DEC, 4.0, 3.0)])
+
+
+def test_poisson_log_likelihood_is_scipy_logpmf_and_masks_pixels():
+    from scipy import stats
+
+    model = galaxy_model()
+    truth = ImageLike("r", np.zeros(SHAPE), variance=np.ones(SHAPE), wcs=simple_wcs(SHAPE, SCALE, RA, DEC),
+                      zeropoint=30.0, psf=GaussianPSF(1.5))
+    values = values_of(model, truth)
+    expected = np.asarray(truth.model_image(values)) + 2.0
+    counts = np.random.default_rng(4).poisson(expected).astype(float)
+    mask = np.zeros(SHAPE, dtype=bool)
+    mask[:4] = True
+    plugin = ImageLike("r", counts, likelihood="poisson", mask=mask, wcs=simple_wcs(SHAPE, SCALE, RA, DEC),
+                       zeropoint=30.0, psf=GaussianPSF(1.5), sky="flat")
+    space = model.compile(extra_parameters=plugin.nuisance_parameters)
+    plugin.setup(space)
+    values = dict(space.unpack(space.initial_theta))
+    values["r.sky"] = 2.0
+    reference = stats.poisson.logpmf(counts[~mask], expected[~mask]).sum()
+    assert float(plugin.loglike(values)) == pytest.approx(reference, rel=1e-10)
+    assert float(np.sum(plugin.pointwise_loglike(values))) == pytest.approx(reference, rel=1e-10)
