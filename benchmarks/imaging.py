@@ -163,7 +163,8 @@ def main() -> None:
 
             python = reference_python(ASTROPHOT_VENV, "astrophot")
             try:
-                astrophot = run_json(python, ["-c", ASTROPHOT_SCRIPT, str(full)])
+                # run in the data folder: AstroPhot writes its log file into the working directory
+                astrophot = run_json(python, ["-c", ASTROPHOT_SCRIPT, str(full)], cwd=full)
             except RuntimeError as error:
                 print(f"AstroPhot failed: {error}")
         ours = jointfit_loglike_and_fit(full)

@@ -15,7 +15,7 @@ import numpy as np
 
 from ._background import in_background
 from ._compile import compile_for_work, jaxpr_work
-from ._optimize import scipy_bounds, scipy_objective
+from ._optimize import hessian_from_gradient, scipy_bounds, scipy_objective
 from .data_list import DataList
 from .errors import AnalysisError
 from .log_density import JointLogDensity
@@ -172,13 +172,7 @@ class JointLikelihood(_Analysis):
         curvature, and L-BFGS stalls.
         """
         fallback = np.where(theta != 0.0, np.abs(theta), 1.0)
-        value_and_grad = self._objective
-        curvature = np.empty(theta.size)
-        for i in range(theta.size):
-            step = np.zeros(theta.size)
-            step[i] = 1e-7 * fallback[i]
-            curvature[i] = (np.asarray(value_and_grad(theta + step)[1])[i]
-                            - np.asarray(value_and_grad(theta - step)[1])[i]) / (2.0 * step[i])
+        curvature = np.diag(self._hessian_from_gradients(theta, 1e-7 * fallback))
         usable = np.isfinite(curvature) & (curvature > 0)
         return np.where(usable, 1.0 / np.sqrt(np.where(usable, curvature, 1.0)), fallback)
 
@@ -199,14 +193,7 @@ class JointLikelihood(_Analysis):
         gradient (exact, from JAX) with ``steps`` (a thousandth of each parameter's
         curvature scale: truncation errors ~1e-6 relative), symmetrised."""
         value_and_grad = self._objective
-        columns = []
-        for i in range(theta.size):
-            shift = np.zeros(theta.size)
-            shift[i] = steps[i]
-            columns.append((np.asarray(value_and_grad(theta + shift)[1])
-                            - np.asarray(value_and_grad(theta - shift)[1])) / (2.0 * steps[i]))
-        hessian = np.column_stack(columns)
-        return 0.5 * (hessian + hessian.T)
+        return hessian_from_gradient(lambda t: value_and_grad(t)[1], theta, steps)
 
     def fit(self, quiet: bool = False, n_samples: int = 2000, seed: int = 0) -> AnalysisResults:
         """Find the maximum-likelihood point, set the model's parameters to it and

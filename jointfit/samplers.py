@@ -22,7 +22,7 @@ import numpy as np
 
 from ._background import in_background
 from ._compile import compile_for_work
-from ._optimize import scipy_objective
+from ._optimize import hessian_from_gradient, scipy_objective
 from .errors import AnalysisError, JointfitWarning
 
 __all__ = ["SamplerOutput", "Sampler", "UltraNestSampler", "NUTSSampler", "register_sampler", "get_sampler",
@@ -317,15 +317,7 @@ def _warn_on_poor_mixing(samples: np.ndarray, names: tuple[str, ...]) -> None:
 def _inverse_hessian(gradient: Callable[[np.ndarray], np.ndarray], z: np.ndarray) -> np.ndarray | None:
     """Inverse Hessian at ``z`` by central differences of a (compiled) gradient: 2 n
     calls and no further compilation. ``None`` unless finite and positive definite."""
-    n = z.size
-    step = 1e-5 * np.maximum(1.0, np.abs(z))
-    columns = []
-    for j in range(n):
-        shift = np.zeros(n)
-        shift[j] = step[j]
-        columns.append((gradient(z + shift) - gradient(z - shift)) / (2 * step[j]))
-    hessian = np.column_stack(columns)
-    hessian = 0.5 * (hessian + hessian.T)
+    hessian = hessian_from_gradient(gradient, z, 1e-5 * np.maximum(1.0, np.abs(z)))
     if not np.all(np.isfinite(hessian)):
         return None
     eigenvalues, eigenvectors = np.linalg.eigh(hessian)

@@ -266,11 +266,24 @@ class Function:
         return sorted(set(super().__dir__()) | set(self._parameters))
 
     def __getattr__(self, name: str) -> Any:
-        # reached only when normal look-up fails: name the parameters that do exist
+        # reached only when normal look-up fails: parameters a type makes per instance
+        # (no class attribute describes them), else name the parameters that do exist
         if name.startswith("__"):
             raise AttributeError(name)
-        known = list(self.__dict__.get("_parameters", {}))
-        raise UnknownNameError(f"{type(self).__name__} has no attribute {name!r}; its parameters are {known}")
+        parameters = self.__dict__.get("_parameters", {})
+        if name in parameters:
+            return parameters[name]
+        raise UnknownNameError(
+            f"{type(self).__name__} has no attribute {name!r}; its parameters are {list(parameters)}"
+        )
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # ``function.K = 3`` sets the parameter's value, declared or made per instance
+        parameters = self.__dict__.get("_parameters", {})
+        if name in parameters:
+            parameters[name].value = value
+        else:
+            object.__setattr__(self, name, value)
 
     def copy(self) -> Function:
         """An independent deep copy."""
@@ -478,12 +491,6 @@ class CompositeFunction(SpectralFunction):
         raise UnknownNameError(
             f"composite function has no attribute {name!r}; its parameters are {list(parameters)}"
         )
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in self.__dict__.get("_parameters", {}):
-            self._parameters[name].value = value
-        else:
-            object.__setattr__(self, name, value)
 
     @property
     def leaves(self) -> list[Function]:

@@ -43,20 +43,6 @@ class BandMagnitudes(SpectralFunction):
     def _new_for_state(cls, state: Mapping[str, Any]) -> BandMagnitudes:
         return cls(**{band: 20.0 for band in state})
 
-    def __getattr__(self, name: str) -> Any:
-        # the bands are the instance's own: no class attribute describes them
-        parameters = self.__dict__.get("_parameters", {})
-        if name in parameters:
-            return parameters[name]
-        return super().__getattr__(name)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        parameters = self.__dict__.get("_parameters", {})
-        if name in parameters:
-            parameters[name].value = value
-        else:
-            super().__setattr__(name, value)
-
     @property
     def bands(self) -> tuple[str, ...]:
         """The band names, in order."""

@@ -226,19 +226,27 @@ class ImageLike(Plugin):
         self._convolver = None if self.psf is None else PSFConvolver(self.psf, grid.shape)
         box = (slice(y0, y1), slice(x0, x1))
         included = ~self.excluded[box]
-        self._included = jnp.asarray(included)
         self._pixels = np.flatnonzero(included)
         data = self.image.data[box]
         self._data = jnp.asarray(data)
         variance = self.image.variance
         self._variance = None if variance is None else jnp.asarray(variance[box])
-        # the likelihood as weighted sums over the box (no gathers) plus constants
+        # per included pixel: data, weight (1/variance; 1 for Poisson) and the term that
+        # does not depend on the model; the total is computed as weighted sums over the
+        # box (no gathers) plus the constant
+        pixel_data = data[included]
         if self.likelihood == "gaussian":
-            self._weight = jnp.asarray(np.where(included, 1.0 / variance[box], 0.0))
-            self._constant = float(-0.5 * np.sum(np.log(2.0 * math.pi * variance[box][included])))
+            pixel_weight = 1.0 / variance[box][included]
+            pixel_constant = 0.5 * np.log(pixel_weight / (2.0 * math.pi))
         else:
-            self._weight = jnp.asarray(included.astype(float))
-            self._constant = float(-np.sum(special.gammaln(data[included] + 1.0)))
+            pixel_weight = np.ones(pixel_data.size)
+            pixel_constant = -special.gammaln(pixel_data + 1.0)
+        self._pixel_data, self._pixel_weight = jnp.asarray(pixel_data), jnp.asarray(pixel_weight)
+        self._pixel_constant = jnp.asarray(pixel_constant)
+        weight = np.zeros(included.shape)
+        weight[included] = pixel_weight
+        self._weight = jnp.asarray(weight)
+        self._constant = float(np.sum(pixel_constant))
 
     # -- model -----------------------------------------------------------------------------------
     def model_image(self, values: Any) -> jnp.ndarray:
@@ -280,11 +288,10 @@ class ImageLike(Plugin):
     def pointwise_loglike(self, values: Any) -> jnp.ndarray:
         """Log-likelihood of each included pixel (row-major order in the box)."""
         model = self.model_image(values).ravel()[self._pixels]
-        data = self._data.ravel()[self._pixels]
+        data = self._pixel_data
         if self.likelihood == "poisson":
-            return jax.scipy.special.xlogy(data, model) - model - jax.scipy.special.gammaln(data + 1.0)
-        variance = self._variance.ravel()[self._pixels]
-        return -0.5 * ((data - model) ** 2 / variance + jnp.log(2.0 * math.pi * variance))
+            return jax.scipy.special.xlogy(data, model) - model + self._pixel_constant
+        return -0.5 * self._pixel_weight * (data - model) ** 2 + self._pixel_constant
 
     def loglike(self, values: Any) -> jnp.ndarray:
         """Total log-likelihood (pure JAX): :meth:`pointwise_loglike` summed, computed as
@@ -295,9 +302,10 @@ class ImageLike(Plugin):
         return -0.5 * jnp.sum(self._weight * (self._data - model) ** 2) + self._constant
 
     def chi2(self, values: Any) -> jnp.ndarray:
-        """Sum over included pixels of (data - model)^2 / variance."""
-        model = self.model_image(values)
-        return jnp.sum(jnp.where(self._included, (self._data - model) ** 2 / self._variance, 0.0))
+        """Sum over included pixels of (data - model)^2 / variance (Gaussian likelihood)."""
+        if self.likelihood != "gaussian":
+            raise PluginError(f"plugin {self.name!r}: chi2 needs the Gaussian likelihood's variances")
+        return jnp.sum(self._weight * (self._data - self.model_image(values)) ** 2)
 
     @classmethod
     def display_model_counts(cls, plugins: Sequence[Plugin], draws: Any, **options: Any) -> Any:

@@ -199,12 +199,6 @@ class SplineProfile(ImagingShape):
         knots = sum(1 for key in state if key.startswith("R_"))
         return cls(radii=[float(k) for k in range(knots)])
 
-    def __getattr__(self, name: str) -> Any:
-        parameters = self.__dict__.get("_parameters", {})
-        if name in parameters:
-            return parameters[name]
-        return super().__getattr__(name)
-
     def brightness(self, xi: Any, eta: Any, values: Any) -> Any:
         radii = jnp.stack([values[f"R_{k}"] for k in range(self._knots)])
         log_i = jnp.concatenate([jnp.zeros(1), jnp.stack([values[f"logI_{k}"] for k in range(1, self._knots)])])
