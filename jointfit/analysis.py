@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from concurrent.futures import Future
 from functools import cached_property
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -17,7 +19,7 @@ from ._background import in_background
 from ._compile import compile_for_work, jaxpr_work
 from ._optimize import hessian_from_gradient, scipy_bounds, scipy_objective
 from .data_list import DataList
-from .errors import AnalysisError
+from .errors import AnalysisError, JointfitWarning
 from .log_density import JointLogDensity
 from .model import Model
 from .results import AnalysisResults
@@ -136,6 +138,12 @@ class JointLikelihood(_Analysis):
     differences of the JAX gradient, which costs 2n calls and no compilation).
     """
 
+    MAX_ROUNDS = 20
+    """Most optimiser runs (each rescaled at the last one's end) in :meth:`fit`."""
+    ROUND_ITERATIONS = 500
+    """L-BFGS iterations of one round of :meth:`fit`."""
+    CONVERGED_LOG_LIKE = 1e-4
+    """:meth:`fit` stops when a round converges and improves ``log L`` by less than this."""
     HESSIAN_COMPILE_WORK = 1e7
     """Operations per objective call above which the covariance comes from central
     differences of the compiled (exact) gradient rather than a compiled JAX Hessian."""
@@ -162,19 +170,50 @@ class JointLikelihood(_Analysis):
 
         return scaled, self.space.lower_bounds / scale, self.space.upper_bounds / scale
 
-    def _curvature_scale(self, theta: np.ndarray) -> np.ndarray:
-        """Per-parameter scale ``1 / sqrt(d2(-log L) / d theta_i^2)`` at ``theta``, by
-        central differences of the gradient (``|theta_i|`` or 1 where that fails).
+    def _whitened(self, origin: np.ndarray, scale: np.ndarray,
+                  transform: np.ndarray) -> Callable[[np.ndarray], tuple[float, np.ndarray]]:
+        """``x -> (-log L, gradient)`` at ``theta = origin + transform @ x`` for the
+        optimiser: ``theta`` is clipped to the bounds, and beyond them a quadratic of
+        unit curvature in ``scale`` units pulls back (so that a best fit on a bound is
+        found there)."""
+        value_and_grad = scipy_objective(self._objective)
+        lower, upper = self.space.lower_bounds, self.space.upper_bounds
 
-        Scaling by it makes the optimiser's problem of unit curvature in every
-        direction: a source position in degrees (value ~100, constrained to ~1e-6) and
-        a magnitude (value ~20, constrained to ~0.01) otherwise differ by 10^8 in
-        curvature, and L-BFGS stalls.
+        def whitened(x: np.ndarray) -> tuple[float, np.ndarray]:
+            theta = origin + transform @ x
+            clipped = np.clip(theta, lower, upper)
+            value, gradient = value_and_grad(clipped)
+            outside = (theta - clipped) / scale
+            gradient = np.where(outside == 0.0, gradient, 0.0) + outside / scale
+            return value + 0.5 * float(outside @ outside), transform.T @ gradient
+
+        return whitened
+
+    def _preconditioner(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per-parameter scale ``1 / sqrt(d2(-log L) / d theta_i^2)`` at ``theta`` (``|theta_i|``
+        or 1 where that curvature is not positive), and the matrix ``T`` that whitens the
+        curvature there: in ``theta = theta_0 + T x`` the Hessian in ``x`` is the identity
+        (eigenvalues' magnitudes, floored at 1e-8 of the largest). Both by central
+        differences of the compiled gradient (2n calls).
+
+        Optimising in ``x`` makes the problem of unit curvature in every direction: a
+        source position in degrees (value ~100, constrained to ~1e-6) and a magnitude
+        (value ~20, constrained to ~0.01) otherwise differ by 10^8 in curvature, and
+        correlated parameters (a free radial profile's intensities, say) make narrow
+        valleys where L-BFGS creeps.
         """
         fallback = np.where(theta != 0.0, np.abs(theta), 1.0)
-        curvature = np.diag(self._hessian_from_gradients(theta, 1e-7 * fallback))
+        hessian = self._hessian_from_gradients(theta, 1e-7 * fallback)
+        curvature = np.diag(hessian)
         usable = np.isfinite(curvature) & (curvature > 0)
-        return np.where(usable, 1.0 / np.sqrt(np.where(usable, curvature, 1.0)), fallback)
+        scale = np.where(usable, 1.0 / np.sqrt(np.where(usable, curvature, 1.0)), fallback)
+        scaled = hessian * np.outer(scale, scale)
+        if not np.all(np.isfinite(scaled)):
+            return scale, np.diag(scale)
+        eigenvalues, vectors = np.linalg.eigh(scaled)
+        magnitude = np.abs(eigenvalues)
+        magnitude = np.maximum(magnitude, 1e-8 * max(float(magnitude.max()), 1.0))
+        return scale, scale[:, None] * ((vectors / np.sqrt(magnitude)) @ vectors.T)
 
     @cached_property
     def _hessian(self) -> Future | None:
@@ -208,16 +247,27 @@ class JointLikelihood(_Analysis):
         from scipy import optimize
 
         hessian_program = self._hessian
-        start = np.asarray(self._current_theta(), dtype=float)
-        scale = self._curvature_scale(start)
-        value_and_grad, lower, upper = self._scaled(scale)
-        x0 = np.clip(start / scale, lower, upper)
-        best = optimize.minimize(scipy_objective(value_and_grad), x0, jac=True, method="L-BFGS-B",
-                                 bounds=scipy_bounds(lower, upper),
-                                 options={"maxiter": 10_000, "ftol": 1e-15, "gtol": 1e-10})
-        theta = best.x * scale
-        if not np.all(np.isfinite(theta)) or not math.isfinite(best.fun):
-            raise AnalysisError(f"the maximum-likelihood fit failed: {best.message}")
+        theta = np.asarray(self._current_theta(), dtype=float)
+        lower, upper = self.space.lower_bounds, self.space.upper_bounds
+        previous = math.inf
+        for _ in range(self.MAX_ROUNDS):
+            # each round whitens the curvature where the last one ended: from a poor
+            # start the first is rough, and the next rounds correct it
+            scale, transform = self._preconditioner(theta)
+            best = optimize.minimize(self._whitened(theta, scale, transform), np.zeros(theta.size), jac=True,
+                                     method="L-BFGS-B",
+                                     options={"maxiter": self.ROUND_ITERATIONS, "ftol": 1e-13, "gtol": 1e-9})
+            if not np.all(np.isfinite(best.x)) or not math.isfinite(best.fun):
+                raise AnalysisError(f"the maximum-likelihood fit failed: {best.message}")
+            theta = np.clip(theta + transform @ best.x, lower, upper)
+            if best.nit < self.ROUND_ITERATIONS and previous - best.fun < self.CONVERGED_LOG_LIKE:
+                break
+            previous = best.fun
+        else:
+            warnings.warn(f"the maximum-likelihood fit did not converge in {self.MAX_ROUNDS} rounds of "
+                          f"{self.ROUND_ITERATIONS} L-BFGS iterations (last: {best.message}); start closer to the "
+                          "best fit or fix poorly constrained parameters", JointfitWarning, stacklevel=2)
+        best_value = float(self._objective(theta)[0])
         if hessian_program is not None:
             hessian = np.asarray(hessian_program.result()(np.asarray(theta, dtype=float)))
         else:
@@ -225,19 +275,35 @@ class JointLikelihood(_Analysis):
         try:
             covariance = np.linalg.inv(hessian)
         except np.linalg.LinAlgError:
-            raise AnalysisError("the Hessian at the best fit is singular: a parameter is not constrained") from None
+            raise AnalysisError("the Hessian at the best fit is singular: a parameter is not constrained"
+                                f"{self._suspects(theta, np.diag(hessian))}") from None
         if np.any(np.diag(covariance) <= 0) or not np.all(np.isfinite(covariance)):
             raise AnalysisError("the Hessian at the best fit is not positive definite: the fit did not converge "
-                                "to a maximum, or a parameter sits at a bound")
+                                f"to a maximum, or a parameter sits at a bound{self._suspects(theta, np.diag(covariance))}")
         self._set_parameters(theta)
         draws = np.random.default_rng(seed).multivariate_normal(theta, covariance, size=n_samples)
         self._results = AnalysisResults.from_samples(
             self.density, np.vstack([draws, theta])[None], analysis="mle", sampler="L-BFGS-B",
             extra={"mle": theta.tolist(), "covariance": covariance.tolist(),
-                   "mle_log_likelihood": -float(best.fun)}, likelihood_draws=False)
+                   "mle_log_likelihood": -best_value}, likelihood_draws=False)
         if not quiet:
             self._results.display()
         return self._results
+
+    def _suspects(self, theta: np.ndarray, variances: np.ndarray) -> str:
+        """The parameters to look at when the covariance fails: those at a bound
+        (within 1e-6 of the bounds' span) and those of non-positive variance."""
+        lower, upper = self.space.lower_bounds, self.space.upper_bounds
+        span = np.where(np.isfinite(upper - lower), upper - lower, np.maximum(1.0, np.abs(theta)))
+        lines = []
+        for name, value, low, high, width, variance in zip(self.space.free_names, theta, lower, upper, span, variances):
+            if value - low <= 1e-6 * width:
+                lines.append(f"{name} = {value:.6g} at its lower bound {low:.6g}")
+            elif high - value <= 1e-6 * width:
+                lines.append(f"{name} = {value:.6g} at its upper bound {high:.6g}")
+            elif not variance > 0:
+                lines.append(f"{name} = {value:.6g} is not constrained (curvature {variance:.3g})")
+        return "; look at: " + "; ".join(lines) if lines else ""
 
     @property
     def covariance(self) -> np.ndarray:

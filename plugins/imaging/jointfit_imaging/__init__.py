@@ -10,9 +10,11 @@ from .psf import GaussianPSF, MoffatPSF, psf_image
 from .render import PixelIntegrator, PSFConvolver
 from .sersic import sersic_b
 from .shapes import Exponential, Gaussian2D, ImagingShape, Moffat2D, Sersic, SplineProfile, gnomonic
+from .structure import share_structure
 
 __all__ = [
     "BandMagnitudes", "Exponential", "Gaussian2D", "GaussianPSF", "ImageData", "ImageLike", "ImagingShape",
-    "Moffat2D", "MoffatPSF", "PSFConvolver", "PixelIntegrator", "Sersic", "SkyGrid", "SkyWindow", "SplineProfile", "band_flux", "gnomonic",
-    "plot_images", "psf_image", "read_image", "sersic_b", "simple_wcs", "variance_from_counts",
+    "Moffat2D", "MoffatPSF", "PSFConvolver", "PixelIntegrator", "Sersic", "SkyGrid", "SkyWindow", "SplineProfile",
+    "band_flux", "gnomonic", "plot_images", "psf_image", "read_image", "sersic_b", "share_structure", "simple_wcs",
+    "variance_from_counts",
 ]

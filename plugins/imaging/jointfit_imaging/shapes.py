@@ -156,7 +156,10 @@ class Moffat2D(ImagingShape):
 class SplineProfile(ImagingShape):
     """Free radial profile (AstroPhot's spline galaxy): log10 of the surface brightness
     at radii ``R_0 < R_1 < ...`` (arcsec along the major axis), linear in radius
-    between them and zero beyond the last, normalised to unit total flux.
+    between them, normalised to unit total flux. Beyond the last knot the profile goes
+    on exponentially with the last segment's slope, falling at least e-fold per last
+    radius (so that the flux is finite): continuous, so that moving the source moves no
+    edge across pixels.
 
     ``SplineProfile(ra, dec, q, PA, radii=[0, 1, 2, 4, 8, 16], log_I=[...])``: the
     radii become fixed parameters ``R_k`` (free them to move the knots), the
@@ -202,11 +205,17 @@ class SplineProfile(ImagingShape):
     def brightness(self, xi: Any, eta: Any, values: Any) -> Any:
         radii = jnp.stack([values[f"R_{k}"] for k in range(self._knots)])
         log_i = jnp.concatenate([jnp.zeros(1), jnp.stack([values[f"logI_{k}"] for k in range(1, self._knots)])])
-        # total flux 2 pi q int R I(R) dR, segment by segment (Gauss-Legendre)
+        # tail beyond the last knot: I_N exp(-k (R - R_N)), k in e-folds per arcsec
+        last_slope = (log_i[-1] - log_i[-2]) / (radii[-1] - radii[-2]) * math.log(10.0)
+        k = jnp.maximum(-last_slope, 1.0 / radii[-1])
+        # total flux 2 pi q int R I(R) dR: segment by segment (Gauss-Legendre), and the
+        # tail's 2 pi q I_N (R_N / k + 1 / k^2)
         start, width = radii[:-1], jnp.diff(radii)
         r = start[:, None] + width[:, None] * self._unit_nodes
         profile = 10.0 ** jnp.interp(r, radii, log_i)
-        flux = 2.0 * math.pi * jnp.sum(width * jnp.sum(self._unit_weights * r * profile, axis=1))
+        flux = 2.0 * math.pi * (jnp.sum(width * jnp.sum(self._unit_weights * r * profile, axis=1))
+                                + 10.0 ** log_i[-1] * (radii[-1] / k + 1.0 / k**2))
         radius = elliptical_radius(xi, eta, values["q"], values["PA"])
-        inside = radius <= radii[-1]
-        return jnp.where(inside, 10.0 ** jnp.interp(radius, radii, log_i), 0.0) / (flux * values["q"])
+        beyond = jnp.maximum(radius - radii[-1], 0.0)
+        log_brightness = jnp.interp(radius, radii, log_i) * math.log(10.0) - k * beyond
+        return jnp.exp(log_brightness) / (flux * values["q"])

@@ -28,7 +28,8 @@ from .plugin import ImageLike
 from .psf import GaussianPSF
 from .shapes import Sersic
 
-__all__ = ["Band", "TUTORIAL_BANDS", "TUTORIAL_TRUTH", "tutorial_model", "write_band_images", "read_band_images"]
+__all__ = ["Band", "TUTORIAL_BANDS", "TUTORIAL_TRUTH", "tutorial_model", "simulate_cutout", "write_band_images",
+           "read_cutout", "read_band_images"]
 
 RA, DEC = 187.3119, 12.9783  # LEDA 41136, the tutorial's galaxy
 
@@ -81,49 +82,65 @@ def tutorial_model(start: dict[str, float] | None = None, bands: tuple[str, ...]
     return Model(ExtendedSource("galaxy", spatial_shape=shape, spectral_shape=brightness))
 
 
-def _band_plugin(band: Band, data: np.ndarray, size: int) -> ImageLike:
-    return ImageLike(band.name, data, variance=np.full((size, size), band.noise**2),
-                     wcs=simple_wcs((size, size), band.pixel_scale, RA, DEC), psf=GaussianPSF(band.psf_fwhm),
-                     zeropoint=band.zeropoint)
+def simulate_cutout(path: str | os.PathLike[str], model: Model, band: Band, size: int, *, seed: int | jax.Array,
+                    centre: tuple[float, float] = (RA, DEC), psf_fwhm: float | None = None,
+                    assigned: tuple[str, ...] | None = None, keywords: dict[str, object] | None = None) -> Path:
+    """Simulate ``model`` (at its current parameter values) in a ``size`` x ``size``
+    cutout of ``band`` centred on ``centre`` (ra, dec in degrees; north up, east left),
+    with Gaussian noise of the band's sigma (``ImageLike.simulate``; ``seed`` an integer or a
+    JAX random key), and write it as a
+    survey cutout: the image with its WCS header, FILTER, ZEROPT and PSFFWHM (arcsec;
+    ``psf_fwhm`` overrides the band's) keywords, and a VARIANCE extension.
+
+    ``assigned`` restricts the image to those sources (default: every source with a
+    magnitude in the band); ``keywords`` are added to the header.
+    """
+    fwhm = band.psf_fwhm if psf_fwhm is None else psf_fwhm
+    wcs = simple_wcs((size, size), band.pixel_scale, *centre)
+    variance = np.full((size, size), band.noise**2)
+    plugin = ImageLike(band.name, np.zeros((size, size)), variance=variance, wcs=wcs, psf=GaussianPSF(fwhm),
+                       zeropoint=band.zeropoint)
+    if assigned is not None:
+        plugin.assign_to_source(*assigned)
+    space = model.compile()
+    plugin.setup(space)
+    key = jax.random.PRNGKey(seed) if isinstance(seed, int) else seed
+    image = np.asarray(plugin.simulate(space.unpack(space.initial_theta), key))
+    header = wcs.to_header()
+    header["FILTER"], header["ZEROPT"] = band.name, band.zeropoint
+    header["PSFFWHM"] = (fwhm, "Gaussian PSF FWHM (arcsec)")
+    for key, value in (keywords or {}).items():
+        header[key] = value
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fits.HDUList([fits.PrimaryHDU(image.astype(np.float32), header),
+                  fits.ImageHDU(variance.astype(np.float32), name="VARIANCE")]).writeto(path, overwrite=True)
+    return path
 
 
 def write_band_images(folder: str | os.PathLike[str], truth: dict[str, float] | None = None,
                       bands: tuple[Band, ...] = TUTORIAL_BANDS, size_factor: float = 1.0, seed: int = 0) -> list[Path]:
-    """Simulate the tutorial galaxy in each band with ``ImageLike.simulate`` (Gaussian
-    noise of the band's sigma) and write ``<band>.fits``: the image with its WCS
-    header, ZEROPT and FILTER keywords, and a VARIANCE extension."""
+    """Simulate the tutorial galaxy in each band (:func:`simulate_cutout`) and write
+    ``<band>.fits`` in ``folder``; ``size_factor`` scales the images' sizes."""
     truth = {**TUTORIAL_TRUTH, **(truth or {})}
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     model = tutorial_model(truth, tuple(band.name for band in bands))
-    space = model.compile()
-    values = space.unpack(space.initial_theta)
-    paths = []
-    for index, band in enumerate(bands):
-        size = max(9, int(round(band.size * size_factor)))
-        plugin = _band_plugin(band, np.zeros((size, size)), size)
-        plugin.setup(space)
-        image = np.asarray(plugin.simulate(values, jax.random.fold_in(jax.random.PRNGKey(seed), index)))
-        header = simple_wcs((size, size), band.pixel_scale, RA, DEC).to_header()
-        header["FILTER"], header["ZEROPT"] = band.name, band.zeropoint
-        header["PSFFWHM"] = (band.psf_fwhm, "Gaussian PSF FWHM (arcsec)")
-        path = folder / f"{band.name}.fits"
-        fits.HDUList([fits.PrimaryHDU(image.astype(np.float32), header),
-                      fits.ImageHDU(np.full((size, size), band.noise**2, dtype=np.float32), name="VARIANCE")]
-                     ).writeto(path, overwrite=True)
-        paths.append(path)
-    return paths
+    return [simulate_cutout(Path(folder) / f"{band.name}.fits", model, band, max(9, int(round(band.size * size_factor))),
+                            seed=jax.random.fold_in(jax.random.PRNGKey(seed), index))
+            for index, band in enumerate(bands)]
+
+
+def read_cutout(path: str | os.PathLike[str], name: str | None = None, **options: object) -> ImageLike:
+    """A cutout written by :func:`simulate_cutout`, read as a user reads a survey
+    cutout: the file's WCS, its VARIANCE extension, the PSF, zeropoint and band from its
+    header; ``name`` defaults to the file's stem."""
+    path = Path(path)
+    header = fits.getheader(path)
+    return ImageLike(name or path.stem, path, variance="VARIANCE", psf=GaussianPSF(header["PSFFWHM"]),
+                     zeropoint=header["ZEROPT"], band=header["FILTER"], **options)
 
 
 def read_band_images(folder: str | os.PathLike[str], bands: tuple[str, ...] = ("r", "W1", "NUV"),
                      **options: object) -> list[ImageLike]:
-    """The cutouts written by :func:`write_band_images`, read as a user reads survey
-    cutouts: the file's WCS, its VARIANCE extension, the PSF and zeropoint from its
-    header."""
-    plugins = []
-    for band in bands:
-        path = Path(folder) / f"{band}.fits"
-        header = fits.getheader(path)
-        plugins.append(ImageLike(band, path, variance="VARIANCE", psf=GaussianPSF(header["PSFFWHM"]),
-                                 zeropoint=header["ZEROPT"], band=header["FILTER"], **options))
-    return plugins
+    """The cutouts ``<band>.fits`` written by :func:`write_band_images`
+    (:func:`read_cutout`)."""
+    return [read_cutout(Path(folder) / f"{band}.fits", **options) for band in bands]

@@ -179,20 +179,29 @@ def test_rotated_and_flipped_grids_see_the_same_galaxy():
 def test_spline_profile_has_unit_flux_and_follows_its_knots():
     from jointfit_imaging import SplineProfile
 
-    radii = [0.0, 0.5, 1.0, 2.0, 4.0, 8.0]
-    # knots on an exponential of scale 1.5 arcsec: log10 I = -R / (1.5 ln 10)
-    shape = SplineProfile(radii=radii, log_I=[-r / (1.5 * math.log(10)) for r in radii], q=0.7, PA=20.0)
     size, scale = 101, 0.2
     grid = SkyGrid.from_wcs(simple_wcs((size, size), scale, 50.0, 5.0), 0, size, 0, size)
-    values = {**shape.current_values(), "ra": 50.0, "dec": 5.0}
-    image = np.asarray(PixelIntegrator(grid)(lambda xi, eta: shape.brightness(xi, eta, values), 0.0, 0.0))
-    # zero beyond 8 arcsec, inside the image; pixels cut by that edge are integrated by
-    # their centres (the profile steps there), ~3e-4 of the flux
-    assert image.sum() == pytest.approx(1.0, abs=5e-4)
-    # linear in log between knots, so it matches the exponential at the knots
-    exponential = Exponential().profile(jnp.asarray([1.0, 4.0]), h=1.5)
-    ratio = shape.brightness(jnp.asarray([0.0, 0.0]), jnp.asarray([1.0, 4.0]), {**values, "q": 1.0, "PA": 0.0})
-    assert float(ratio[1] / ratio[0]) == pytest.approx(float(exponential[1] / exponential[0]), rel=1e-12)
+    radii = [0.0, 0.5, 1.0, 2.0, 4.0, 8.0]
+
+    def image_of(shape, **extra):
+        values = {**shape.current_values(), "ra": 50.0, "dec": 5.0, "q": 0.7, "PA": 20.0, **extra}
+        return np.asarray(PixelIntegrator(grid)(lambda xi, eta: shape.brightness(xi, eta, values), 0.0, 0.0))
+
+    # knots on an exponential of scale h: log10 I = -R / (h ln 10); linear in log between
+    # knots and the tail continuing the last slope, the spline is that exponential
+    for h in (1.5, 0.8):
+        spline = SplineProfile(radii=radii, log_I=[-r / (h * math.log(10)) for r in radii])
+        exponential = image_of(Exponential(), h=h)
+        np.testing.assert_allclose(image_of(spline), exponential, rtol=1e-9, atol=1e-15)
+        # unit total flux: what the 20-arcsec image misses is the exponential's tail
+        # beyond ~10 arcsec (less than (1 + x) exp(-x) at the image's inscribed ellipse)
+        outside = (1 + 10.0 / h) * math.exp(-10.0 / h)
+        assert 1.0 - outside - 2e-4 <= image_of(spline).sum() <= 1.0 + 2e-4
+    # a shallow last segment still has a finite flux: the tail falls e-fold per 8 arcsec
+    flat_end = SplineProfile(radii=radii, log_I=[0.0, -0.2, -0.4, -0.6, -0.8, -0.8])
+    values = {**flat_end.current_values(), "q": 1.0, "PA": 0.0}
+    tail = flat_end.brightness(jnp.asarray([0.0, 0.0]), jnp.asarray([8.0, 16.0]), values)
+    assert float(tail[1] / tail[0]) == pytest.approx(math.exp(-1.0), rel=1e-12)
 
 
 def test_spline_profile_survives_the_model_file():
