@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 import math
 import warnings
+from collections.abc import Callable
 from concurrent.futures import Future
 from functools import cached_property
-from collections.abc import Callable
 from typing import Any
 
 import jax
