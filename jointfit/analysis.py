@@ -229,8 +229,9 @@ class JointLikelihood(_Analysis):
 
     def _hessian_from_gradients(self, theta: np.ndarray, steps: np.ndarray) -> np.ndarray:
         """Hessian of ``-log L`` at ``theta`` by central differences of the compiled
-        gradient (exact, from JAX) with ``steps`` (a thousandth of each parameter's
-        curvature scale: truncation errors ~1e-6 relative), symmetrised."""
+        gradient (exact, from JAX) with per-parameter ``steps``, symmetrised (the
+        covariance uses a thousandth of each curvature scale: truncation errors ~1e-6
+        relative)."""
         value_and_grad = self._objective
         return hessian_from_gradient(lambda t: value_and_grad(t)[1], theta, steps)
 
