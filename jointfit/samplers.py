@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 import jax
 import numpy as np
 
-from ._background import in_background
+from ._batches import RowProgram
 from ._compile import compile_for_work
 from ._optimize import hessian_from_gradient, scipy_objective
 from .errors import AnalysisError, JointfitWarning
@@ -73,35 +73,14 @@ def get_sampler(name: str) -> Sampler:
         raise AnalysisError(f"unknown sampler {name!r}; available samplers are {available_samplers()}") from None
 
 
-def _padded_size(n: int) -> int:
-    """UltraNest's batch lengths vary call to call; padded to the next power of two,
-    about log2(n) sizes are compiled and at most half of a call is wasted (the cost of
-    a small batch grows with its length on the CPU)."""
-    return 1 << max(n - 1, 0).bit_length()
-
-
-def _padded_call(function: Any, batch: np.ndarray) -> Any:
-    """``function`` of a batch padded to :func:`_padded_size` rows, cut back to ``n``."""
-    n = batch.shape[0]
-    size = _padded_size(n)
-    padded = np.concatenate([batch, np.repeat(batch[-1:], size - n, axis=0)]) if size > n else batch
-    return jax.tree_util.tree_map(lambda out: np.asarray(out)[:n], function(padded))
-
-
-# Batch sizes UltraNest asks for, in the order a run first needs them: the initial live
-# points (up to 512), then region draws of about ndraw_min = 128 shrinking as the
-# efficiency drops.
-_EXPECTED_SIZES = (512, 128, 64, 32, 16, 8, 4, 2, 1)
-
-
 class _UnitCubeDensity:
     """UltraNest's two callbacks from one compiled call per batch.
 
     UltraNest maps unit-cube points through ``transform`` and then asks ``loglike`` for
     (a subset of) the points it got back. Both are computed in one call when the cube
     points arrive, and ``loglike`` finds its values by row; any other batch is computed.
-    The program for each batch size UltraNest is expected to use is compiled in the
-    background from the start, while the run proceeds with the sizes already there.
+    One program serves every batch length (:class:`~jointfit._batches.RowProgram`); it
+    compiles in the background from the start.
     """
 
     def __init__(self, density: Any) -> None:
@@ -109,32 +88,19 @@ class _UnitCubeDensity:
             theta = density.space.prior_transform(u)
             return theta, density._log_likelihood(theta)
 
-        both = jax.jit(jax.vmap(transform_and_loglike))
-        n_free = len(density.space.free_names)
-
-        def compiled(size: int) -> Any:
-            # a run evaluates some 10^4 to 10^5 points
-            return compile_for_work(both.trace(jax.ShapeDtypeStruct((size, n_free), np.float64)), 50_000 / size)
-
-        self._programs = {size: in_background(compiled, size) for size in _EXPECTED_SIZES}
-        self._both = both
-        self._loglike = density.log_likelihood_batch
+        self._n_free = len(density.space.free_names)
+        self._both = RowProgram(transform_and_loglike, self._n_free)
+        self._log_likelihood = density._log_likelihood
+        self._loglike: RowProgram | None = None  # only for points UltraNest did not transform here
         self._values: dict[bytes, float] = {}
 
-    def _transform_and_loglike(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        program = self._programs.get(_padded_size(u.shape[0]))
-        # a size still queued is compiled here, at once, rather than after those before it
-        use_jit = program is None or program.cancel()
-        return _padded_call(self._both if use_jit else program.result(), u)
-
     def release(self) -> None:
-        """Drop the compilations of sizes the run never asked for, so that they do not
-        hold up the background thread's later work."""
-        for program in self._programs.values():
-            program.cancel()
+        """Drop a compilation nothing asked for, so that it does not hold up the
+        background thread's later work."""
+        self._both.cancel()
 
     def transform(self, u: np.ndarray) -> np.ndarray:
-        theta, values = self._transform_and_loglike(np.ascontiguousarray(u, dtype=float))
+        theta, values = self._both(np.ascontiguousarray(u, dtype=float))
         self._values = dict(zip(map(bytes, theta), values.tolist()))
         return theta
 
@@ -142,7 +108,9 @@ class _UnitCubeDensity:
         theta = np.ascontiguousarray(theta, dtype=float)
         known = [self._values.get(bytes(row)) for row in theta]
         if any(value is None for value in known):
-            values = _padded_call(self._loglike, theta)
+            if self._loglike is None:
+                self._loglike = RowProgram(self._log_likelihood, self._n_free, rows_per_run=1000)
+            values = self._loglike(theta)
         else:
             values = np.asarray(known, dtype=float)
         # UltraNest cannot take -inf or NaN: a very low finite value sends the point away
