@@ -73,9 +73,10 @@ class RowProgram:
         self._program = in_background(
             lambda: compile_for_work(jax.jit(over_rows).trace(*traced_shapes), rows_per_run / step))
 
-    def __call__(self, rows: np.ndarray) -> Any:
+    def __call__(self, rows: np.ndarray, reduce: Callable[[Any], Any] | None = None) -> Any:
         """``function`` of every row of ``rows`` (shape ``(n, n_in)``), outputs as numpy
-        arrays with ``n`` leading rows."""
+        arrays with ``n`` leading rows; ``reduce``, if given, is applied to each piece's
+        outputs before the pieces are joined (to keep less than every row's output)."""
         program = self._program.result()
         n = rows.shape[0]
         outputs = []
@@ -84,7 +85,8 @@ class RowProgram:
             self._buffer[:piece.shape[0]] = piece
             self._buffer[piece.shape[0]:] = piece[-1] if piece.shape[0] else 0.5
             out = program(self._buffer, np.int64(piece.shape[0]))
-            outputs.append(jax.tree_util.tree_map(lambda value, k=piece.shape[0]: np.asarray(value)[:k], out))
+            out = jax.tree_util.tree_map(lambda value, k=piece.shape[0]: np.asarray(value)[:k], out)
+            outputs.append(out if reduce is None else reduce(out))
         if len(outputs) == 1:
             return outputs[0]
         return jax.tree_util.tree_map(lambda *pieces: np.concatenate(pieces), *outputs)

@@ -97,9 +97,9 @@ class BayesianAnalysis(_Analysis):
         self._sampler_name = "ultranest"
         self._sampler_options: dict[str, Any] = {}
 
-    def _prepare_results(self, n_draws: int) -> None:
+    def _prepare_results(self) -> None:
         """Compile the per-draw summary of the results while the sampler runs."""
-        self.density.precompile_draw_summary(AnalysisResults.summary_rows(n_draws))
+        self.density.precompile_draw_summary()
 
     def set_sampler(self, name: str = "ultranest", **options: Any) -> SamplerSetup:
         """Choose the sampler by name and set its options (see its ``sample`` method);
@@ -118,7 +118,7 @@ class BayesianAnalysis(_Analysis):
         name = sampler or self._sampler_name
         settings = dict(self._sampler_options) if name == self._sampler_name else {}
         settings.update(options)
-        output = get_sampler(name).sample(self.density, draws_known=self._prepare_results, **settings)
+        output = get_sampler(name).sample(self.density, on_start=self._prepare_results, **settings)
         self._results = AnalysisResults.from_samples(self.density, output.samples, analysis="bayesian",
                                                      sampler=name, sample_stats=output.sample_stats,
                                                      extra=output.attributes)

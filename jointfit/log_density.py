@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import Future
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._background import in_background
-from ._compile import compile_for_work
+from ._batches import RowProgram
 from .data_list import DataList
 from .errors import AnalysisError
 from .model import Model
@@ -38,7 +36,9 @@ class JointLogDensity:
 
     POINTWISE_LIMIT = 20_000_000
     """Most pointwise log-likelihood values (draws times points) results keep."""
-    _BATCH_POINTS = 2_000_000
+    _SUMMARY_POINTS = 2_000_000
+    """Pointwise values (draws times points) of one compiled summary call: some tens of
+    megabytes."""
 
     def __init__(self, model: Model, data: DataList) -> None:
         if not isinstance(model, Model):
@@ -52,8 +52,7 @@ class JointLogDensity:
         self.log_likelihood = jax.jit(self._log_likelihood)
         self.log_likelihood_batch = jax.jit(jax.vmap(self._log_likelihood))
         self.log_likelihood_per_plugin = jax.jit(self._per_plugin)
-        self._draw_summary_jit = jax.jit(self._draw_summary)
-        self._draw_summary_compiled: dict[int, Future] = {}
+        self._summary: RowProgram | None = None
         self._n_points: dict[str, int] | None = None
         self._draw_values_jit = jax.jit(self._draw_values)
 
@@ -71,47 +70,43 @@ class JointLogDensity:
         return {name: loglike(values) for name, loglike in self._loglikes.items()}
 
     def draw_summary(self, theta: Any) -> tuple[dict[str, Any], dict[str, Any], Any]:
-        """For draws ``theta`` of shape ``(n, n_free)``: pointwise log-likelihoods by
-        plugin, linked values by path and the log-prior (0 where a prior is missing),
-        in one compiled call (compiled ahead when :meth:`precompile_draw_summary` was
-        told ``n``)."""
-        compiled = self._draw_summary_compiled.get(np.shape(theta)[0])
-        if compiled is not None:
-            return compiled.result()(np.asarray(theta, dtype=float))
-        return self._draw_summary_jit(theta)
+        """For draws ``theta`` of shape ``(n, n_free)``: log-likelihoods by plugin,
+        linked values by path and the log-prior (0 where a prior is missing).
 
-    def precompile_draw_summary(self, n_draws: int) -> None:
-        """Compile :meth:`draw_summary` for ``n_draws`` draws in the background (while
-        a sampler runs, say)."""
-        if n_draws not in self._draw_summary_compiled:
-            shape = jax.ShapeDtypeStruct((n_draws, len(self.space.free_names)), float)
-            self._draw_summary_compiled[n_draws] = in_background(
-                lambda: compile_for_work(self._draw_summary_jit.trace(shape), 1))
+        The log-likelihoods are pointwise ``(n, points)`` while ``n`` times the number
+        of points is at most :attr:`POINTWISE_LIMIT`, and each plugin's total ``(n, 1)``
+        beyond (images of 10^5 pixels and thousands of draws would need gigabytes).
+        One compiled program serves any ``n`` (:meth:`precompile_draw_summary`).
+        """
+        theta = np.asarray(theta, dtype=float)
+        self.precompile_draw_summary()
+        keep = theta.shape[0] * sum(self.n_points.values()) <= self.POINTWISE_LIMIT
+
+        def totals(piece: tuple) -> tuple:
+            likelihoods, linked, log_prior = piece
+            return {k: v.reshape(v.shape[0], -1).sum(axis=1, keepdims=True) for k, v in likelihoods.items()}, linked, log_prior
+
+        return self._summary(theta, reduce=None if keep else totals)
+
+    def precompile_draw_summary(self) -> None:
+        """Start compiling :meth:`draw_summary`'s program in the background (while a
+        sampler runs, say)."""
+        if self._summary is None:
+            capacity = max(4, min(4096, self._SUMMARY_POINTS // max(1, sum(self.n_points.values()))))
+            self._summary = RowProgram(self._draw_summary_row, len(self.space.free_names), capacity=capacity,
+                                       rows_per_run=5000)
 
     def _pointwise_all(self, theta: Any) -> dict[str, jnp.ndarray]:
         values = self.space.unpack(theta)
         return {name: f(values) for name, f in self._pointwise.items()}
 
-    def _draw_summary(self, theta: Any) -> tuple[dict[str, jnp.ndarray], dict[str, jnp.ndarray], jnp.ndarray]:
-        """For draws ``(n, n_free)``: log-likelihoods by plugin, linked values by path and
-        the log-prior (0 where a prior is missing), in one computation.
-
-        The log-likelihoods are pointwise ``(n, points)`` while ``n`` times the number of
-        points is at most :attr:`POINTWISE_LIMIT`, and each plugin's total ``(n, 1)``
-        beyond (images of 10^5 pixels and thousands of draws would need gigabytes).
-        Draws are evaluated in batches small enough that a batch's pointwise values
-        take some tens of megabytes.
-        """
-        n_points = sum(self.n_points.values())
-        keep = theta.shape[0] * n_points <= self.POINTWISE_LIMIT
-
-        def one_draw(row: Any) -> dict[str, jnp.ndarray]:
-            pointwise = self._pointwise_all(row)
-            return pointwise if keep else {k: jnp.sum(v, keepdims=True) for k, v in pointwise.items()}
-
-        batch = max(1, min(theta.shape[0], int(self._BATCH_POINTS // max(n_points, 1))))
-        likelihoods = jax.lax.map(one_draw, theta, batch_size=batch)
-        return (likelihoods, *self._draw_values(theta))
+    def _draw_summary_row(self, row: Any) -> tuple[dict[str, jnp.ndarray], dict[str, jnp.ndarray], jnp.ndarray]:
+        """Pointwise log-likelihoods by plugin, linked values by path and the log-prior
+        of one draw."""
+        values = self.space.unpack(row)
+        linked = {path: values[path] for path in self.space.linked_names}
+        log_prior = self.space.log_prior(row) if not self.space.missing_priors else jnp.zeros(())
+        return {name: f(values) for name, f in self._pointwise.items()}, linked, log_prior
 
     def draw_values(self, theta: Any) -> tuple[dict[str, Any], Any]:
         """Linked values by path and the log-prior of draws ``(n, n_free)``, without the

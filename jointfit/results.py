@@ -45,11 +45,6 @@ class AnalysisResults:
         self._flux_calculator: Any = None
 
     # -- construction ---------------------------------------------------------------------
-    @staticmethod
-    def summary_rows(n_draws: int) -> int:
-        """Points :meth:`from_samples` evaluates in one call: the draws and their mean."""
-        return n_draws + 1
-
     @classmethod
     def from_samples(cls, density: Any, samples: np.ndarray, *, analysis: str, sampler: str,
                      sample_stats: dict[str, np.ndarray] | None = None,
@@ -74,9 +69,9 @@ class AnalysisResults:
         chains, draws, n_free = samples.shape
         flat = samples.reshape(-1, n_free)
         if likelihood_draws:
-            # one compiled call for every draw and the posterior mean (appended last)
+            # every draw and the posterior mean (appended last) in one go
             mean_theta = flat.mean(axis=0)
-            everything, linked, log_prior = density.draw_summary(jnp.asarray(np.vstack([flat, mean_theta])))
+            everything, linked, log_prior = density.draw_summary(np.vstack([flat, mean_theta]))
             pointwise = {k: np.asarray(v)[:-1].reshape(chains, draws, -1) for k, v in everything.items()}
             at_mean = float(sum(np.sum(np.asarray(v)[-1]) for v in everything.values()))
             linked = {k: np.asarray(v)[:-1] for k, v in linked.items()}
@@ -85,7 +80,7 @@ class AnalysisResults:
         else:
             linked, log_prior = density.draw_values(jnp.asarray(flat))
             linked, log_prior = {k: np.asarray(v) for k, v in linked.items()}, np.asarray(log_prior)
-            best, _, _ = density.draw_summary(jnp.asarray(flat[-1:]))
+            best, _, _ = density.draw_summary(flat[-1:])
             pointwise = {k: np.asarray(v).reshape(1, 1, -1) for k, v in best.items()}
             at_mean = math.nan
             log_likelihood = np.full((chains, draws), np.nan)

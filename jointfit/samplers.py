@@ -44,10 +44,10 @@ class Sampler:
 
     name: ClassVar[str] = ""
 
-    def sample(self, density: Any, *, draws_known: Callable[[int], None] | None = None,
+    def sample(self, density: Any, *, on_start: Callable[[], None] | None = None,
                **options: Any) -> SamplerOutput:  # pragma: no cover - protocol
-        """Sample ``density``; a sampler that knows early how many draws it will return
-        calls ``draws_known(n)`` (the analysis then prepares their summary meanwhile)."""
+        """Sample ``density``, calling ``on_start()`` once its own programs are queued
+        for compilation (the analysis then prepares the results' meanwhile)."""
         raise NotImplementedError
 
 
@@ -129,7 +129,7 @@ class UltraNestSampler(Sampler):
                frac_remain: float = 0.01, log_dir: str | os.PathLike[str] | None = None,
                resume: str = "resume", seed: int | None = 0, show_status: bool = True,
                max_ncalls: int | None = None, ndraw_min: int = 128, ndraw_max: int = 65536,
-               region_class: str | type = "mlfriends", draws_known: Callable[[int], None] | None = None,
+               region_class: str | type = "mlfriends", on_start: Callable[[], None] | None = None,
                **run_options: Any) -> SamplerOutput:
         """Run UltraNest.
 
@@ -165,6 +165,8 @@ class UltraNestSampler(Sampler):
         space = density.space
         space.require_priors()
         callbacks = _UnitCubeDensity(density)
+        if on_start is not None:
+            on_start()
 
         if seed is not None:
             np.random.seed(seed)
@@ -198,7 +200,7 @@ class NUTSSampler(Sampler):
     def sample(self, density: Any, *, num_warmup: int = 500, num_samples: int = 1000, num_chains: int = 1,
                chain_method: str = "sequential", dense_mass: bool = True, target_accept_prob: float = 0.8,
                seed: int = 0, progress_bar: bool = True, init_values: dict[str, float] | None = None,
-               max_tree_depth: int = 10, draws_known: Callable[[int], None] | None = None) -> SamplerOutput:
+               max_tree_depth: int = 10, on_start: Callable[[], None] | None = None) -> SamplerOutput:
         """Run NUTS (numpyro). ``init_values`` (by path) override the MAP start.
 
         NUTS moves in the unconstrained coordinates ``z`` of the parameter space
@@ -234,8 +236,8 @@ class NUTSSampler(Sampler):
         # compiles in the background while the MAP search runs
         programs = NUTSPrograms(search.potential, space.constrain, len(space.free_names), settings,
                                 num_chains=num_chains, chain_method=chain_method)
-        if draws_known is not None:
-            draws_known(num_chains * num_samples)
+        if on_start is not None:
+            on_start()
         if init_values:
             theta0 = np.array([float(init_values.get(name, start)) for name, start in
                                zip(space.free_names, search.start_theta())])

@@ -240,3 +240,27 @@ def test_ultranest_evidence_matches_the_analytic_value_and_resumes(tmp_path):
     figure = resumed.corner_plot(truths={A_PATH: 1.5, B_PATH: 0.8})
     labels = [axis.get_xlabel() for axis in figure.axes if axis.get_xlabel()]
     assert labels == [f"src.a [{resumed.units[A_PATH]}]", f"src.b [{resumed.units[B_PATH]}]"]
+
+
+def test_results_keep_per_plugin_totals_beyond_the_pointwise_limit(monkeypatch):
+    """Pointwise log-likelihoods are kept while draws x points stay under the limit;
+    beyond it each plugin's total per draw, the same numbers summed."""
+    from jointfit.log_density import JointLogDensity
+    from jointfit.results import AnalysisResults
+
+    data = line_data()
+    density = JointLogDensity(line_model(), data)
+    draws = np.random.default_rng(5).normal([1.5, 0.8], 0.1, size=(2, 37, 2))
+    full = AnalysisResults.from_samples(density, draws, analysis="bayesian", sampler="test")
+    monkeypatch.setattr(JointLogDensity, "POINTWISE_LIMIT", 10)
+    totals = AnalysisResults.from_samples(density, draws, analysis="bayesian", sampler="test")
+    for name, plugin in zip(("first", "second"), data):
+        pointwise = full.inference_data.log_likelihood[name].values
+        assert pointwise.shape == (2, 37, plugin.x.size)
+        np.testing.assert_allclose(totals.inference_data.log_likelihood[name].values[..., 0],
+                                   pointwise.sum(axis=-1), rtol=1e-12)
+    assert full.inference_data.posterior.attrs["pointwise"] == 1
+    assert totals.inference_data.posterior.attrs["pointwise"] == 0
+    # the per-draw log-likelihood is the exact one of each draw
+    expected = np.asarray(density.log_likelihood_batch(draws.reshape(-1, 2))).reshape(2, 37)
+    np.testing.assert_allclose(full.inference_data.sample_stats["log_like"].values, expected, rtol=1e-12)
