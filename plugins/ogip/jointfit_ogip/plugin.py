@@ -21,6 +21,7 @@ from jointfit.space import ParameterSpace
 from . import statistics as stats
 from .binning import Binning, group_ids_from_flags, group_optimal, parse_selection
 from .pha import PHASpectrum, read_pha, read_pha_rows
+from .quadrature import BinIntegrator
 from .response import EffectiveArea, Response, read_arf, read_rmf
 from .writing import write_response, write_spectrum
 
@@ -38,16 +39,6 @@ class _FromHeader:
 
 
 FROM_HEADER: Any = _FromHeader()
-
-
-def _bin_integrator(energy_lo: np.ndarray, energy_hi: np.ndarray, points: int) -> tuple[np.ndarray, np.ndarray]:
-    """Gauss-Legendre nodes and weights (keV), shape ``(points, n_energies)``:
-    ``sum(f(nodes) * weights, axis=0)`` integrates ``f`` over each energy bin.
-    Node-major, so that the sum adds whole rows (vectorised on CPU)."""
-    x, w = np.polynomial.legendre.leggauss(points)
-    half = 0.5 * (energy_hi - energy_lo)[None, :]
-    middle = 0.5 * (energy_hi + energy_lo)[None, :]
-    return middle + half * x[:, None], half * w[:, None]
 
 
 class OGIPLike(Plugin):
@@ -75,8 +66,10 @@ class OGIPLike(Plugin):
         (Sherpa's chi2datavar), or the model counts (chi2modvar).
     group : bool
         Sum channels into the file's groups (GROUPING) when it has any.
-    quadrature_points : int
-        Gauss-Legendre points per response energy bin.
+    quadrature_points : int, optional
+        Gauss-Legendre points in every response energy bin; by default each bin gets
+        the fewest that integrate power laws of index -4 to 3 over it to 1e-9
+        (:mod:`jointfit_ogip.quadrature`): 3 for 5 %-wide bins, 2 for most of a CCD's.
 
     Raises
     ------
@@ -89,7 +82,7 @@ class OGIPLike(Plugin):
     def __init__(self, name: str, observation: Any, background: Any = FROM_HEADER,
                  response: Any = FROM_HEADER, arf: Any = FROM_HEADER, spectrum_number: int | None = None,
                  statistic: str | None = None, chi2_variance: str = "file", group: bool = True,
-                 quadrature_points: int = 5) -> None:
+                 quadrature_points: int | None = None) -> None:
         super().__init__(name)
         self.observation = (observation if isinstance(observation, PHASpectrum)
                             else read_pha(observation, spectrum_number))
@@ -105,9 +98,9 @@ class OGIPLike(Plugin):
             raise PluginError(f"chi2_variance must be one of {CHI2_VARIANCES}, got {chi2_variance!r}")
         self.chi2_variance = chi2_variance
         self.statistic = self._check_statistic(statistic or self._default_statistic())
-        if quadrature_points < 1:
+        if quadrature_points is not None and quadrature_points < 1:
             raise PluginError(f"quadrature_points must be at least 1, got {quadrature_points}")
-        self.quadrature_points = int(quadrature_points)
+        self.quadrature_points = None if quadrature_points is None else int(quadrature_points)
         self._group = bool(group) and np.any(self.observation.grouping == -1)
         self.sparse_threshold = 0.25  # fold with the non-zero elements only below this density
         self._selected = np.ones(self.observation.n_channels, dtype=bool)
@@ -263,10 +256,10 @@ class OGIPLike(Plugin):
         if binning.n_bins == 0:
             raise DataError(f"{self.observation.origin}: no channel is selected")
         observation, background, response = self.observation, self.background, self.response
-        nodes, weights = _bin_integrator(response.energy_lo, response.energy_hi, self.quadrature_points)
+        self._integrate = BinIntegrator(response.energy_lo, response.energy_hi, self.quadrature_points)
         columns = binning.channel_index
         self._spectrum = self._source_spectrum(space)
-        self._nodes, self._weights = jnp.asarray(nodes), jnp.asarray(weights)
+        self._nodes = jnp.asarray(self._integrate.nodes)
         # photons/(cm2 s) per energy bin -> counts per bin: the channels that enter,
         # scaled by exposure and AREASCAL, summed into their groups once, here
         scale = observation.exposure * observation.areascal[columns]
@@ -320,7 +313,7 @@ class OGIPLike(Plugin):
         """Model counts in each bin (pure JAX)."""
         self._require_setup()
         flux = self._spectrum(self._nodes, values)                 # photons/(cm2 s keV) at nodes
-        per_energy_bin = jnp.sum(flux * self._weights, axis=0)     # photons/(cm2 s)
+        per_energy_bin = self._integrate(flux)                      # photons/(cm2 s)
         return self._fold(per_energy_bin) * values[self._correction_path]  # counts per bin
 
     def pointwise_loglike(self, values: Mapping[str, Any]) -> jnp.ndarray:
@@ -405,7 +398,7 @@ class OGIPLike(Plugin):
 
     @classmethod
     def from_function(cls, name: str, source_function: Any, response: Any, background_function: Any = None,
-                      exposure: float = 1.0, seed: int = 0, quadrature_points: int = 5,
+                      exposure: float = 1.0, seed: int = 0, quadrature_points: int | None = None,
                       **kwargs: Any) -> OGIPLike:
         """Simulate a spectrum through ``response``, as 3ML's ``from_function`` does.
 
@@ -426,13 +419,16 @@ class OGIPLike(Plugin):
             RSP (or RMF) the counts are simulated through.
         exposure : float
             Exposure, s.
+        quadrature_points : int, optional
+            The plugin's (see the class); the simulated expectation itself is
+            integrated with 5 points per bin unless this is given.
         """
         matrix = response if isinstance(response, Response) else read_rmf(response)
         rng = np.random.default_rng(seed)
 
         def integrated(function: Any, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-            nodes, weights = _bin_integrator(lo, hi, quadrature_points)
-            return np.sum(np.asarray(function(nodes)) * weights, axis=0) * exposure
+            integrate = BinIntegrator(lo, hi, quadrature_points or 5)
+            return np.asarray(integrate(np.asarray(function(integrate.nodes)))) * exposure
 
         n = matrix.n_channels
         template = dict(channels=matrix.channels, stat_err=None, sys_err=np.zeros(n),

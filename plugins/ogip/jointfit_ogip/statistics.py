@@ -82,22 +82,47 @@ def _safe_sqrt(x: jax.Array) -> jax.Array:
     return jnp.where(positive, jnp.sqrt(jnp.where(positive, x, 1.0)), 0.0)
 
 
+@jax.custom_jvp
+def _log_ratio(x: jax.Array, ratio: jax.Array) -> jax.Array:
+    """``ln(m / n)`` from ``x = (m - n) / n`` and ``ratio = m / n`` with one logarithm.
+
+    Within a factor ~2 of 1 (``|x| < 0.5``) this is ``log1p(x)``, computed as
+    ``ln(u) x / (u - 1)`` with ``u = 1 + x`` rounded (Goldberg 1991, exact to a few
+    ulps), so that large counts keep their absolute precision; elsewhere ``ln(ratio)``,
+    which has no cancellation there. One logarithm instead of ``log1p`` and ``log``
+    both evaluated under ``where`` is a tenth of a spectral likelihood's cost.
+    """
+    near = jnp.abs(x) < 0.5
+    u = jnp.where(near, 1.0 + x, ratio)
+    log_u = jnp.log(u)
+    spacing = u - 1.0
+    exact_log1p = jnp.where(spacing == 0.0, x, log_u * x / jnp.where(spacing == 0.0, 1.0, spacing))
+    return jnp.where(near, exact_log1p, log_u)
+
+
+@_log_ratio.defjvp
+def _log_ratio_jvp(primals: tuple, tangents: tuple) -> tuple[jax.Array, jax.Array]:
+    # the derivative of Goldberg's form through the rounded u - 1 would be off by the
+    # rounding of u relative to x: written from x and ratio directly instead
+    x, ratio = primals
+    dx, dratio = tangents
+    near = jnp.abs(x) < 0.5
+    derivative = jnp.where(near, dx / jnp.where(near, 1.0 + x, 1.0), dratio / jnp.where(near, 1.0, ratio))
+    return _log_ratio(x, ratio), derivative
+
+
 def _half_deviance(n: jax.Array, m: jax.Array) -> jax.Array:
     """``m - n + n ln(n / m)`` (half the Cash statistic), ``m`` for ``n = 0``.
 
-    ``+inf`` for ``n > 0, m <= 0``. Computed as ``(m - n) - n log1p((m - n) / n)``
-    when ``m`` is within a factor ~2 of ``n``, so that large counts keep their
-    absolute precision; NaN-free gradients (``1 - n / m``) elsewhere too.
+    ``+inf`` for ``n > 0, m <= 0``. Computed as ``(m - n) - n ln(m / n)`` with the
+    logarithm of :func:`_log_ratio`, precise when ``m`` is close to ``n``; NaN-free
+    gradients (``1 - n / m``) elsewhere too.
     """
     n_positive, m_positive = n > 0, m > 0
     ns = jnp.where(n_positive, n, 1.0)
     ms = jnp.where(m_positive, m, 1.0)
     diff = ms - ns
-    x = diff / ns
-    near = jnp.abs(x) < 0.5
-    close = diff - ns * jnp.log1p(jnp.where(near, x, 0.0))
-    far = diff - ns * jnp.log(jnp.where(near, 1.0, ms / ns))  # m / n far from 1: no cancellation
-    value = jnp.where(near, close, far)
+    value = diff - ns * _log_ratio(diff / ns, ms / ns)
     return jnp.where(n_positive, jnp.where(m_positive, value, jnp.inf), m)
 
 

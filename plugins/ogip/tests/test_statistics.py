@@ -555,3 +555,18 @@ def test_second_derivatives_match_finite_differences():
         )
 
     np.testing.assert_allclose(h2, central_difference(g2, s, rel=1e-5), rtol=1e-4, atol=1e-8)
+
+
+def test_one_logarithm_log_ratio_is_as_precise_as_log1p_and_log():
+    """ln(m/n) from one logarithm: log1p's precision near m = n (to a few ulps, value
+    and derivative), log's elsewhere, on tiny and on extreme ratios."""
+    from jointfit_ogip.statistics import _log_ratio
+
+    x = np.concatenate([np.geomspace(1e-300, 0.49, 400), -np.geomspace(1e-300, 0.49, 400), [0.0]])
+    near = jnp.asarray(x)
+    np.testing.assert_allclose(np.asarray(_log_ratio(near, 1.0 + near)), np.log1p(x), rtol=4e-16, atol=0)
+    slope = jax.vmap(jax.grad(lambda t: _log_ratio(t, 1.0 + t)))(near)
+    np.testing.assert_allclose(np.asarray(slope), 1.0 / (1.0 + x), rtol=4e-16)
+    ratio = np.concatenate([np.geomspace(1e-300, 0.5, 200), np.geomspace(1.5, 1e300, 200)])
+    np.testing.assert_allclose(np.asarray(_log_ratio(jnp.asarray(ratio - 1.0), jnp.asarray(ratio))), np.log(ratio),
+                               rtol=4e-16)
