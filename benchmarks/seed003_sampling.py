@@ -345,7 +345,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.worker:
         name, folder, *rest = args.worker
-        import arviz, numpyro, ultranest  # noqa: F401  (imports are not timed, as for 3ML)
+        # imports are not timed, as for 3ML (its script imports threeML before the clock starts)
+        import arviz, numpyro, ultranest  # noqa: F401
+        import jointfit.examples.point_source_fluxes, jointfit_ogip  # noqa: F401
         print(json.dumps(WORKERS[name](Path(folder), *rest)))
         return
 
