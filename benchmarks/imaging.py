@@ -97,6 +97,7 @@ def write_data(folder: Path, size_factor: float) -> None:
 
 
 def jointfit_loglike_and_fit(folder: Path) -> dict:
+    import arviz  # noqa: F401  (imports are not timed: AstroPhot's script imports astrophot and torch first)
     import jax
 
     from jointfit import DataList, JointLikelihood

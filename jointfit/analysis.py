@@ -248,6 +248,7 @@ class JointLikelihood(_Analysis):
         from scipy import optimize
 
         hessian_program = self._hessian
+        self.density.precompile_draw_summary(draws=1)  # the results evaluate the best fit only
         theta = np.asarray(self._current_theta(), dtype=float)
         lower, upper = self.space.lower_bounds, self.space.upper_bounds
         previous = math.inf

@@ -88,13 +88,14 @@ class JointLogDensity:
 
         return self._summary(theta, reduce=None if keep else totals)
 
-    def precompile_draw_summary(self) -> None:
+    def precompile_draw_summary(self, draws: int = 5000) -> None:
         """Start compiling :meth:`draw_summary`'s program in the background (while a
-        sampler runs, say)."""
+        sampler or a fit runs, say), for about ``draws`` draws (a fit's results need
+        one: its program is compiled for speed of compilation rather than of calls)."""
         if self._summary is None:
             capacity = max(4, min(4096, self._SUMMARY_POINTS // max(1, sum(self.n_points.values()))))
             self._summary = RowProgram(self._draw_summary_row, len(self.space.free_names), capacity=capacity,
-                                       rows_per_run=5000)
+                                       rows_per_run=draws)
 
     def _pointwise_all(self, theta: Any) -> dict[str, jnp.ndarray]:
         values = self.space.unpack(theta)
