@@ -23,7 +23,7 @@ import jax
 import numpy as np
 
 from ._batches import RowProgram
-from ._compile import compile_for_work
+from ._compile import compile_for_work, jaxpr_work
 from ._optimize import hessian_from_gradient, scipy_objective
 from .errors import AnalysisError, JointfitWarning
 
@@ -119,6 +119,17 @@ class _UnitCubeDensity:
         return np.where(np.isfinite(values), values, -1e300)
 
 
+CHEAP_POINT_WORK = 1e6
+"""Operations per log-likelihood evaluation (:func:`~jointfit._compile.jaxpr_work`)
+below which UltraNest draws at least 512 points per batch."""
+
+
+def _work_per_point(density: Any) -> float:
+    """Estimated floating-point operations of one joint log-likelihood evaluation."""
+    row = jax.ShapeDtypeStruct((len(density.space.free_names),), np.float64)
+    return jaxpr_work(jax.make_jaxpr(density._log_likelihood)(row).jaxpr)
+
+
 @contextmanager
 def _existing_objects_frozen() -> Iterator[None]:
     """Keep Python's cyclic garbage collector off the objects that exist on entry
@@ -147,7 +158,7 @@ class UltraNestSampler(Sampler):
     def sample(self, density: Any, *, min_num_live_points: int = 400, dlogz: float = 0.5,
                frac_remain: float = 0.01, log_dir: str | os.PathLike[str] | None = None,
                resume: str = "resume", seed: int | None = 0, show_status: bool = True,
-               max_ncalls: int | None = None, ndraw_min: int = 128, ndraw_max: int = 65536,
+               max_ncalls: int | None = None, ndraw_min: int | None = None, ndraw_max: int = 65536,
                region_class: str | type = "mlfriends", on_start: Callable[[], None] | None = None,
                **run_options: Any) -> SamplerOutput:
         """Run UltraNest.
@@ -164,7 +175,11 @@ class UltraNestSampler(Sampler):
         show_status : bool
             UltraNest's progress display.
         ndraw_min, ndraw_max : int
-            Bounds of the number of points drawn from the region per batch.
+            Bounds of the number of points drawn from the region per batch. By default
+            ``ndraw_min`` is 512 for likelihoods of under :data:`CHEAP_POINT_WORK`
+            operations per point, where UltraNest's bookkeeping per batch costs more
+            than the points (the seed case: 2 600 batches instead of 6 800, ~8 % less
+            time, ~5 % more evaluations), and UltraNest's own 128 otherwise.
         region_class : {"mlfriends", "ellipsoid"} or UltraNest region class
             ``"mlfriends"`` (UltraNest's and 3ML's default) follows curved and multimodal
             likelihood contours; ``"ellipsoid"`` (``RobustEllipsoidRegion``, 3ML's
@@ -183,6 +198,8 @@ class UltraNestSampler(Sampler):
 
         space = density.space
         space.require_priors()
+        if ndraw_min is None:
+            ndraw_min = 512 if _work_per_point(density) < CHEAP_POINT_WORK else 128
         callbacks = _UnitCubeDensity(density)
         if on_start is not None:
             on_start()
@@ -206,7 +223,7 @@ class UltraNestSampler(Sampler):
         return SamplerOutput(samples, attributes={
             "ln_Z": float(result["logz"]), "ln_Z_error": float(result["logzerr"]),
             "n_calls": int(result["ncall"]), "n_iterations": int(result["niter"]),
-            "n_live_points": int(min_num_live_points), "region_class": region_class.__name__,
+            "n_live_points": int(min_num_live_points), "region_class": region_class.__name__, "ndraw_min": int(ndraw_min),
             "effective_sample_size": float(result["ess"])})
 
 

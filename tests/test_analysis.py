@@ -232,6 +232,9 @@ def test_ultranest_evidence_matches_the_analytic_value_and_resumes(tmp_path):
     resumed = ba.sample(log_dir=tmp_path / "run", quiet=True)
     assert resumed.inference_data.posterior.attrs["n_calls"] > partial.inference_data.posterior.attrs["n_calls"]
     assert abs(resumed.ln_Z - ln_z) < 3 * resumed.ln_Z_error + 0.1
+    # a likelihood this cheap gets UltraNest's batches of at least 512 points, unless asked otherwise
+    assert resumed.inference_data.posterior.attrs["ndraw_min"] == 512
+    assert ba.sample(min_num_live_points=50, ndraw_min=64, quiet=True).inference_data.posterior.attrs["ndraw_min"] == 64
     assert resumed.log10_Z == pytest.approx(resumed.ln_Z / math.log(10))
     draws = resumed.samples_matrix
     np.testing.assert_allclose(draws.mean(axis=0), best, atol=0.2 * np.sqrt(np.diag(covariance)).max())
