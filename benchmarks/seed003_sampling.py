@@ -8,8 +8,9 @@ Measured in the same run, each in a fresh process:
     (3ML in its own virtualenv, ``benchmarks/.venv-threeml``, made on first use);
 (b) jointfit: the same analysis with UltraNest (MLFriends, as 3ML; and the ellipsoid
     region), compile included, persistent compilation cache empty;
-(c) the floor: UltraNest with the same settings on a likelihood that costs nothing, a
-    vectorised 5-d Gaussian carrying about 21 nats of information, as this problem;
+(c) the floor: UltraNest with the same settings (``ndraw_min`` as jointfit chose) on a
+    likelihood that costs nothing, a vectorised 5-d Gaussian carrying about 21 nats of
+    information, as this problem;
 (c') UltraNest's own cost on this very problem: a run from the same seed replays (b)'s
     path exactly, every prior transform and log-likelihood value looked up in a table
     recorded by a first run (the Gaussian of (c) needs about 3x fewer calls than this
@@ -162,6 +163,7 @@ def worker_ultranest(folder: Path, region: str) -> dict:
     attrs = results.inference_data.posterior.attrs
     return {"seconds": seconds, "ln_Z": results.ln_Z, "ln_Z_error": results.ln_Z_error,
             "n_calls": int(attrs["n_calls"]), "n_iterations": int(attrs["n_iterations"]),
+            "ndraw_min": int(attrs["ndraw_min"]),
             "quantiles": quantiles_with_errors(results.samples_matrix[None], attrs["effective_sample_size"])}
 
 
@@ -298,9 +300,10 @@ def run_threeml(folder: Path) -> dict:
                              str(folder / "proposal.npz")], cwd=folder)
 
 
-def run_floor(region: str, information: float = 21.0, ndim: int = 5) -> dict:
+def run_floor(region: str, ndraw_min: int, information: float = 21.0, ndim: int = 5) -> dict:
     """UltraNest on a zero-cost vectorised Gaussian likelihood in the unit cube whose
-    posterior holds ``information`` nats (KL divergence from the prior)."""
+    posterior holds ``information`` nats (KL divergence from the prior), with the batch
+    floor ``ndraw_min`` jointfit chose for its run."""
     import ultranest
     import ultranest.mlfriends
 
@@ -314,7 +317,8 @@ def run_floor(region: str, information: float = 21.0, ndim: int = 5) -> dict:
     logging.getLogger("ultranest").setLevel(logging.WARNING)
     np.random.seed(0)
     start = time.perf_counter()
-    sampler = ultranest.ReactiveNestedSampler([f"x{i}" for i in range(ndim)], loglike, lambda u: u, vectorized=True)
+    sampler = ultranest.ReactiveNestedSampler([f"x{i}" for i in range(ndim)], loglike, lambda u: u, vectorized=True,
+                                              ndraw_min=ndraw_min)
     result = sampler.run(min_num_live_points=LIVE_POINTS, show_status=False, viz_callback=False,
                          region_class=regions[region])
     return {"seconds": time.perf_counter() - start, "ln_Z": float(result["logz"]),
@@ -357,7 +361,7 @@ def main() -> None:
         latency = {mode: run_worker("latency", folder, warm, env={"JOINTFIT_CPU_ASYNC_DISPATCH": flag})
                    for mode, flag in (("inline", "0"), ("async", "1"))}
         ours = {region: run_worker("ultranest", folder, cold / region, region) for region in ("mlfriends", "ellipsoid")}
-        floors = {region: run_floor(region) for region in ("mlfriends", "ellipsoid")}
+        floors = {region: run_floor(region, ours[region]["ndraw_min"]) for region in ("mlfriends", "ellipsoid")}
         replays = {region: run_worker("replay", folder, warm, region)["replayed"] for region in ("mlfriends", "ellipsoid")}
         nuts_cold = run_worker("nuts", folder, cold / "nuts")
         nuts_warm = run_worker("nuts", folder, cold / "nuts")
@@ -374,6 +378,8 @@ def main() -> None:
         print(f"  {mode:7s} single {t[1] * 1e6:7.1f} us   batch of 16 {t[16] * 1e6:8.1f} us   "
               f"batch of 256 {t[256] / 256 * 1e6:6.2f} us per point")
     print()
+    print(f"UltraNest batches: ndraw_min {ours['mlfriends']['ndraw_min']} in jointfit's runs and the floors (its "
+          "choice for a likelihood this cheap); 3ML's run has UltraNest's 128\n")
     if reference:
         print(line("(a) 3ML BayesianAnalysis, UltraNest", reference))
     print(line("(b) jointfit, UltraNest (MLFriends)", ours["mlfriends"]))
