@@ -85,7 +85,9 @@ class RowProgram:
             self._buffer[:piece.shape[0]] = piece
             self._buffer[piece.shape[0]:] = piece[-1] if piece.shape[0] else 0.5
             out = program(self._buffer, np.int64(piece.shape[0]))
-            out = jax.tree_util.tree_map(lambda value, k=piece.shape[0]: np.asarray(value)[:k], out)
+            # copied out (which waits for the call) before the buffer is written again: on
+            # the CPU the program may read the buffer's memory in place, asynchronously
+            out = jax.tree_util.tree_map(lambda value, k=piece.shape[0]: np.array(value[:k]), out)
             outputs.append(out if reduce is None else reduce(out))
         if len(outputs) == 1:
             return outputs[0]

@@ -84,7 +84,7 @@ class JointLogDensity:
 
         def totals(piece: tuple) -> tuple:
             likelihoods, linked, log_prior = piece
-            return {k: v.reshape(v.shape[0], -1).sum(axis=1, keepdims=True) for k, v in likelihoods.items()}, linked, log_prior
+            return {k: v.sum(axis=tuple(range(1, v.ndim)))[:, None] for k, v in likelihoods.items()}, linked, log_prior
 
         return self._summary(theta, reduce=None if keep else totals)
 

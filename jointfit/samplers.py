@@ -140,6 +140,9 @@ def _existing_objects_frozen() -> Iterator[None]:
     imported packages' hundreds of thousands of objects included: about 2 s of the
     seed case's 28 s run. Objects made during the run are collected as usual.
     """
+    if gc.get_freeze_count():  # the caller froze the heap itself: leave it to them
+        yield
+        return
     gc.freeze()
     try:
         yield
@@ -199,7 +202,7 @@ class UltraNestSampler(Sampler):
         space = density.space
         space.require_priors()
         if ndraw_min is None:
-            ndraw_min = 512 if _work_per_point(density) < CHEAP_POINT_WORK else 128
+            ndraw_min = min(512 if _work_per_point(density) < CHEAP_POINT_WORK else 128, ndraw_max)
         callbacks = _UnitCubeDensity(density)
         if on_start is not None:
             on_start()

@@ -235,6 +235,7 @@ def test_ultranest_evidence_matches_the_analytic_value_and_resumes(tmp_path):
     # a likelihood this cheap gets UltraNest's batches of at least 512 points, unless asked otherwise
     assert resumed.inference_data.posterior.attrs["ndraw_min"] == 512
     assert ba.sample(min_num_live_points=50, ndraw_min=64, quiet=True).inference_data.posterior.attrs["ndraw_min"] == 64
+    assert ba.sample(min_num_live_points=50, ndraw_max=100, quiet=True).inference_data.posterior.attrs["ndraw_min"] == 100
     assert resumed.log10_Z == pytest.approx(resumed.ln_Z / math.log(10))
     draws = resumed.samples_matrix
     np.testing.assert_allclose(draws.mean(axis=0), best, atol=0.2 * np.sqrt(np.diag(covariance)).max())
@@ -267,3 +268,21 @@ def test_results_keep_per_plugin_totals_beyond_the_pointwise_limit(monkeypatch):
     # the per-draw log-likelihood is the exact one of each draw
     expected = np.asarray(density.log_likelihood_batch(draws.reshape(-1, 2))).reshape(2, 37)
     np.testing.assert_allclose(full.inference_data.sample_stats["log_like"].values, expected, rtol=1e-12)
+
+
+def test_a_heap_frozen_by_the_caller_stays_frozen():
+    import gc
+
+    from jointfit.samplers import _existing_objects_frozen
+
+    with _existing_objects_frozen():
+        assert gc.get_freeze_count() > 0
+    assert gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with _existing_objects_frozen():
+            pass
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -12,7 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jointfit.errors import DataError, PluginError
+from jointfit.errors import DataError, JointfitWarning, PluginError
 from jointfit.parameter import Parameter
 from jointfit.plugin import Plugin
 from jointfit.priors import Uniform_prior
@@ -21,7 +22,7 @@ from jointfit.space import ParameterSpace
 from . import statistics as stats
 from .binning import Binning, group_ids_from_flags, group_optimal, parse_selection
 from .pha import PHASpectrum, read_pha, read_pha_rows
-from .quadrature import BinIntegrator
+from .quadrature import MAX_POINTS, TOLERANCE, BinIntegrator
 from .response import EffectiveArea, Response, read_arf, read_rmf
 from .writing import write_response, write_spectrum
 
@@ -257,6 +258,12 @@ class OGIPLike(Plugin):
             raise DataError(f"{self.observation.origin}: no channel is selected")
         observation, background, response = self.observation, self.background, self.response
         self._integrate = BinIntegrator(response.energy_lo, response.energy_hi, self.quadrature_points)
+        if np.any(self._integrate.too_wide):
+            first = np.flatnonzero(self._integrate.too_wide)[0]
+            warnings.warn(f"{response.origin}: {int(np.sum(self._integrate.too_wide))} response energy bins (the first "
+                          f"{response.energy_lo[first]:g}-{response.energy_hi[first]:g} keV) are too wide for "
+                          f"{MAX_POINTS}-point Gauss-Legendre to integrate steep spectra to {TOLERANCE:g}; pass "
+                          "quadrature_points=n to choose the rule yourself", JointfitWarning, stacklevel=3)
         columns = binning.channel_index
         self._spectrum = self._source_spectrum(space)
         self._nodes = jnp.asarray(self._integrate.nodes)

@@ -44,19 +44,27 @@ def _power_law_integral(lo: np.ndarray, hi: np.ndarray, index: float) -> np.ndar
     return (hi ** (index + 1.0) - lo ** (index + 1.0)) / (index + 1.0)
 
 
+def _passes(lo: np.ndarray, hi: np.ndarray, points: int, tolerance: float) -> np.ndarray:
+    """Which bins the ``points``-point rule integrates every test power law over to
+    ``tolerance`` (a bin from 0 keV never)."""
+    nodes, weights = _rule(lo, hi, points)
+    good = np.ones(lo.shape, dtype=bool)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for index in _TEST_INDICES:
+            approximate = np.sum(nodes**index * weights, axis=0)
+            good &= np.abs(approximate / _power_law_integral(lo, hi, index) - 1.0) <= tolerance
+    return good
+
+
 def points_needed(lo: np.ndarray, hi: np.ndarray, tolerance: float = TOLERANCE) -> np.ndarray:
     """Fewest Gauss–Legendre points (1 to :data:`MAX_POINTS`) that integrate the test
-    power laws over each bin ``[lo, hi]`` (keV, ``0 < lo < hi``) to ``tolerance``."""
+    power laws over each bin ``[lo, hi]`` (keV, ``0 < lo < hi``) to ``tolerance``; a
+    bin that no rule of up to ``MAX_POINTS`` integrates so well (wider than about a
+    factor 1.5 in energy, or starting at 0 keV) gets ``MAX_POINTS``."""
     lo, hi = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
     needed = np.zeros(lo.shape, dtype=int)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # a bin from 0 keV never passes
-        for points in range(1, MAX_POINTS):
-            nodes, weights = _rule(lo, hi, points)
-            good = needed == 0
-            for index in _TEST_INDICES:
-                approximate = np.sum(nodes**index * weights, axis=0)
-                good &= np.abs(approximate / _power_law_integral(lo, hi, index) - 1.0) <= tolerance
-            needed[good] = points
+    for points in range(1, MAX_POINTS):
+        needed[(needed == 0) & _passes(lo, hi, points, tolerance)] = points
     return np.where(needed == 0, MAX_POINTS, needed)
 
 
@@ -77,11 +85,18 @@ class BinIntegrator:
         Energies (keV) at which to evaluate the spectrum, shape ``(n_nodes,)``.
     points : array
         Points of each bin's rule.
+    too_wide : array of bool
+        Bins the default rule could not integrate to :data:`TOLERANCE` (all False when
+        ``points`` was given).
     """
 
     def __init__(self, lo: np.ndarray, hi: np.ndarray, points: int | None = None) -> None:
         lo, hi = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
         self.points = points_needed(lo, hi) if points is None else np.full(lo.shape, int(points))
+        self.too_wide = np.zeros(lo.shape, dtype=bool)
+        if points is None:
+            at_most = self.points == MAX_POINTS
+            self.too_wide[at_most] = ~_passes(lo[at_most], hi[at_most], MAX_POINTS, TOLERANCE)
         # bins grouped by number of points; within a group, node-major so that the sum
         # over a bin's nodes adds whole rows
         order = np.argsort(self.points, kind="stable")
@@ -97,6 +112,7 @@ class BinIntegrator:
     def __call__(self, values: Any) -> Any:
         """Integral over each bin (in the bins' order) of a spectrum whose values at
         :attr:`nodes` are ``values`` (pure JAX; NumPy arrays work too)."""
+        values = jnp.broadcast_to(values, self.nodes.shape)  # a constant spectrum may come as a scalar
         integrals, start = [], 0
         for count, n_bins, weights in self._groups:
             block = values[start:start + count * n_bins].reshape(count, n_bins)

@@ -44,3 +44,12 @@ def test_a_fixed_number_of_points_is_used_in_every_bin():
     assert integrator.nodes.size == 5 * lo.size and np.all(integrator.points == 5)
     e = integrator.nodes
     np.testing.assert_allclose(np.asarray(integrator(e**3)), (hi**4 - lo**4) / 4, rtol=1e-13)
+
+
+def test_bins_too_wide_for_the_largest_rule_are_flagged():
+    lo, hi = np.array([1.0, 5.0, 0.0]), np.array([1.05, 50.0, 1.0])
+    integrator = BinIntegrator(lo, hi)
+    assert integrator.too_wide.tolist() == [False, True, True]
+    assert not BinIntegrator(lo, hi, points=3).too_wide.any()  # a rule chosen by hand is the user's
+    # a constant spectrum may come as a scalar
+    np.testing.assert_allclose(np.asarray(integrator(2.0)), 2.0 * (hi - lo), rtol=1e-15)
