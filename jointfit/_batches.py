@@ -68,7 +68,7 @@ class RowProgram:
             return jax.lax.fori_loop(0, (n_valid + step - 1) // step, body, empty)
 
         traced_shapes = (jax.ShapeDtypeStruct((capacity, n_in), np.float64), jax.ShapeDtypeStruct((), np.int64))
-        self.capacity, self.n_in = capacity, n_in
+        self.capacity = capacity
         self._buffer = np.zeros((capacity, n_in))
         self._program = in_background(
             lambda: compile_for_work(jax.jit(over_rows).trace(*traced_shapes), rows_per_run / step))

@@ -54,7 +54,7 @@ class JointLogDensity:
         self.log_likelihood_per_plugin = jax.jit(self._per_plugin)
         self._summary: RowProgram | None = None
         self._n_points: dict[str, int] | None = None
-        self._draw_values_jit = jax.jit(self._draw_values)
+        self._draw_values_jit = jax.jit(jax.vmap(self._draw_values_row))
 
     @property
     def plugin_names(self) -> tuple[str, ...]:
@@ -104,21 +104,18 @@ class JointLogDensity:
     def _draw_summary_row(self, row: Any) -> tuple[dict[str, jnp.ndarray], dict[str, jnp.ndarray], jnp.ndarray]:
         """Pointwise log-likelihoods by plugin, linked values by path and the log-prior
         of one draw."""
+        return (self._pointwise_all(row), *self._draw_values_row(row))
+
+    def _draw_values_row(self, row: Any) -> tuple[dict[str, jnp.ndarray], jnp.ndarray]:
+        """Linked values by path and the log-prior (0 where a prior is missing) of one draw."""
         values = self.space.unpack(row)
         linked = {path: values[path] for path in self.space.linked_names}
-        log_prior = self.space.log_prior(row) if not self.space.missing_priors else jnp.zeros(())
-        return {name: f(values) for name, f in self._pointwise.items()}, linked, log_prior
+        return linked, self.space.log_prior(row) if not self.space.missing_priors else jnp.zeros(())
 
     def draw_values(self, theta: Any) -> tuple[dict[str, Any], Any]:
         """Linked values by path and the log-prior of draws ``(n, n_free)``, without the
         likelihood."""
         return self._draw_values_jit(theta)
-
-    def _draw_values(self, theta: Any) -> tuple[dict[str, jnp.ndarray], jnp.ndarray]:
-        values = jax.vmap(self.space.unpack)(theta)
-        linked = {path: values[path] for path in self.space.linked_names}
-        log_prior = self.space.log_prior(theta) if not self.space.missing_priors else jnp.zeros(theta.shape[0])
-        return linked, log_prior
 
     @property
     def n_points(self) -> dict[str, int]:
