@@ -143,6 +143,12 @@ class ImageLike(Plugin):
         self.box, self.excluded = self._bounding_box(windows)
         scale = SkyGrid.from_wcs(self.image.wcs, *self.box).pixel_scale
         self.psf = None if psf is None else psf_image(psf, scale, psf_pixel_scale)
+        for option, value, least in (("order", order, 1), ("near", near, 1), ("far_order", far_order, 1),
+                                     ("patch", patch, 1), ("patch_order", patch_order, 1),
+                                     ("polar_order", polar_order, 1), ("refine", refine, 0),
+                                     ("refine_order", refine_order, 1)):
+            if int(value) != value or value < least:
+                raise PluginError(f"plugin {name!r}: {option} must be an integer >= {least}, got {value!r}")
         self._integration = {"order": order, "near": near, "far_order": far_order, "patch": patch,
                              "patch_order": patch_order, "polar_order": polar_order, "refine": refine,
                              "refine_order": refine_order}
@@ -229,7 +235,9 @@ class ImageLike(Plugin):
         box_xi, box_eta = grid.xi[my:-my, mx:-mx], grid.eta[my:-my, mx:-mx]
         self._box_xi_eta = (jnp.asarray(box_xi - box_xi.mean()), jnp.asarray(box_eta - box_eta.mean()))
         self._integrator = PixelIntegrator(grid, **self._integration)
-        self._convolver = None if self.psf is None else PSFConvolver(self.psf, grid.shape)
+        points = any(source.shape is None for source in self._rendered)
+        self._convolver = None if self.psf is None else PSFConvolver(self.psf, grid.shape,
+                                                                      (0, 0) if points else (my, mx))
         box = (slice(y0, y1), slice(x0, x1))
         included = ~self.excluded[box]
         self._pixels = np.flatnonzero(included)

@@ -177,7 +177,8 @@ class PixelIntegrator:
         xi0 = jax.lax.dynamic_slice(self._xi, near_corner, window)
         eta0 = jax.lax.dynamic_slice(self._eta, near_corner, window)
         parts = [(self._xi[..., None] + far_xi - xi_c, self._eta[..., None] + far_eta - eta_c),
-                 (xi0[..., None] + near_xi - xi_c, eta0[..., None] + near_eta - eta_c)]
+                 (xi0[..., None] + near_xi - xi_c, eta0[..., None] + near_eta - eta_c),
+                 (xi0 - xi_c, eta0 - eta_c)]  # the near pixels' centres: the error estimate's other rule
         if profile is None:
             patch_xi, patch_eta, patch_weights, corner = self._centre_patch_nodes(xi_c, eta_c)
             parts.append((patch_xi, patch_eta))
@@ -193,15 +194,25 @@ class PixelIntegrator:
                          - 4.0 * image[1:-1, 1:-1])
             image = image.at[1:-1, 1:-1].add(laplacian / 24.0)
         near = self._area * (values[sizes[0]:sizes[1]].reshape(parts[1][0].shape) @ near_w)
+        patch_corner = self._first(x_c, y_c, self.patch)
         if self.refine:
-            centre_rule = jax.lax.dynamic_slice(image, near_corner, window)
-            near = self._refine(brightness, near, jnp.abs(near - centre_rule), xi0 - xi_c, eta0 - eta_c)
-        if profile is None:
-            patch = self._area * jnp.sum(values[sizes[1]:].reshape(patch_xi.shape) * patch_weights, axis=(2, 3))
-        else:
-            patch, corner = self._polar_patch(profile, x_c, y_c)
+            error = jnp.abs(near - self._area * values[sizes[1]:sizes[2]].reshape(window))
+            # the patch's pixels are integrated by their own rule: refine others
+            inside = [c - n for c, n in zip(patch_corner, near_corner)]
+            error = jax.lax.dynamic_update_slice(error, jnp.full((self.patch, self.patch), -1.0), inside)
+            near = self._refine(brightness, near, error, xi0 - xi_c, eta0 - eta_c)
         image = jax.lax.dynamic_update_slice(image, near, near_corner)
-        return jax.lax.dynamic_update_slice(image, patch, corner)
+        if profile is None:
+            patch = self._area * jnp.sum(values[sizes[2]:].reshape(patch_xi.shape) * patch_weights, axis=(2, 3))
+        else:
+            patch = self._polar_patch(profile, xi_c, eta_c, patch_corner)
+            # a centre off the patch (outside the grid): its triangles nearly cancel, and
+            # the near rule is the better one there
+            y_first, x_first = patch_corner
+            on_patch = ((x_c >= x_first - 0.5) & (x_c <= x_first + self.patch - 0.5)
+                        & (y_c >= y_first - 0.5) & (y_c <= y_first + self.patch - 0.5))
+            patch = jnp.where(on_patch, patch, jax.lax.dynamic_slice(image, patch_corner, (self.patch,) * 2))
+        return jax.lax.dynamic_update_slice(image, patch, patch_corner)
 
     def _refine(self, brightness: Brightness, near: Any, error: Any, xi: Any, eta: Any) -> Any:
         """``near`` with its ``refine`` pixels of largest estimated ``error`` integrated
@@ -214,23 +225,26 @@ class PixelIntegrator:
         values = brightness(xi.ravel()[chosen][:, None] + fine_xi, eta.ravel()[chosen][:, None] + fine_eta)
         return near.ravel().at[chosen].set(self._area * (values @ fine_w)).reshape(near.shape)
 
-    def _polar_patch(self, profile: EllipticalProfile, x_c: Any, y_c: Any) -> tuple[Any, tuple[Any, Any]]:
+    def _polar_patch(self, profile: EllipticalProfile, xi_c: Any, eta_c: Any, corner: tuple[Any, Any]) -> Any:
         """Flux in the ``patch`` x ``patch`` pixels around the centre from the
         profile's enclosed light: in the frame where the profile is circular (major
         axis, minor axis / q) each pixel is a parallelogram, the sum of the signed
-        triangles from the centre to its four edges (:func:`_edge_light`). Exact but
-        for the quadrature along each edge, whatever the index, size, axis ratio or
-        position of the source within its pixel."""
-        p = self.patch
-        y_first, x_first = self._first(x_c, y_c, p)
+        triangles from the centre to its four edges (:func:`_edge_light`), exact but
+        for the quadrature along each edge. ``corner``: the patch's first (row,
+        column)."""
+        p, middle = self.patch, self.patch // 2
         angle = jnp.deg2rad(profile.pa)
-        # pixel offsets -> (xi, eta) -> (major, minor / q)
-        to_major = jnp.stack([jnp.sin(angle), jnp.cos(angle)]) @ self._jacobian
-        to_minor = jnp.stack([jnp.cos(angle), -jnp.sin(angle)]) @ self._jacobian / profile.q
-        dx = x_first + jnp.arange(p + 1) - 0.5 - x_c
-        dy = y_first + jnp.arange(p + 1) - 0.5 - y_c
-        corners = jnp.stack([to_major[0] * dx[None, :] + to_major[1] * dy[:, None],
-                             to_minor[0] * dx[None, :] + to_minor[1] * dy[:, None]], axis=-1)  # (row, column, 2)
+        # the patch's middle pixel where the full WCS puts it (distortions included),
+        # the corners about it through the local linear map
+        row, column = corner[0] + middle, corner[1] + middle
+        anchor = jnp.stack([self._xi[row, column] - xi_c, self._eta[row, column] - eta_c])
+        major = jnp.stack([jnp.sin(angle), jnp.cos(angle)])
+        minor = jnp.stack([jnp.cos(angle), -jnp.sin(angle)]) / profile.q
+        to_major, to_minor = major @ self._jacobian, minor @ self._jacobian
+        offsets = jnp.arange(p + 1) - middle - 0.5
+        corners = jnp.stack([major @ anchor + to_major[0] * offsets[None, :] + to_major[1] * offsets[:, None],
+                             minor @ anchor + to_minor[0] * offsets[None, :] + to_minor[1] * offsets[:, None]],
+                            axis=-1)  # (row, column, 2)
         nodes, weights = self._polar_rule
 
         # edges from (i, j) to (i, j + 1), (p + 1, p), then from (i, j) to (i + 1, j), (p, p + 1)
@@ -241,7 +255,7 @@ class PixelIntegrator:
         # each pixel's edges counter-clockwise in (x, y): bottom, right, top reversed, left reversed
         pixels = along_x[:-1] + along_y[:, 1:] - along_x[1:] - along_y[:, :-1]
         orientation = jnp.sign(to_major[0] * to_minor[1] - to_major[1] * to_minor[0])
-        return orientation * pixels, (y_first, x_first)
+        return orientation * pixels
 
     def _graded_axis(self, first: Any, centre: Any) -> tuple[Any, Any]:
         """Offsets from pixel centres and weights of the graded rule along one axis,
@@ -283,15 +297,25 @@ class PSFConvolver:
         centre is its geometric centre, ``((ky - 1) / 2, (kx - 1) / 2)``.
     shape : tuple of int
         Shape ``(ny, nx)`` of the images convolved.
+    margin : tuple of int
+        Rows and columns at each edge of the images whose convolved values are not
+        used (a grid's margins): when they are at least half the PSF's size, light
+        that wraps around the transform lands only there, and the transform needs no
+        padding. Point sources outside the images would wrap around: give 0 (the
+        default, zero padding by the PSF's size) when there are any.
     """
 
-    def __init__(self, psf: np.ndarray, shape: tuple[int, int]) -> None:
+    def __init__(self, psf: np.ndarray, shape: tuple[int, int], margin: tuple[int, int] = (0, 0)) -> None:
         psf = np.asarray(psf, dtype=float)
         psf = psf / psf.sum()
         ny, nx = shape
         ky, kx = psf.shape
+        my, mx = margin
         self.shape = shape
-        self.fft_shape = (scipy.fft.next_fast_len(ny + ky, real=True), scipy.fft.next_fast_len(nx + kx, real=True))
+        # output i collects input i + d, |d| <= k // 2: with margins of at least that
+        # much, the kept outputs never reach across the transform's edge
+        self.fft_shape = (scipy.fft.next_fast_len(ny + max(0, ky - 2 * my), real=True),
+                          scipy.fft.next_fast_len(nx + max(0, kx - 2 * mx), real=True))
         self._fy = np.fft.fftfreq(self.fft_shape[0])[:, None]
         self._fx = np.fft.rfftfreq(self.fft_shape[1])[None, :]
         # move the PSF's centre to pixel (0, 0): output pixel i then collects input pixel i

@@ -16,9 +16,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.scipy.special import gammaln
+from jax.scipy.special import digamma, gammaln
 from numpy.polynomial import chebyshev
 from scipy import special
 
@@ -77,6 +78,7 @@ _GAMMA_TERMS = 240  # Poisson terms: enough below the cap for a <= 80
 _TINY = 1e-300
 
 
+@jax.custom_jvp
 def regularized_lower_gamma(a: Any, x: Any) -> Any:
     """``P(a, x)``, the regularised lower incomplete gamma function, differentiable to
     any order in both arguments (``jax.scipy.special.gammainc`` has no second
@@ -87,13 +89,32 @@ def regularized_lower_gamma(a: Any, x: Any) -> Any:
     on, for integer ``a``), taken with a fixed number of terms as one array
     operation: no loop, so it compiles quickly under any order of differentiation.
     Beyond ``x = a + 8 sqrt(a) + 40``, where ``1 - P < 1e-16``, it is 1. Agrees with
-    scipy to ~2e-13 for ``0 < a <= 80`` and ``x >= 0``.
+    scipy to ~2e-13 for ``0 < a <= 80`` and ``x >= 0``. The derivative in ``a`` comes
+    from the same terms (each times ``ln x - digamma(a + k + 1)``), in ``x`` in closed
+    form, so that reverse mode does not store and replay the array of terms.
     """
+    return _poisson_sum(a, x)[0]
+
+
+@regularized_lower_gamma.defjvp
+def _regularized_lower_gamma_jvp(primals: tuple[Any, Any], tangents: tuple[Any, Any]) -> tuple[Any, Any]:
+    a, x = (jnp.asarray(v, dtype=float) for v in primals)
+    da, dx = tangents
+    value, by_a = _poisson_sum(a, x)
+    inside = (x > 0.0) & (x < a + 8.0 * jnp.sqrt(a) + 40.0)
+    by_x = jnp.where(inside, jnp.exp((a - 1.0) * jnp.log(jnp.where(inside, x, 1.0)) - x - gammaln(a)), 0.0)
+    return value, by_a * da + by_x * dx
+
+
+def _poisson_sum(a: Any, x: Any) -> tuple[Any, Any]:
+    """``P(a, x)`` and its derivative in ``a`` from the Poisson terms."""
     a, x = jnp.asarray(a, dtype=float), jnp.asarray(x, dtype=float)
     cap = a + 8.0 * jnp.sqrt(a) + 40.0
+    inside = (x > 0.0) & (x < cap)
     bounded = jnp.clip(x, _TINY, cap)
-    k = jnp.arange(_GAMMA_TERMS, dtype=float)
-    shift = a[..., None] + k
-    terms = jnp.exp(shift * jnp.log(bounded)[..., None] - bounded[..., None] - gammaln(shift + 1.0))
-    value = jnp.sum(terms, axis=-1)
-    return jnp.where(x <= 0.0, 0.0, jnp.where(x >= cap, 1.0, value))
+    log_x = jnp.log(bounded)[..., None]
+    shift = a[..., None] + jnp.arange(_GAMMA_TERMS, dtype=float)
+    terms = jnp.exp(shift * log_x - bounded[..., None] - gammaln(shift + 1.0))
+    value = jnp.where(x <= 0.0, 0.0, jnp.where(inside, jnp.sum(terms, axis=-1), 1.0))
+    by_a = jnp.where(inside, jnp.sum(terms * (log_x - digamma(shift + 1.0)), axis=-1), 0.0)
+    return value, by_a

@@ -108,7 +108,13 @@ class ImagingShape(SpatialFunction):
     def elliptical_profile(self, values: Any) -> EllipticalProfile | None:
         """The profile as the exact rule at the centre needs it, or None for shapes
         without a closed-form :meth:`enclosed`; ``values`` by local name."""
-        if type(self).enclosed.__func__ is ImagingShape.enclosed.__func__:
+        def owner(name: str) -> type:
+            return next(cls for cls in type(self).__mro__ if name in vars(cls))
+
+        # a subclass that changes the profile but not its enclosed light gets none
+        if owner("enclosed") is ImagingShape or any(
+                not issubclass(owner("enclosed"), owner(name))
+                for name in ("profile", "profile_of_squared_radius", "brightness")):
             return None
         radial = {k: values[k] for k in self._parameters if k not in ("ra", "dec", "q", "PA")}
         return EllipticalProfile(lambda radius: self.enclosed(radius, **radial), values["q"], values["PA"])

@@ -119,6 +119,20 @@ def test_no_light_wraps_around():
     assert np.abs(convolved[-5:, :]).max() < 1e-12 and np.abs(convolved[:, -5:]).max() < 1e-12
 
 
+def test_margins_as_wide_as_half_the_psf_need_no_padding():
+    rng = np.random.default_rng(5)
+    image = rng.random((40, 52))  # light up to the edges, as a grid's margins have
+    psf = rng.random((9, 7))
+    psf /= psf.sum()
+    margin = (9 // 2 + 1, 7 // 2 + 1)
+    convolver = PSFConvolver(psf, image.shape, margin)
+    assert convolver.fft_shape[0] < 40 + 9 and convolver.fft_shape[1] < 52 + 7
+    my, mx = margin
+    kept = np.asarray(convolver(jnp.asarray(image)))[my:-my, mx:-mx]
+    expected = signal.convolve2d(image, psf, mode="same")[my:-my, mx:-mx]
+    np.testing.assert_allclose(kept, expected, atol=1e-12)
+
+
 def test_point_source_at_sub_pixel_position_has_its_centroid_and_flux():
     psf = GaussianPSF(2.0).sample(0.5)
     convolver = PSFConvolver(psf, (48, 48))
@@ -283,6 +297,26 @@ def test_the_steepest_pixels_are_refined():
     assert np.abs(image - exact).max() > 1e-3 * exact.max()
     image, exact = gaussian_scene(1.0, 0.3, (30.37, 29.81))
     assert np.abs(image - exact).max() < 1e-6 * exact.max()
+    # Gauss-Legendre far from the centre too: the estimate still compares with the centre rule
+    image, exact = gaussian_scene(1.0, 0.3, (30.37, 29.81), far_order=2)
+    assert np.abs(image - exact).max() < 1e-6 * exact.max()
+
+
+def test_a_source_centred_off_the_grid_scatters_in_without_negative_pixels():
+    image, exact = gaussian_scene(6.0, 0.7, (-4.3, 40.2))
+    assert image.min() >= 0.0
+    assert np.abs(image - exact).max() < 1e-4 * exact.max()
+
+
+def test_integration_options_are_checked():
+    from jointfit.errors import PluginError
+    from jointfit_imaging import ImageLike
+
+    with pytest.raises(PluginError, match="refine must be an integer >= 0"):
+        ImageLike("r", np.zeros((9, 9)), variance=np.ones((9, 9)), pixel_scale=0.2, reference=(10.0, 0.0), refine=-1)
+    with pytest.raises(PluginError, match="polar_order must be an integer >= 1"):
+        ImageLike("r", np.zeros((9, 9)), variance=np.ones((9, 9)), pixel_scale=0.2, reference=(10.0, 0.0),
+                  polar_order=0)
 
 
 @pytest.mark.parametrize("n, re_pixels, q, centre", [(4.0, 0.5, 0.3, (20.37, 19.81)), (6.0, 2.0, 0.5, (20.5, 20.02)),
