@@ -125,6 +125,7 @@ class PixelIntegrator:
         self.patch = int(min(patch, ny, nx))
         self.near = int(min(max(near, self.patch), ny, nx))
         self._far_nodes = self._tensor_rule(grid, far_order)
+        self._far_order = far_order
         self._curvature_correction = far_order == 1 and min(ny, nx) >= 3
         self.refine = int(min(refine, self.near**2))
         self._refine_nodes = self._tensor_rule(grid, refine_order)
@@ -177,8 +178,9 @@ class PixelIntegrator:
         xi0 = jax.lax.dynamic_slice(self._xi, near_corner, window)
         eta0 = jax.lax.dynamic_slice(self._eta, near_corner, window)
         parts = [(self._xi[..., None] + far_xi - xi_c, self._eta[..., None] + far_eta - eta_c),
-                 (xi0[..., None] + near_xi - xi_c, eta0[..., None] + near_eta - eta_c),
-                 (xi0 - xi_c, eta0 - eta_c)]  # the near pixels' centres: the error estimate's other rule
+                 (xi0[..., None] + near_xi - xi_c, eta0[..., None] + near_eta - eta_c)]
+        if self._far_order != 1:  # the near pixels' centres: the error estimate's other rule
+            parts.append((xi0 - xi_c, eta0 - eta_c))
         if profile is None:
             patch_xi, patch_eta, patch_weights, corner = self._centre_patch_nodes(xi_c, eta_c)
             parts.append((patch_xi, patch_eta))
@@ -187,23 +189,27 @@ class PixelIntegrator:
                             jnp.concatenate([p[1].ravel() for p in parts]))
         sizes = np.cumsum([p[0].size for p in parts])
         image = self._area * (values[:sizes[0]].reshape(parts[0][0].shape) @ far_w)
+        if self._far_order == 1:
+            centres = jax.lax.dynamic_slice(image, near_corner, window)
+        else:
+            centres = self._area * values[sizes[1]:sizes[2]].reshape(window)
         if self._curvature_correction:
             # the integral of the quadratic through each pixel centre and its four
             # neighbours: the centre value plus 1/24 of the discrete Laplacian
             laplacian = (image[1:-1, 2:] + image[1:-1, :-2] + image[2:, 1:-1] + image[:-2, 1:-1]
                          - 4.0 * image[1:-1, 1:-1])
-            image = image.at[1:-1, 1:-1].add(laplacian / 24.0)
+            image = image + jnp.pad(laplacian / 24.0, 1)  # a pad fuses with the sum; a scatter would not
         near = self._area * (values[sizes[0]:sizes[1]].reshape(parts[1][0].shape) @ near_w)
         patch_corner = self._first(x_c, y_c, self.patch)
         if self.refine:
-            error = jnp.abs(near - self._area * values[sizes[1]:sizes[2]].reshape(window))
+            error = jnp.abs(near - centres)
             # the patch's pixels are integrated by their own rule: refine others
             inside = [c - n for c, n in zip(patch_corner, near_corner)]
             error = jax.lax.dynamic_update_slice(error, jnp.full((self.patch, self.patch), -1.0), inside)
             near = self._refine(brightness, near, error, xi0 - xi_c, eta0 - eta_c)
         image = jax.lax.dynamic_update_slice(image, near, near_corner)
         if profile is None:
-            patch = self._area * jnp.sum(values[sizes[2]:].reshape(patch_xi.shape) * patch_weights, axis=(2, 3))
+            patch = self._area * jnp.sum(values[sizes[-2]:].reshape(patch_xi.shape) * patch_weights, axis=(2, 3))
         else:
             patch = self._polar_patch(profile, xi_c, eta_c, patch_corner)
             # a centre off the patch (outside the grid): its triangles nearly cancel, and
