@@ -97,6 +97,10 @@ class ImagingShape(SpatialFunction):
         evaluated at millions of points per call."""
         return cls.profile(jnp.sqrt(radius_squared), **parameters)
 
+    def _radial(self, values: Any) -> dict[str, Any]:
+        """The profile's own parameters among ``values`` (by local name)."""
+        return {k: values[k] for k in self._parameters if k not in ("ra", "dec", "q", "PA")}
+
     @classmethod
     def enclosed(cls, radius: Any, **parameters: Any) -> Any:
         """Fraction of the total flux inside the ellipse of major-axis radius
@@ -116,13 +120,13 @@ class ImagingShape(SpatialFunction):
                 not issubclass(owner("enclosed"), owner(name))
                 for name in ("profile", "profile_of_squared_radius", "brightness")):
             return None
-        radial = {k: values[k] for k in self._parameters if k not in ("ra", "dec", "q", "PA")}
+        radial = self._radial(values)
         return EllipticalProfile(lambda radius: self.enclosed(radius, **radial), values["q"], values["PA"])
 
     def brightness(self, xi: Any, eta: Any, values: Any) -> Any:
         """Surface brightness (1/arcsec^2, unit total flux) at tangent-plane offsets
         (``xi`` east, ``eta`` north, arcsec) from the centre; ``values`` by local name."""
-        radial = {k: values[k] for k in self._parameters if k not in ("ra", "dec", "q", "PA")}
+        radial = self._radial(values)
         radius_squared = elliptical_radius_squared(xi, eta, values["q"], values["PA"])
         return self.profile_of_squared_radius(radius_squared, **radial) / values["q"]
 
