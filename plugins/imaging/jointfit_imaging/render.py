@@ -7,10 +7,12 @@
   (the integral of the quadratic through a pixel and its four neighbours: fourth
   order where a galaxy is smooth on the pixel scale);
 - on the ``near`` x ``near`` pixels around a source's centre, a 2x2 Gauss–Legendre
-  rule, and on the ``refine`` pixels among them where that rule and the centre rule
-  differ most (an embedded error estimate, as adaptive cubature uses) an 8x8 rule:
-  which pixels are refined follows the profile, their number is fixed so that
-  shapes stay static under ``jit``;
+  rule, and on the ``refine`` pixels among them closest to the centre in the
+  profile's own elliptical radius an 8x8 rule: where a profile that falls from its
+  centre is steepest, and along the ridge of a thin one. Which pixels are refined
+  follows the source's centre, axis ratio and angle; their number is fixed so that
+  shapes stay static under ``jit``, and their nodes join the one evaluation of the
+  profile;
 - on the ``patch`` x ``patch`` pixels at the centre, where a Sérsic profile of high
   index has its cusp, the exact light: from the profile's enclosed-light function
   (:meth:`~jointfit_imaging.shapes.ImagingShape.enclosed`), each pixel as the sum
@@ -41,7 +43,7 @@ import numpy as np
 import scipy.fft
 
 from .grid import SkyGrid
-from .shapes import EllipticalProfile
+from .shapes import EllipticalProfile, elliptical_radius_squared
 
 __all__ = ["PixelIntegrator", "PSFConvolver"]
 
@@ -126,7 +128,6 @@ class PixelIntegrator:
         self.patch = int(min(patch, ny, nx))
         self.near = int(min(max(near, self.patch), ny, nx))
         self._far_nodes = self._tensor_rule(grid, far_order)
-        self._far_order = far_order
         self._curvature_correction = far_order == 1 and min(ny, nx) >= 3
         self.refine = int(min(refine, self.near**2))
         self._refine_nodes = self._tensor_rule(grid, refine_order)
@@ -169,48 +170,48 @@ class PixelIntegrator:
         """Flux in each pixel of ``brightness(xi - xi_c, eta - eta_c)`` (surface
         brightness per arcsec^2 of offsets from the centre (``xi_c``, ``eta_c``), the
         centre in the grid's tangent-plane coordinates). With the source's
-        ``profile`` the centre patch is integrated exactly from its enclosed light
-        (:meth:`_polar_patch`); without, by the graded rule."""
+        ``profile`` the refinement follows its ellipse, and with its enclosed light the
+        centre patch is integrated exactly (:meth:`_polar_patch`); without, the
+        refinement follows circles and the patch takes the graded rule."""
         far_xi, far_eta, far_w = self._far_nodes
         near_xi, near_eta, near_w = self._near_nodes
         x_c, y_c = self.centre_pixel(xi_c, eta_c)
         near_corner = self._first(x_c, y_c, self.near)
+        patch_corner = self._first(x_c, y_c, self.patch)
         window = (self.near, self.near)
-        xi0 = jax.lax.dynamic_slice(self._xi, near_corner, window)
-        eta0 = jax.lax.dynamic_slice(self._eta, near_corner, window)
+        # the near pixels' centres as offsets from the source
+        near_dxi = jax.lax.dynamic_slice(self._xi, near_corner, window) - xi_c
+        near_deta = jax.lax.dynamic_slice(self._eta, near_corner, window) - eta_c
         parts = [(self._xi[..., None] + far_xi - xi_c, self._eta[..., None] + far_eta - eta_c),
-                 (xi0[..., None] + near_xi - xi_c, eta0[..., None] + near_eta - eta_c)]
-        if self._far_order != 1:  # the near pixels' centres: the error estimate's other rule
-            parts.append((xi0 - xi_c, eta0 - eta_c))
-        if profile is None:
-            patch_xi, patch_eta, patch_weights, corner = self._centre_patch_nodes(xi_c, eta_c)
+                 (near_dxi[..., None] + near_xi, near_deta[..., None] + near_eta)]
+        if self.refine:
+            inside = tuple(c - n for c, n in zip(patch_corner, near_corner))
+            chosen = self._refined(near_dxi, near_deta, inside, profile)
+            fine_xi, fine_eta, fine_w = self._refine_nodes
+            parts.append((near_dxi.ravel()[chosen][:, None] + fine_xi, near_deta.ravel()[chosen][:, None] + fine_eta))
+        exact_patch = profile is not None and profile.enclosed is not None
+        if not exact_patch:
+            patch_xi, patch_eta, patch_weights = self._centre_patch_nodes(x_c, y_c, xi_c, eta_c, patch_corner)
             parts.append((patch_xi, patch_eta))
         # one call of the profile for all rules: the compiled program holds it once
         values = brightness(jnp.concatenate([p[0].ravel() for p in parts]),
                             jnp.concatenate([p[1].ravel() for p in parts]))
-        sizes = np.cumsum([p[0].size for p in parts])
-        image = self._area * (values[:sizes[0]].reshape(parts[0][0].shape) @ far_w)
-        if self._far_order == 1:
-            centres = jax.lax.dynamic_slice(image, near_corner, window)
-        else:
-            centres = self._area * values[sizes[1]:sizes[2]].reshape(window)
+        ends = np.cumsum([p[0].size for p in parts])
+        pieces = [values[start:end] for start, end in zip([0, *ends[:-1]], ends)]
+        image = self._area * (pieces[0].reshape(parts[0][0].shape) @ far_w)
         if self._curvature_correction:
             # the integral of the quadratic through each pixel centre and its four
             # neighbours: the centre value plus 1/24 of the discrete Laplacian
             laplacian = (image[1:-1, 2:] + image[1:-1, :-2] + image[2:, 1:-1] + image[:-2, 1:-1]
                          - 4.0 * image[1:-1, 1:-1])
             image = image + jnp.pad(laplacian / 24.0, 1)  # a pad fuses with the sum; a scatter would not
-        near = self._area * (values[sizes[0]:sizes[1]].reshape(parts[1][0].shape) @ near_w)
-        patch_corner = self._first(x_c, y_c, self.patch)
+        near = self._area * (pieces[1].reshape(parts[1][0].shape) @ near_w)
         if self.refine:
-            error = jnp.abs(near - centres)
-            # the patch's pixels are integrated by their own rule: refine others
-            inside = [c - n for c, n in zip(patch_corner, near_corner)]
-            error = jax.lax.dynamic_update_slice(error, jnp.full((self.patch, self.patch), -1.0), inside)
-            near = self._refine(brightness, near, error, xi0 - xi_c, eta0 - eta_c)
+            fine = self._area * (pieces[2].reshape(parts[2][0].shape) @ fine_w)
+            near = near.ravel().at[chosen].set(fine).reshape(window)
         image = jax.lax.dynamic_update_slice(image, near, near_corner)
-        if profile is None:
-            patch = self._area * jnp.sum(values[sizes[-2]:].reshape(patch_xi.shape) * patch_weights, axis=(2, 3))
+        if not exact_patch:
+            patch = self._area * jnp.sum(pieces[-1].reshape(patch_xi.shape) * patch_weights, axis=(2, 3))
         else:
             patch = self._polar_patch(profile, xi_c, eta_c, patch_corner)
             # a centre off the patch (outside the grid): its triangles nearly cancel, and
@@ -221,16 +222,19 @@ class PixelIntegrator:
             patch = jnp.where(on_patch, patch, jax.lax.dynamic_slice(image, patch_corner, (self.patch,) * 2))
         return jax.lax.dynamic_update_slice(image, patch, patch_corner)
 
-    def _refine(self, brightness: Brightness, near: Any, error: Any, xi: Any, eta: Any) -> Any:
-        """``near`` with its ``refine`` pixels of largest estimated ``error`` integrated
-        again by the ``refine_order`` Gauss–Legendre rule (``xi``, ``eta``: their
-        centres' offsets from the source). The estimate is the difference between the
-        near rule and the centre rule, two rules of different orders on the same
-        pixel, as in adaptive cubature; which pixels are chosen is not differentiated."""
-        _, chosen = jax.lax.top_k(jax.lax.stop_gradient(error).ravel(), self.refine)
-        fine_xi, fine_eta, fine_w = self._refine_nodes
-        values = brightness(xi.ravel()[chosen][:, None] + fine_xi, eta.ravel()[chosen][:, None] + fine_eta)
-        return near.ravel().at[chosen].set(self._area * (values @ fine_w)).reshape(near.shape)
+    def _refined(self, dxi: Any, deta: Any, patch_corner: tuple[Any, Any], profile: EllipticalProfile | None) -> Any:
+        """Flat indices of the ``refine`` near pixels (offsets ``dxi``, ``deta`` of their
+        centres from the source, arcsec) closest to the centre in the profile's
+        elliptical radius (circular without a ``profile``), the patch's pixels
+        (from ``patch_corner`` in the near box) left out: where a profile that falls
+        from its centre is steepest, along the ridge of a thin one. Chosen from the
+        geometry alone, so that their nodes join the one call of the profile; not
+        differentiated."""
+        q, pa = (1.0, 0.0) if profile is None else (profile.q, profile.pa)
+        radius_squared = jax.lax.stop_gradient(elliptical_radius_squared(dxi, deta, q, pa))
+        radius_squared = jax.lax.dynamic_update_slice(radius_squared, jnp.full((self.patch, self.patch), jnp.inf),
+                                                      patch_corner)
+        return jax.lax.top_k(-radius_squared.ravel(), self.refine)[1]
 
     def _polar_patch(self, profile: EllipticalProfile, xi_c: Any, eta_c: Any, corner: tuple[Any, Any]) -> Any:
         """Flux in the ``patch`` x ``patch`` pixels around the centre from the
@@ -275,23 +279,24 @@ class PixelIntegrator:
         weights = jnp.concatenate([(split - low)[:, None] * self._graded_w, (high - split)[:, None] * self._graded_w], 1)
         return jnp.concatenate([below, above], axis=1) - index[:, None], weights
 
-    def _centre_patch_nodes(self, xi_c: Any, eta_c: Any) -> tuple[Any, Any, Any, tuple[Any, Any]]:
+    def _centre_patch_nodes(self, x_c: Any, y_c: Any, xi_c: Any, eta_c: Any, corner: tuple[Any, Any]
+                            ) -> tuple[Any, Any, Any]:
         """Offsets from the centre ``(patch, patch, 2m, 2m)`` of the graded rule's
-        nodes in the patch of pixels around the centre, their weights, and the patch's
-        first (row, column)."""
+        nodes in the patch of pixels from ``corner`` (first row, column) about the
+        centre (pixel ``x_c``, ``y_c``; tangent plane ``xi_c``, ``eta_c``), and their
+        weights."""
         p = self.patch
-        x_c, y_c = self.centre_pixel(xi_c, eta_c)
-        y_first, x_first = self._first(x_c, y_c, p)
+        y_first, x_first = corner
         dx, wx = self._graded_axis(x_first, x_c)  # (p, 2m)
         dy, wy = self._graded_axis(y_first, y_c)
-        xi0 = jax.lax.dynamic_slice(self._xi, (y_first, x_first), (p, p))
-        eta0 = jax.lax.dynamic_slice(self._eta, (y_first, x_first), (p, p))
+        xi0 = jax.lax.dynamic_slice(self._xi, corner, (p, p))
+        eta0 = jax.lax.dynamic_slice(self._eta, corner, (p, p))
         (a, b), (c, d) = self._jacobian[0], self._jacobian[1]
         # node (row i, column j, y-node k, x-node l): offsets dx[j, l], dy[i, k]
         ddx, ddy = dx[None, :, None, :], dy[:, None, :, None]
         xi = xi0[:, :, None, None] + a * ddx + b * ddy - xi_c
         eta = eta0[:, :, None, None] + c * ddx + d * ddy - eta_c
-        return xi, eta, wy[:, None, :, None] * wx[None, :, None, :], (y_first, x_first)
+        return xi, eta, wy[:, None, :, None] * wx[None, :, None, :]
 
 
 class PSFConvolver:

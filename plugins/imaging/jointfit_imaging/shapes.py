@@ -42,18 +42,18 @@ def gnomonic(ra: Any, dec: Any, ra0: Any, dec0: Any) -> tuple[Any, Any]:
 
 @dataclass(frozen=True)
 class EllipticalProfile:
-    """A source's elliptical profile as the exact rule at its centre needs it.
+    """A source's ellipse and enclosed light, as pixel integration needs them.
 
     Attributes
     ----------
-    enclosed : callable
+    enclosed : callable or None
         Fraction of the total flux inside the ellipse of major-axis radius ``R``
-        (arcsec), elementwise.
+        (arcsec), elementwise; None for profiles without a closed form.
     q, pa
         Axis ratio b/a and position angle of the major axis (degrees east of north).
     """
 
-    enclosed: Callable[[Any], Any]
+    enclosed: Callable[[Any], Any] | None
     q: Any
     pa: Any
 
@@ -109,9 +109,9 @@ class ImagingShape(SpatialFunction):
         (:meth:`~jointfit_imaging.render.PixelIntegrator._polar_patch`)."""
         raise NotImplementedError
 
-    def elliptical_profile(self, values: Any) -> EllipticalProfile | None:
-        """The profile as the exact rule at the centre needs it, or None for shapes
-        without a closed-form :meth:`enclosed`; ``values`` by local name."""
+    def elliptical_profile(self, values: Any) -> EllipticalProfile:
+        """The ellipse and the enclosed light (None for shapes without a closed-form
+        :meth:`enclosed`) as pixel integration needs them; ``values`` by local name."""
         def owner(name: str) -> type:
             return next(cls for cls in type(self).__mro__ if name in vars(cls))
 
@@ -119,7 +119,7 @@ class ImagingShape(SpatialFunction):
         if owner("enclosed") is ImagingShape or any(
                 not issubclass(owner("enclosed"), owner(name))
                 for name in ("profile", "profile_of_squared_radius", "brightness")):
-            return None
+            return EllipticalProfile(None, values["q"], values["PA"])
         radial = self._radial(values)
         return EllipticalProfile(lambda radius: self.enclosed(radius, **radial), values["q"], values["PA"])
 

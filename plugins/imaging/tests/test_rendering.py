@@ -292,12 +292,13 @@ def test_every_pixel_of_a_gaussian_equals_its_exact_integral(centre, sigma_pixel
 
 def test_the_steepest_pixels_are_refined():
     # a narrow ridge (sigma 0.3 px across, 1 px along): near the centre the 2x2 rule is
-    # not enough; the pixels where it and the centre rule differ most get 8x8 nodes
+    # not enough; the pixels closest to the centre in the elliptical radius, along the
+    # ridge, get 8x8 nodes
     image, exact = gaussian_scene(1.0, 0.3, (30.37, 29.81), refine=0)
     assert np.abs(image - exact).max() > 1e-3 * exact.max()
     image, exact = gaussian_scene(1.0, 0.3, (30.37, 29.81))
     assert np.abs(image - exact).max() < 1e-6 * exact.max()
-    # Gauss-Legendre far from the centre too: the estimate still compares with the centre rule
+    # with Gauss-Legendre far from the centre too
     image, exact = gaussian_scene(1.0, 0.3, (30.37, 29.81), far_order=2)
     assert np.abs(image - exact).max() < 1e-6 * exact.max()
 
