@@ -30,13 +30,19 @@ def scipy_bounds(lower: np.ndarray, upper: np.ndarray) -> list[tuple[float | Non
     return [(lo if np.isfinite(lo) else None, hi if np.isfinite(hi) else None) for lo, hi in zip(lower, upper)]
 
 
-def hessian_from_gradient(gradient: Callable[[np.ndarray], Any], theta: np.ndarray, steps: np.ndarray) -> np.ndarray:
+def hessian_from_gradient(gradient: Callable[[np.ndarray], Any], theta: np.ndarray, steps: np.ndarray,
+                          at_theta: np.ndarray | None = None) -> np.ndarray:
     """Symmetrised Hessian at ``theta`` by central differences of a (compiled, exact)
-    ``gradient`` with per-parameter ``steps``: 2n calls and no compilation."""
+    ``gradient`` with per-parameter ``steps``: 2n calls and no compilation. Given the
+    gradient ``at_theta``, forward differences instead: n calls, errors of the order of
+    the steps (enough to precondition an optimiser, not for a covariance)."""
     columns = []
     for i in range(theta.size):
         shift = np.zeros(theta.size)
         shift[i] = steps[i]
-        columns.append((np.asarray(gradient(theta + shift)) - np.asarray(gradient(theta - shift))) / (2.0 * steps[i]))
+        if at_theta is None:
+            columns.append((np.asarray(gradient(theta + shift)) - np.asarray(gradient(theta - shift))) / (2.0 * steps[i]))
+        else:
+            columns.append((np.asarray(gradient(theta + shift)) - at_theta) / steps[i])
     hessian = np.column_stack(columns)
     return 0.5 * (hessian + hessian.T)

@@ -193,8 +193,8 @@ class JointLikelihood(_Analysis):
         """Per-parameter scale ``1 / sqrt(d2(-log L) / d theta_i^2)`` at ``theta`` (``|theta_i|``
         or 1 where that curvature is not positive), and the matrix ``T`` that whitens the
         curvature there: in ``theta = theta_0 + T x`` the Hessian in ``x`` is the identity
-        (eigenvalues' magnitudes, floored at 1e-8 of the largest). Both by central
-        differences of the compiled gradient (2n calls).
+        (eigenvalues' magnitudes, floored at 1e-8 of the largest). Both by forward
+        differences of the compiled gradient (n + 1 calls).
 
         Optimising in ``x`` makes the problem of unit curvature in every direction: a
         source position in degrees (value ~100, constrained to ~1e-6) and a magnitude
@@ -203,7 +203,8 @@ class JointLikelihood(_Analysis):
         valleys where L-BFGS creeps.
         """
         fallback = np.where(theta != 0.0, np.abs(theta), 1.0)
-        hessian = self._hessian_from_gradients(theta, 1e-7 * fallback)
+        at_theta = np.asarray(self._objective(theta)[1])
+        hessian = hessian_from_gradient(lambda t: self._objective(t)[1], theta, 1e-7 * fallback, at_theta)
         curvature = np.diag(hessian)
         usable = np.isfinite(curvature) & (curvature > 0)
         scale = np.where(usable, 1.0 / np.sqrt(np.where(usable, curvature, 1.0)), fallback)
