@@ -59,11 +59,13 @@ def sersic_b(n: Any) -> Any:
     piece = jnp.clip(jnp.floor(u), 0, _PIECES - 1)
     t = 2.0 * (u - piece) - 1.0
     c = jnp.asarray(_COEFFICIENTS)[piece.astype(jnp.int32)]
-    # Clenshaw's recurrence for sum_k c_k T_k(t)
-    b1, b2 = jnp.zeros_like(t), jnp.zeros_like(t)
-    for k in range(_DEGREE, 0, -1):
-        b1, b2 = 2.0 * t * b1 - b2 + c[..., k], b1
-    log_b = t * b1 - b2 + c[..., 0]
+    # T_0 .. T_degree at t by their recurrence (stable on [-1, 1]), then one product
+    # with the piece's coefficients: fewer operations to trace and compile than
+    # Clenshaw's recurrence, which reads the coefficients one by one
+    chebyshev_t = [jnp.ones_like(t), t]
+    for _ in range(_DEGREE - 1):
+        chebyshev_t.append(2.0 * t * chebyshev_t[-1] - chebyshev_t[-2])
+    log_b = jnp.sum(c * jnp.stack(chebyshev_t, axis=-1), axis=-1)
     inside = (n >= SERSIC_N_RANGE[0]) & (n <= SERSIC_N_RANGE[1])
     return jnp.where(inside, jnp.exp(log_b), jnp.nan)
 
