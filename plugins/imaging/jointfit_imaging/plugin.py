@@ -112,8 +112,9 @@ class ImageLike(Plugin):
         each source's centre the exact light of ``patch`` x ``patch`` pixels from the
         shape's enclosed light (``polar_order`` nodes per quarter edge; the graded rule of
         ``patch_order`` for shapes without one), Gauss–Legendre of ``order`` on
-        ``near`` x ``near`` pixels around it with its ``refine`` steepest pixels
-        integrated again at ``refine_order``, and beyond, the pixel centre with the
+        ``near`` x ``near`` pixels around it with the ``refine`` of them closest to
+        the centre in the source's elliptical radius integrated again at
+        ``refine_order``, and beyond, the pixel centre with the
         curvature term (``far_order`` 1) or Gauss–Legendre of ``far_order``. Raise
         ``far_order`` to 2 for compact, bright sources whose light reaches far (stars
         as Moffat2D, say).
