@@ -203,8 +203,7 @@ class JointLikelihood(_Analysis):
         valleys where L-BFGS creeps.
         """
         fallback = np.where(theta != 0.0, np.abs(theta), 1.0)
-        at_theta = np.asarray(self._objective(theta)[1])
-        hessian = hessian_from_gradient(lambda t: self._objective(t)[1], theta, 1e-7 * fallback, at_theta)
+        hessian = self._hessian_from_gradients(theta, 1e-7 * fallback, at_theta=np.asarray(self._objective(theta)[1]))
         curvature = np.diag(hessian)
         usable = np.isfinite(curvature) & (curvature > 0)
         scale = np.where(usable, 1.0 / np.sqrt(np.where(usable, curvature, 1.0)), fallback)
@@ -228,13 +227,14 @@ class JointLikelihood(_Analysis):
         hessian = jax.jit(jax.hessian(lambda t: -self.density._log_likelihood(t)))
         return in_background(lambda: compile_for_work(hessian.trace(shape), 1))
 
-    def _hessian_from_gradients(self, theta: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    def _hessian_from_gradients(self, theta: np.ndarray, steps: np.ndarray,
+                                at_theta: np.ndarray | None = None) -> np.ndarray:
         """Hessian of ``-log L`` at ``theta`` by central differences of the compiled
         gradient (exact, from JAX) with per-parameter ``steps``, symmetrised (the
         covariance uses a thousandth of each curvature scale: truncation errors ~1e-6
-        relative)."""
+        relative); by forward differences given the gradient ``at_theta``."""
         value_and_grad = self._objective
-        return hessian_from_gradient(lambda t: value_and_grad(t)[1], theta, steps)
+        return hessian_from_gradient(lambda t: value_and_grad(t)[1], theta, steps, at_theta)
 
     def fit(self, quiet: bool = False, n_samples: int = 2000, seed: int = 0) -> AnalysisResults:
         """Find the maximum-likelihood point, set the model's parameters to it and

@@ -43,7 +43,7 @@ import numpy as np
 import scipy.fft
 
 from .grid import SkyGrid
-from .shapes import EllipticalProfile, elliptical_radius_squared
+from .shapes import EllipticalProfile, ellipse_axes, elliptical_radius_squared
 
 __all__ = ["PixelIntegrator", "PSFConvolver"]
 
@@ -244,13 +244,11 @@ class PixelIntegrator:
         for the quadrature along each edge. ``corner``: the patch's first (row,
         column)."""
         p, middle = self.patch, self.patch // 2
-        angle = jnp.deg2rad(profile.pa)
         # the patch's middle pixel where the full WCS puts it (distortions included),
         # the corners about it through the local linear map
         row, column = corner[0] + middle, corner[1] + middle
         anchor = jnp.stack([self._xi[row, column] - xi_c, self._eta[row, column] - eta_c])
-        major = jnp.stack([jnp.sin(angle), jnp.cos(angle)])
-        minor = jnp.stack([jnp.cos(angle), -jnp.sin(angle)]) / profile.q
+        major, minor = (jnp.stack(axis) for axis in ellipse_axes(profile.q, profile.pa))
         to_major, to_minor = major @ self._jacobian, minor @ self._jacobian
         offsets = jnp.arange(p + 1) - middle - 0.5
         corners = jnp.stack([major @ anchor + to_major[0] * offsets[None, :] + to_major[1] * offsets[:, None],

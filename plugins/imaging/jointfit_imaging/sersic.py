@@ -80,6 +80,11 @@ _TERM_BLOCK, _TERM_BLOCKS = 30, 8  # Poisson terms in blocks: enough below the c
 _TINY = 1e-300
 
 
+def _saturation(a: Any) -> Any:
+    """``x`` beyond which ``1 - P(a, x) < 1e-16``: there ``P`` is taken as 1."""
+    return a + 8.0 * jnp.sqrt(a) + 40.0
+
+
 @jax.custom_jvp
 def regularized_lower_gamma(a: Any, x: Any) -> Any:
     """``P(a, x)``, the regularised lower incomplete gamma function, differentiable to
@@ -103,7 +108,7 @@ def _regularized_lower_gamma_jvp(primals: tuple[Any, Any], tangents: tuple[Any, 
     a, x = (jnp.asarray(v, dtype=float) for v in primals)
     da, dx = tangents
     value, by_a = _poisson_sum(a, x)
-    inside = (x > 0.0) & (x < a + 8.0 * jnp.sqrt(a) + 40.0)
+    inside = (x > 0.0) & (x < _saturation(a))
     by_x = jnp.where(inside, jnp.exp((a - 1.0) * jnp.log(jnp.where(inside, x, 1.0)) - x - gammaln(a)), 0.0)
     return value, by_a * da + by_x * dx
 
@@ -130,7 +135,7 @@ def _poisson_sum(a: Any, x: Any) -> tuple[Any, Any]:
     ``ln(a + i)`` and ``1 / (a + i)``: two special-function calls instead of one per
     term, which keeps the compiled program small."""
     a, x = jnp.asarray(a, dtype=float), jnp.asarray(x, dtype=float)
-    cap = a + 8.0 * jnp.sqrt(a) + 40.0
+    cap = _saturation(a)
     inside = (x > 0.0) & (x < cap)
     bounded = jnp.clip(x, _TINY, cap)
     log_x = jnp.log(bounded)

@@ -58,14 +58,22 @@ class EllipticalProfile:
     pa: Any
 
 
+def ellipse_axes(q: Any, pa: Any) -> tuple[tuple[Any, Any], tuple[Any, Any]]:
+    """(east, north) components of the unit vector along the major axis and of the
+    minor axis's unit vector divided by ``q``, for axis ratio ``q`` and position angle
+    ``pa`` (degrees east of north): an offset's products with them are its
+    coordinates in the frame where the ellipse is a circle."""
+    angle = jnp.deg2rad(pa)
+    sin, cos = jnp.sin(angle), jnp.cos(angle)
+    return (sin, cos), (cos / q, -sin / q)
+
+
 def elliptical_radius_squared(xi: Any, eta: Any, q: Any, pa: Any) -> Any:
     """Squared radius along the major axis of the ellipse through (``xi``, ``eta``)
     (arcsec, east and north), for axis ratio ``q`` and position angle ``pa`` (degrees
     east of north)."""
-    angle = jnp.deg2rad(pa)
-    major = xi * jnp.sin(angle) + eta * jnp.cos(angle)
-    minor = xi * jnp.cos(angle) - eta * jnp.sin(angle)
-    return major**2 + (minor / q) ** 2
+    major, minor = ellipse_axes(q, pa)
+    return (xi * major[0] + eta * major[1]) ** 2 + (xi * minor[0] + eta * minor[1]) ** 2
 
 
 def elliptical_radius(xi: Any, eta: Any, q: Any, pa: Any) -> Any:
@@ -203,18 +211,23 @@ class Moffat2D(ImagingShape):
     fwhm = P(1.0, bounds=(1e-4, None), unit="arcsec", description="Full width at half maximum along the major axis")
     beta = P(3.0, bounds=(1.01, 20.0), description="Power-law index of the wings")
 
+    @staticmethod
+    def _alpha(fwhm: Any, beta: Any) -> Any:
+        """The core radius alpha (arcsec) of the Moffat profile of this FWHM and beta."""
+        return fwhm / (2.0 * jnp.sqrt(2.0 ** (1.0 / beta) - 1.0))
+
     @classmethod
     def profile(cls, radius: Any, fwhm: Any, beta: Any) -> Any:
         return cls.profile_of_squared_radius(radius**2, fwhm=fwhm, beta=beta)
 
     @classmethod
     def profile_of_squared_radius(cls, radius_squared: Any, fwhm: Any, beta: Any) -> Any:
-        alpha = fwhm / (2.0 * jnp.sqrt(2.0 ** (1.0 / beta) - 1.0))
+        alpha = cls._alpha(fwhm, beta)
         return (beta - 1.0) / (math.pi * alpha**2) * jnp.exp(-beta * jnp.log1p(radius_squared / alpha**2))
 
     @classmethod
     def enclosed(cls, radius: Any, fwhm: Any, beta: Any) -> Any:
-        alpha = fwhm / (2.0 * jnp.sqrt(2.0 ** (1.0 / beta) - 1.0))
+        alpha = cls._alpha(fwhm, beta)
         return -jnp.expm1((1.0 - beta) * jnp.log1p((radius / alpha) ** 2))
 
 
