@@ -1,7 +1,9 @@
 """Reading an image and its companions (variance, weight, mask, PSF) into checked arrays.
 
-An image comes as a FITS file (path and HDU), an HDU, or an array with a WCS or with a
-pixel scale and the sky position of a reference pixel. Variance, weight (1/variance)
+An image comes as a FITS file (path and HDU, by default the first HDU holding an image,
+so that tile-compressed ``.fits.fz`` files and files with an empty primary HDU read as
+they are), an HDU, or an array with a WCS or with a pixel scale and the sky position of
+a reference pixel. Variance, weight (1/variance)
 and mask come as arrays, FITS files, HDUs, or the names of extensions of the image's
 own file. A mask marks pixels to **exclude**: True in a boolean array (the
 ``numpy.ma`` convention) or nonzero in a FITS mask image (imfit's and SExtractor's).
@@ -22,7 +24,7 @@ from jointfit.errors import DataError, JointfitWarning
 
 from .grid import simple_wcs
 
-__all__ = ["ImageData", "read_image", "variance_from_counts"]
+__all__ = ["ImageData", "read_array", "read_image", "variance_from_counts"]
 
 
 @dataclass(frozen=True)
@@ -59,34 +61,61 @@ def variance_from_counts(image: np.ndarray, *, gain: float, read_noise: float = 
     return (np.asarray(image, dtype=float) + sky) / gain + n_combined * (read_noise / gain) ** 2
 
 
-def _open_hdu(source: Any, hdu: int | str, what: str) -> tuple[np.ndarray, fits.Header | None, str]:
-    """(data, header, label) of ``source``: a path, an HDU or an array."""
-    if isinstance(source, (str, os.PathLike)):
-        label = f"{os.fspath(source)}[{hdu}]"
-        try:
-            with fits.open(source, memmap=False) as hdul:
-                try:
-                    selected = hdul[hdu]
-                except (KeyError, IndexError):
-                    names = [h.name or str(i) for i, h in enumerate(hdul)]
-                    raise DataError(f"{what} {os.fspath(source)} has no HDU {hdu!r}; its HDUs are {names}") from None
-                data = None if selected.data is None else np.array(selected.data, dtype=float)
-                header = selected.header.copy()
-        except OSError as exc:
-            raise DataError(f"{what} {os.fspath(source)} cannot be read as FITS: {exc}") from exc
-    elif isinstance(source, (fits.PrimaryHDU, fits.ImageHDU, fits.CompImageHDU)):
-        label = f"{what} HDU {source.name!r}"
-        data = None if source.data is None else np.array(source.data, dtype=float)
-        header = source.header
-    else:
-        array = np.asarray(source)
-        if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
-            raise DataError(f"{what} must be a FITS path, an image HDU or a numeric array, got {type(source).__name__}")
-        return array.astype(float), None, f"{what} array"
+def _image_hdu(hdul: fits.HDUList, hdu: int | str | None, path: str, what: str) -> Any:
+    """The HDU ``hdu`` of an open file; with ``None``, the first that holds an image (the
+    primary HDU of a cutout, the first extension of a tile-compressed ``.fits.fz`` file
+    or of a file whose primary HDU holds only a header)."""
+    if hdu is None:
+        for selected in hdul:
+            if selected.is_image and selected.header.get("NAXIS", 0) >= 2:
+                return selected
+        raise DataError(f"{what} {path} holds no image in any HDU; its HDUs are {_hdu_names(hdul)}")
+    try:
+        return hdul[hdu]
+    except (KeyError, IndexError):
+        raise DataError(f"{what} {path} has no HDU {hdu!r}; its HDUs are {_hdu_names(hdul)}") from None
+
+
+def _hdu_names(hdul: fits.HDUList) -> list[str]:
+    return [h.name or str(i) for i, h in enumerate(hdul)]
+
+
+def _as_2d(data: np.ndarray | None, label: str) -> np.ndarray:
+    """``data`` as a 2-D float array: axes of length 1 before the last two (a cube of one
+    plane, as some pipelines write) are dropped."""
+    if data is not None and data.ndim > 2 and all(n == 1 for n in data.shape[:-2]):
+        data = data.reshape(data.shape[-2:])
     if data is None or data.ndim != 2:
         shape = None if data is None else data.shape
         raise DataError(f"{label}: expected a 2-D image, found data of shape {shape}")
-    return data, header, label
+    return np.array(data, dtype=float)
+
+
+def _open_hdu(source: Any, hdu: int | str | None, what: str) -> tuple[np.ndarray, fits.Header | None, str]:
+    """(data, header, label) of ``source``: a path (``hdu`` selects the HDU, ``None`` the
+    first image), an HDU or an array."""
+    if isinstance(source, (str, os.PathLike)):
+        path = os.fspath(source)
+        try:
+            with fits.open(source, memmap=False) as hdul:
+                selected = _image_hdu(hdul, hdu, path, what)
+                label = f"{path}[{hdu if hdu is not None else hdul.index_of(selected)}]"
+                return _as_2d(selected.data, label), selected.header.copy(), label
+        except OSError as exc:
+            raise DataError(f"{what} {path} cannot be read as FITS: {exc}") from exc
+    if isinstance(source, (fits.PrimaryHDU, fits.ImageHDU, fits.CompImageHDU)):
+        label = f"{what} HDU {source.name!r}"
+        return _as_2d(source.data, label), source.header, label
+    array = np.asarray(source)
+    if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+        raise DataError(f"{what} must be a FITS path, an image HDU or a numeric array, got {type(source).__name__}")
+    return _as_2d(array, f"{what} array"), None, f"{what} array"
+
+
+def read_array(source: Any, what: str) -> tuple[np.ndarray, fits.Header | None, str]:
+    """(data, header or None, label) of a 2-D array given as a FITS path (its first
+    image HDU), an image HDU or an array; ``what`` names it in errors."""
+    return _open_hdu(source, None, what)
 
 
 def _celestial_wcs(header: fits.Header, label: str) -> WCS | None:
@@ -101,7 +130,7 @@ def _celestial_wcs(header: fits.Header, label: str) -> WCS | None:
     return wcs.celestial
 
 
-def read_image(image: Any, *, hdu: int | str = 0, wcs: WCS | None = None, pixel_scale: float | None = None,
+def read_image(image: Any, *, hdu: int | str | None = None, wcs: WCS | None = None, pixel_scale: float | None = None,
                reference: tuple[float, float] | None = None, variance: Any = None, weight: Any = None,
                sigma: Any = None, mask: Any = None, need_variance: bool = True) -> ImageData:
     """Read and check an image and its variance and mask (see the module docstring).
@@ -134,7 +163,7 @@ def read_image(image: Any, *, hdu: int | str = 0, wcs: WCS | None = None, pixel_
         if isinstance(value, str) and own_file is not None and not os.path.exists(value):
             array, _, where = _open_hdu(own_file, value, what)  # an extension of the image's file
         else:
-            array, _, where = _open_hdu(value, 0, what)
+            array, _, where = _open_hdu(value, None, what)
         if array.shape != data.shape:
             raise DataError(f"{where}: shape {array.shape} differs from the image's {data.shape} ({label})")
         return array

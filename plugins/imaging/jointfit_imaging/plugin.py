@@ -79,7 +79,8 @@ class ImageLike(Plugin):
     name : str
         Name of the data set.
     image : str, path, HDU or ndarray
-        The image: a FITS file (``hdu`` selects the HDU), an image HDU, or an array
+        The image: a FITS file (``hdu`` selects the HDU; by default the first that
+        holds an image, as in a ``.fits.fz`` file), an image HDU, or an array
         with ``wcs``, or with ``pixel_scale`` and ``reference``.
     variance, weight, sigma : array, path, HDU or extension name, optional
         One of them, for the Gaussian likelihood (``weight`` is 1/variance; zero
@@ -87,16 +88,19 @@ class ImageLike(Plugin):
     mask : array, path, HDU or extension name, optional
         Pixels to **exclude**: True in a boolean array (``numpy.ma``'s convention),
         nonzero in a FITS mask image (imfit's and SExtractor's).
-    psf : GaussianPSF, MoffatPSF or ndarray, optional
-        The PSF; an image is sampled at ``psf_pixel_scale`` arcsec (default: the
-        image's scale). Without one the model is not convolved.
+    psf : GaussianPSF, MoffatPSF, ndarray, FITS path or HDU, optional
+        The PSF; an image is sampled at ``psf_pixel_scale`` arcsec (default: what its
+        FITS header states, else the image's scale; see :mod:`~jointfit_imaging.psf`).
+        Without one the model is not convolved.
     zeropoint : float
         Magnitude of one image unit summed over pixels.
     band : str, optional
         Band name looked up in the sources' ``BandMagnitudes`` (default: ``name``).
-    windows : sequence of (x_min, x_max, y_min, y_max) or SkyWindow, optional
-        Pixel boxes fitted (zero-based, maxima excluded, as numpy slices) or boxes on
-        the sky (:class:`SkyWindow`); default the whole image.
+    window : (x_min, x_max, y_min, y_max) or SkyWindow, optional
+        The box fitted: pixels (zero-based, maxima excluded, as numpy slices) or a box
+        on the sky (:class:`SkyWindow`); default the whole image.
+    windows : sequence of them, optional
+        Several boxes fitted together (instead of ``window``).
     likelihood : {"gaussian", "poisson"}
         Gaussian with the variance map, or Poisson for images in counts.
     sky : {None, "flat", "tilted"}
@@ -122,8 +126,9 @@ class ImageLike(Plugin):
 
     def __init__(self, name: str, image: Any, *, variance: Any = None, weight: Any = None, sigma: Any = None,
                  mask: Any = None, psf: Any = None, psf_pixel_scale: float | None = None, zeropoint: float = 0.0,
-                 band: str | None = None, windows: Sequence[tuple[int, int, int, int] | SkyWindow] | None = None,
-                 likelihood: str = "gaussian", sky: str | None = None, hdu: int | str = 0, wcs: Any = None,
+                 band: str | None = None, window: tuple[int, int, int, int] | SkyWindow | None = None,
+                 windows: Sequence[tuple[int, int, int, int] | SkyWindow] | None = None,
+                 likelihood: str = "gaussian", sky: str | None = None, hdu: int | str | None = None, wcs: Any = None,
                  pixel_scale: float | None = None, reference: tuple[float, float] | None = None, order: int = 2,
                  near: int = 31, far_order: int = 1, patch: int = 5, patch_order: int = 8, polar_order: int = 6,
                  refine: int = 128, refine_order: int = 8) -> None:
@@ -141,6 +146,10 @@ class ImageLike(Plugin):
                                 f"{int(negative.sum())} included pixels are negative")
         self.zeropoint = float(zeropoint)
         self.band = band or name
+        if window is not None:
+            if windows is not None:
+                raise PluginError(f"plugin {name!r}: give window= (one box) or windows= (several), not both")
+            windows = [window]
         self.box, self.excluded = self._bounding_box(windows)
         scale = SkyGrid.from_wcs(self.image.wcs, *self.box).pixel_scale
         self.psf = None if psf is None else psf_image(psf, scale, psf_pixel_scale)
@@ -189,6 +198,10 @@ class ImageLike(Plugin):
         for window in windows:
             if isinstance(window, SkyWindow):
                 window = window.pixel_box(self.image.wcs)
+            elif not (isinstance(window, Sequence) and len(window) == 4
+                      and all(isinstance(v, (int, np.integer)) for v in window)):
+                raise DataError(f"a window of {self.image.label} must be (x_min, x_max, y_min, y_max) in whole "
+                                f"pixels or a SkyWindow, got {window!r}")
             x0, x1, y0, y1 = (int(v) for v in window)
             if not (0 <= x0 < x1 <= nx and 0 <= y0 < y1 <= ny):
                 raise DataError(f"window {tuple(window)} (x_min, x_max, y_min, y_max) is not inside "

@@ -1,22 +1,31 @@
 """PSFs sampled on an image's pixels: from an image, or a Gaussian or Moffat by FWHM.
 
-A PSF image may have any size, odd or even (its centre is its geometric centre), and
-any sampling: given its own pixel scale it is resampled onto the image's pixels
-(cubic interpolation, flux kept). Analytic PSFs are integrated over the pixels.
+A PSF image (an array, a FITS file or HDU) may have any size, odd or even (its centre
+is its geometric centre), and any sampling: given its own pixel scale it is resampled
+onto the image's pixels (cubic interpolation, flux kept). A FITS PSF gives its own
+scale through a celestial WCS or the ``PIXELSCL`` (WebbPSF) or ``PIXSCALE`` (Tiny Tim)
+keyword, in arcsec. Analytic PSFs are integrated over the pixels.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from scipy import special
 
+from astropy.io import fits
+from astropy.wcs import WCS, FITSFixedWarning
+from astropy.wcs.utils import proj_plane_pixel_scales
+
 from jointfit.errors import DataError
 
-__all__ = ["GaussianPSF", "MoffatPSF", "psf_image"]
+from .data import read_array
+
+__all__ = ["GaussianPSF", "MoffatPSF", "header_pixel_scale", "psf_image"]
 
 
 @dataclass(frozen=True)
@@ -64,26 +73,43 @@ class MoffatPSF:
 def psf_image(psf: Any, pixel_scale: float, psf_pixel_scale: float | None = None) -> np.ndarray:
     """The PSF on pixels of ``pixel_scale`` arcsec, unit sum.
 
-    ``psf`` is a :class:`GaussianPSF`, a :class:`MoffatPSF` or an image (array) sampled
-    at ``psf_pixel_scale`` arcsec per pixel (default: the image's).
+    ``psf`` is a :class:`GaussianPSF`, a :class:`MoffatPSF`, or an image: an array, a
+    FITS path (its first image HDU) or an image HDU, sampled at ``psf_pixel_scale``
+    arcsec per pixel (default: the FITS header's scale, else the image's).
 
     Raises
     ------
     DataError
-        A PSF image that is not 2-D, has NaNs or a sum that is not positive.
+        A PSF image that cannot be read, is not 2-D, has NaNs or a sum that is not
+        positive.
     """
     if isinstance(psf, (GaussianPSF, MoffatPSF)):
         return psf.sample(pixel_scale)
-    array = np.asarray(psf, dtype=float)
-    if array.ndim != 2:
-        raise DataError(f"a PSF image must be 2-D, got shape {array.shape}")
+    array, header, label = read_array(psf, "PSF")
     if not np.all(np.isfinite(array)):
-        raise DataError(f"the PSF image has {int(np.sum(~np.isfinite(array)))} NaN or infinite pixels")
+        raise DataError(f"{label}: the PSF image has {int(np.sum(~np.isfinite(array)))} NaN or infinite pixels")
     if not array.sum() > 0:
-        raise DataError(f"the PSF image must have a positive sum, got {array.sum()}")
+        raise DataError(f"{label}: the PSF image must have a positive sum, got {array.sum()}")
+    if psf_pixel_scale is None and header is not None:
+        psf_pixel_scale = header_pixel_scale(header)
     if psf_pixel_scale is not None and not math.isclose(psf_pixel_scale, pixel_scale, rel_tol=1e-6):
         array = _resample(array, psf_pixel_scale / pixel_scale)
     return array / array.sum()
+
+
+def header_pixel_scale(header: fits.Header) -> float | None:
+    """Pixel scale (arcsec) a PSF file states: its celestial WCS's (geometric mean of the
+    two axes), else ``PIXELSCL`` or ``PIXSCALE`` in arcsec; ``None`` if it states none."""
+    if any(key.startswith("CTYPE") for key in header):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FITSFixedWarning)
+            wcs = WCS(header, naxis=2)
+        if wcs.has_celestial:
+            return float(np.sqrt(np.prod(proj_plane_pixel_scales(wcs.celestial)))) * 3600.0
+    for key in ("PIXELSCL", "PIXSCALE"):
+        if isinstance(header.get(key), (int, float)) and header[key] > 0:
+            return float(header[key])
+    return None
 
 
 def _resample(psf: np.ndarray, zoom: float) -> np.ndarray:
@@ -93,7 +119,7 @@ def _resample(psf: np.ndarray, zoom: float) -> np.ndarray:
 
     ky, kx = psf.shape
     ny, nx = (2 * int(math.ceil((k * zoom - 1) / 2.0)) + 1 for k in (ky, kx))
-    samples = max(1, int(math.ceil(2.0 / zoom)))
+    samples = max(1, int(math.ceil(2.0 / zoom - 1e-9)))  # not 5 for a zoom of 0.5 - 1e-15
     sub = (np.arange(samples) + 0.5) / samples - 0.5
     # sample positions in the input's pixel coordinates, about the geometric centres
     y = ((np.arange(ny)[:, None] + sub[None, :]).ravel() - (ny - 1) / 2.0) / zoom + (ky - 1) / 2.0

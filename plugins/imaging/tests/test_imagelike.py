@@ -15,7 +15,7 @@ from scipy import special
 from jointfit import DataList, ExtendedSource, JointfitWarning, Model, PointSource
 from jointfit.errors import DataError, PluginError
 from jointfit.log_density import JointLogDensity
-from jointfit_imaging import (BandMagnitudes, Gaussian2D, GaussianPSF, ImageLike, Sersic, simple_wcs,
+from jointfit_imaging import (BandMagnitudes, Gaussian2D, GaussianPSF, ImageLike, Sersic, psf_image, simple_wcs,
                               variance_from_counts)
 
 RA, DEC = 187.3119, 12.9783
@@ -56,6 +56,64 @@ def test_fits_file_with_extensions_reads_as_the_arrays(tmp_path):
     # a boolean mask array: True excludes, as numpy.ma
     boolean = ImageLike("r", tmp_path / "cutout.fits", weight=1.0 / variance, mask=mask != 0).image
     np.testing.assert_allclose(boolean.variance[~boolean.excluded], variance[mask == 0], rtol=1e-12)
+
+
+def test_survey_file_layouts_read_without_naming_the_hdu(tmp_path):
+    """Tile-compressed .fits.fz (empty primary, image in extension 1), an HST-style
+    file (header-only primary, SCI extension) and a cube of one plane all read as the
+    image they hold, exactly."""
+    rng = np.random.default_rng(2)
+    data, variance = rng.normal(size=SHAPE), rng.uniform(0.5, 2.0, SHAPE)
+    header = simple_wcs(SHAPE, SCALE, RA, DEC).to_header()
+    lossless = {"compression_type": "GZIP_2", "quantize_level": 0.0}
+    fits.HDUList([fits.PrimaryHDU(), fits.CompImageHDU(data, header, **lossless),
+                  fits.CompImageHDU(variance, name="VAR", **lossless)]).writeto(tmp_path / "cutout.fits.fz")
+    fits.HDUList([fits.PrimaryHDU(header=fits.Header({"TELESCOP": "HST"})), fits.ImageHDU(data, header, name="SCI"),
+                  fits.ImageHDU(variance, name="ERR")]).writeto(tmp_path / "drz.fits")
+    cube_header = header.copy()
+    cube_header.update(CTYPE3="FREQ", CRVAL3=1e9, CDELT3=1e6, CRPIX3=1.0)
+    fits.PrimaryHDU(data[None], cube_header).writeto(tmp_path / "cube.fits")
+    compressed = ImageLike("r", tmp_path / "cutout.fits.fz", variance="VAR").image
+    hst = ImageLike("r", tmp_path / "drz.fits", sigma="ERR").image
+    cube = ImageLike("r", tmp_path / "cube.fits", variance=variance).image
+    for image in (compressed, hst, cube):
+        np.testing.assert_array_equal(image.data, data)
+        assert image.wcs.naxis == 2 and image.wcs.wcs.ctype[0] == "RA---TAN"
+        np.testing.assert_allclose(image.wcs.pixel_to_world_values(3.0, 4.0),
+                                   simple_wcs(SHAPE, SCALE, RA, DEC).pixel_to_world_values(3.0, 4.0), rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(compressed.variance, variance)
+    np.testing.assert_allclose(hst.variance, variance**2)
+    assert "cutout.fits.fz[1]" in compressed.label
+    fits.HDUList([fits.PrimaryHDU(), fits.BinTableHDU.from_columns([fits.Column("x", "E", array=[1.0])])]).writeto(
+        tmp_path / "table.fits")
+    with pytest.raises(DataError, match=r"table.fits holds no image in any HDU; its HDUs are \['PRIMARY', '1'\]"):
+        ImageLike("r", tmp_path / "table.fits", variance=variance)
+    with pytest.raises(DataError, match=r"expected a 2-D image, found data of shape \(2, 33, 37\)"):
+        ImageLike("r", np.zeros((2, *SHAPE)), variance=variance, wcs=simple_wcs(SHAPE, SCALE, RA, DEC))
+
+
+def test_psf_from_a_fits_file_uses_the_scale_its_header_states(tmp_path):
+    """A PSF file sampled at half the image's pixels: its WCS (or WebbPSF's PIXELSCL)
+    gives the scale, and the PSF on the image's pixels is the one an array at that
+    scale gives; a file that states none is taken at the image's scale."""
+    fine = GaussianPSF(1.5).sample(SCALE / 2)
+    wcs_header = simple_wcs(fine.shape, SCALE / 2, RA, DEC).to_header()
+    fits.PrimaryHDU(fine, wcs_header).writeto(tmp_path / "psf_wcs.fits")
+    fits.PrimaryHDU(fine, fits.Header({"PIXELSCL": SCALE / 2, "OVERSAMP": 2})).writeto(tmp_path / "psf_webbpsf.fits")
+    fits.PrimaryHDU(fine).writeto(tmp_path / "psf_bare.fits")
+    expected = psf_image(fine, SCALE, psf_pixel_scale=SCALE / 2)
+    for name in ("psf_wcs.fits", "psf_webbpsf.fits"):
+        np.testing.assert_allclose(psf_image(tmp_path / name, SCALE), expected, rtol=0, atol=1e-12)
+        assert blank(psf=tmp_path / name).psf.shape == expected.shape
+    np.testing.assert_allclose(psf_image(tmp_path / "psf_bare.fits", SCALE), fine / fine.sum(), atol=1e-15)
+    np.testing.assert_allclose(psf_image(fits.open(tmp_path / "psf_wcs.fits")[0], SCALE), expected, atol=1e-12)
+    broken = fine.copy()
+    broken[0, 0] = np.nan
+    fits.PrimaryHDU(broken).writeto(tmp_path / "psf_nan.fits")
+    with pytest.raises(DataError, match=r"psf_nan.fits\[0\]: the PSF image has 1 NaN or infinite pixels"):
+        blank(psf=tmp_path / "psf_nan.fits")
+    with pytest.raises(DataError, match=r"PSF .*missing.fits cannot be read as FITS"):
+        blank(psf=tmp_path / "missing.fits")
 
 
 def test_array_with_pixel_scale_gets_a_north_up_wcs():
@@ -172,6 +230,13 @@ def test_windows_fit_their_pixels_and_see_light_from_outside():
     # the same to ~2e-6: each grid takes offsets in the tangent plane at its own centre
     np.testing.assert_allclose(cut, full[y0:y1, x0:x1], rtol=1e-5, atol=1e-9 * full.max())
     assert windowed.pointwise_loglike(values_of(model, windowed)).shape == (10 * 6 + 8 * 5,)
+    single = blank(window=(10, 20, 8, 14))
+    assert single.box == (10, 20, 8, 14) and int((~single.excluded).sum()) == 10 * 6
+    with pytest.raises(PluginError, match="give window= \\(one box\\) or windows= \\(several\\), not both"):
+        blank(window=(10, 20, 8, 14), windows=[(0, 5, 0, 5)])
+    with pytest.raises(DataError, match=r"must be \(x_min, x_max, y_min, y_max\) in whole pixels or a SkyWindow, "
+                                        r"got \(1.5, 20, 8, 14\)"):
+        blank(window=(1.5, 20, 8, 14))
 
 
 def test_band_magnitudes_or_linked_sources_per_band_are_the_same_likelihood():
