@@ -150,15 +150,27 @@ class JointLikelihood(_Analysis):
 
     @cached_property
     def _objective_traced(self) -> Any:
-        log_likelihood = self.density._log_likelihood
+        per_plugin = self.density._per_plugin
+
+        def negative_log_likelihood(theta: Any) -> tuple[Any, dict[str, Any]]:
+            by_plugin = per_plugin(theta)
+            return -sum(by_plugin.values()), by_plugin
+
         shape = jax.ShapeDtypeStruct((len(self.space.free_names),), float)
-        return jax.jit(jax.value_and_grad(lambda t: -log_likelihood(t))).trace(shape)
+        return jax.jit(jax.value_and_grad(negative_log_likelihood, has_aux=True)).trace(shape)
 
     @cached_property
-    def _objective(self) -> Any:
-        """Compiled ``theta -> (-log L, gradient)``, shared by the fit and the profiles."""
+    def _objective_program(self) -> Any:
+        """Compiled ``theta -> ((-log L, log L by plugin), gradient of -log L)``: the one
+        program of a fit (the results take each plugin's log L at the best fit from it,
+        rather than compiling another), shared with the profiles."""
         # an optimisation and a few profiles: some thousands of calls
         return compile_for_work(self._objective_traced, 3000)
+
+    def _objective(self, theta: Any) -> tuple[Any, Any]:
+        """``-log L`` and its gradient at ``theta``."""
+        (value, _), gradient = self._objective_program(theta)
+        return value, gradient
 
     def _scaled(self, scale: np.ndarray) -> tuple[Any, np.ndarray, np.ndarray]:
         """The objective of ``x = theta / scale`` for the optimiser, and its bounds."""
@@ -249,7 +261,6 @@ class JointLikelihood(_Analysis):
         from scipy import optimize
 
         hessian_program = self._hessian
-        self.density.precompile_draw_summary(draws=1)  # the results evaluate the best fit only
         theta = np.asarray(self._current_theta(), dtype=float)
         lower, upper = self.space.lower_bounds, self.space.upper_bounds
         previous = math.inf
@@ -270,7 +281,8 @@ class JointLikelihood(_Analysis):
             warnings.warn(f"the maximum-likelihood fit did not converge in {self.MAX_ROUNDS} rounds of "
                           f"{self.ROUND_ITERATIONS} L-BFGS iterations (last: {best.message}); start closer to the "
                           "best fit or fix poorly constrained parameters", JointfitWarning, stacklevel=2)
-        best_value = float(self._objective(theta)[0])
+        (best_value, by_plugin), _ = self._objective_program(theta)
+        best_value = float(best_value)
         if hessian_program is not None:
             hessian = np.asarray(hessian_program.result()(np.asarray(theta, dtype=float)))
         else:
@@ -288,7 +300,8 @@ class JointLikelihood(_Analysis):
         self._results = AnalysisResults.from_samples(
             self.density, np.vstack([draws, theta])[None], analysis="mle", sampler="L-BFGS-B",
             extra={"mle": theta.tolist(), "covariance": covariance.tolist(),
-                   "mle_log_likelihood": -best_value}, likelihood_draws=False)
+                   "mle_log_likelihood": -best_value},
+            best_fit_log_likelihoods={k: float(v) for k, v in by_plugin.items()})
         if not quiet:
             self._results.display()
         return self._results

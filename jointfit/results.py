@@ -3,10 +3,11 @@ displays, corner plots, and a self-describing netCDF file.
 
 Everything a result needs is in its InferenceData: posterior draws named by parameter
 path (linked parameters included), ``sample_stats`` (log-likelihood, log-prior and
-the sampler's own statistics), the pointwise ``log_likelihood`` of every plugin, and
-in the posterior's attributes the model (YAML), units and the numbers computed from
-the data when the result was made (lnL at the posterior mean for DIC, ln Z, the MLE
-and its covariance). A result read back from a file is therefore complete.
+the sampler's own statistics), the pointwise ``log_likelihood`` of every plugin (for an
+MLE, each plugin's total at the best fit), and in the posterior's attributes the model
+(YAML), units and the numbers computed from the data when the result was made (lnL at
+the posterior mean for DIC, ln Z, the MLE and its covariance). A result read back from
+a file is therefore complete.
 """
 
 from __future__ import annotations
@@ -48,14 +49,16 @@ class AnalysisResults:
     @classmethod
     def from_samples(cls, density: Any, samples: np.ndarray, *, analysis: str, sampler: str,
                      sample_stats: dict[str, np.ndarray] | None = None,
-                     extra: dict[str, Any] | None = None, likelihood_draws: bool = True) -> AnalysisResults:
+                     extra: dict[str, Any] | None = None,
+                     best_fit_log_likelihoods: dict[str, float] | None = None) -> AnalysisResults:
         """Results from posterior ``samples`` of shape ``(chains, draws, n_free)``.
 
         ``density`` is the :class:`~jointfit.log_density.JointLogDensity` they were
         drawn from: it gives the pointwise log-likelihoods, linked values, the model
-        and units. ``extra`` adds attributes (ln Z, the MLE...). Without
-        ``likelihood_draws`` (an MLE's draws from its covariance) the likelihood is
-        evaluated at the last draw only, the best fit.
+        and units. ``extra`` adds attributes (ln Z, the MLE...). An MLE's draws (from
+        its covariance) are not evaluated: ``best_fit_log_likelihoods`` gives each
+        plugin's log-likelihood at the last draw, the best fit, and the
+        ``log_likelihood`` group holds those totals.
 
         The ``log_likelihood`` group is pointwise (attribute ``pointwise`` 1) unless
         draws times points exceed the density's ``POINTWISE_LIMIT``; it then holds each
@@ -68,7 +71,7 @@ class AnalysisResults:
         samples = np.asarray(samples, dtype=float)
         chains, draws, n_free = samples.shape
         flat = samples.reshape(-1, n_free)
-        if likelihood_draws:
+        if best_fit_log_likelihoods is None:
             # every draw and the posterior mean (appended last) in one go
             mean_theta = flat.mean(axis=0)
             everything, linked, log_prior = density.draw_summary(np.vstack([flat, mean_theta]))
@@ -80,8 +83,7 @@ class AnalysisResults:
         else:
             linked, log_prior = density.draw_values(jnp.asarray(flat))
             linked, log_prior = {k: np.asarray(v) for k, v in linked.items()}, np.asarray(log_prior)
-            best, _, _ = density.draw_summary(flat[-1:])
-            pointwise = {k: np.asarray(v).reshape(1, 1, -1) for k, v in best.items()}
+            pointwise = {k: np.full((1, 1, 1), float(best_fit_log_likelihoods[k])) for k in density.plugin_names}
             at_mean = math.nan
             log_likelihood = np.full((chains, draws), np.nan)
             log_likelihood[-1, -1] = sum(float(v.sum()) for v in pointwise.values())

@@ -22,8 +22,7 @@ __all__ = ["SkyGrid", "simple_wcs"]
 
 
 def _gnomonic(ra: np.ndarray, dec: np.ndarray, ra0: float, dec0: float) -> tuple[np.ndarray, np.ndarray]:
-    xi, eta = gnomonic(np.asarray(ra, dtype=float), np.asarray(dec, dtype=float), ra0, dec0)
-    return np.asarray(xi), np.asarray(eta)
+    return gnomonic(np.asarray(ra, dtype=float), np.asarray(dec, dtype=float), ra0, dec0, xp=np)
 
 
 @dataclass(frozen=True)

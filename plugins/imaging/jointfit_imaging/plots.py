@@ -85,7 +85,7 @@ def _radial_profile(ax: Any, plugin: Any, draws: dict[str, Any], data: np.ndarra
     dec = float(np.median(np.asarray(draws[source.prefix + "dec"])))
     grid = plugin._grid
     my, mx = plugin._margin
-    xi_c, eta_c = (float(v) for v in gnomonic(ra, dec, grid.ra0, grid.dec0))
+    xi_c, eta_c = (float(v) for v in gnomonic(ra, dec, grid.ra0, grid.dec0, xp=np))
     radius = np.hypot(grid.xi[my:-my, mx:-mx] - xi_c, grid.eta[my:-my, mx:-mx] - eta_c)
     width = grid.pixel_scale
     bins = np.floor(radius / width).astype(int)

@@ -29,14 +29,15 @@ __all__ = ["EllipticalProfile", "ImagingShape", "Sersic", "Exponential", "Gaussi
 ARCSEC_PER_RADIAN = 180.0 / math.pi * 3600.0
 
 
-def gnomonic(ra: Any, dec: Any, ra0: Any, dec0: Any) -> tuple[Any, Any]:
+def gnomonic(ra: Any, dec: Any, ra0: Any, dec0: Any, xp: Any = jnp) -> tuple[Any, Any]:
     """Tangent-plane (gnomonic) coordinates of (``ra``, ``dec``) about (``ra0``,
     ``dec0``), all in degrees: ``(xi, eta)`` in arcsec, ``xi`` toward east, ``eta``
-    toward north."""
-    ra, dec, ra0, dec0 = (jnp.deg2rad(v) for v in (ra, dec, ra0, dec0))
-    cos_c = jnp.sin(dec0) * jnp.sin(dec) + jnp.cos(dec0) * jnp.cos(dec) * jnp.cos(ra - ra0)
-    xi = jnp.cos(dec) * jnp.sin(ra - ra0) / cos_c
-    eta = (jnp.cos(dec0) * jnp.sin(dec) - jnp.sin(dec0) * jnp.cos(dec) * jnp.cos(ra - ra0)) / cos_c
+    toward north. ``xp`` is the array namespace: ``jax.numpy`` in models, ``numpy``
+    for fixed grids (no JAX dispatch per operation)."""
+    ra, dec, ra0, dec0 = (xp.deg2rad(v) for v in (ra, dec, ra0, dec0))
+    cos_c = xp.sin(dec0) * xp.sin(dec) + xp.cos(dec0) * xp.cos(dec) * xp.cos(ra - ra0)
+    xi = xp.cos(dec) * xp.sin(ra - ra0) / cos_c
+    eta = (xp.cos(dec0) * xp.sin(dec) - xp.sin(dec0) * xp.cos(dec) * xp.cos(ra - ra0)) / cos_c
     return xi * ARCSEC_PER_RADIAN, eta * ARCSEC_PER_RADIAN
 
 
