@@ -2,8 +2,10 @@
 
 A :class:`SkyGrid` holds, for a rectangle of pixels (which may reach beyond the image,
 for the margins that let light outside a window scatter in), the tangent-plane
-coordinates (arcsec, ``xi`` east, ``eta`` north) of every pixel centre about the
-rectangle's central pixel, computed through the full WCS (distortions included), and
+coordinates (arcsec, ``xi`` east, ``eta`` north, in ICRS) of every pixel centre about
+the rectangle's central pixel, computed through the full WCS (distortions included;
+images whose WCS is in FK5, FK4, Galactic or ecliptic coordinates are transformed to
+ICRS with astropy, so that sources' positions are ICRS in every image), and
 the local linear map from pixel offsets to tangent-plane offsets used within pixels.
 Every image is modelled in its own grid, so images of different scales, sizes and
 orientations align through their WCS.
@@ -12,17 +14,35 @@ orientations align through their WCS.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from astropy.coordinates import SkyCoord
 from astropy.wcs import WCS
 
 from .shapes import gnomonic
 
-__all__ = ["SkyGrid", "simple_wcs"]
+__all__ = ["SkyGrid", "icrs_to_pixel", "pixel_to_icrs", "simple_wcs"]
 
 
-def _gnomonic(ra: np.ndarray, dec: np.ndarray, ra0: float, dec0: float) -> tuple[np.ndarray, np.ndarray]:
-    return gnomonic(np.asarray(ra, dtype=float), np.asarray(dec, dtype=float), ra0, dec0, xp=np)
+def pixel_to_icrs(wcs: WCS, x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+    """ICRS (ra, dec) in degrees of zero-based pixel positions: whatever the WCS's
+    celestial frame (ICRS, FK5, FK4, Galactic, ecliptic) and axis order."""
+    coords = wcs.pixel_to_world(x, y)
+    if coords.frame.name != "icrs":
+        coords = coords.icrs
+    return np.asarray(coords.ra.deg, dtype=float), np.asarray(coords.dec.deg, dtype=float)
+
+
+def icrs_to_pixel(wcs: WCS, ra: Any, dec: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Zero-based pixel positions (x, y) of ICRS (ra, dec) in degrees, the inverse of
+    :func:`pixel_to_icrs`."""
+    x, y = wcs.world_to_pixel(SkyCoord(ra, dec, unit="deg", frame="icrs"))
+    return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+
+
+def _tangent_plane(wcs: WCS, x: Any, y: Any, ra0: float, dec0: float) -> tuple[np.ndarray, np.ndarray]:
+    return gnomonic(*pixel_to_icrs(wcs, x, y), ra0, dec0, xp=np)
 
 
 @dataclass(frozen=True)
@@ -53,15 +73,15 @@ class SkyGrid:
         """The rectangle of columns ``x0 <= x < x1`` and rows ``y0 <= y < y1``
         (zero-based) of an image with celestial ``wcs``."""
         xc, yc = (x0 + x1 - 1) / 2.0, (y0 + y1 - 1) / 2.0
-        ra0, dec0 = (float(v) for v in wcs.pixel_to_world_values(xc, yc))
+        ra0, dec0 = (float(v) for v in pixel_to_icrs(wcs, xc, yc))
         y, x = np.mgrid[y0:y1, x0:x1].astype(float)
-        xi, eta = _gnomonic(*wcs.pixel_to_world_values(x, y), ra0, dec0)
+        xi, eta = _tangent_plane(wcs, x, y, ra0, dec0)
         # the map's derivative at the centre, by central differences over one pixel
         step = 0.5
         columns = []
         for dx, dy in ((step, 0.0), (0.0, step)):
-            plus = _gnomonic(*wcs.pixel_to_world_values(xc + dx, yc + dy), ra0, dec0)
-            minus = _gnomonic(*wcs.pixel_to_world_values(xc - dx, yc - dy), ra0, dec0)
+            plus = _tangent_plane(wcs, xc + dx, yc + dy, ra0, dec0)
+            minus = _tangent_plane(wcs, xc - dx, yc - dy, ra0, dec0)
             columns.append([(p - m) / (2 * step) for p, m in zip(plus, minus)])
         jacobian = np.array(columns, dtype=float).T
         return cls(x0, y0, ra0, dec0, xi, eta, jacobian)

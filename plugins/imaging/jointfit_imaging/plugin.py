@@ -28,7 +28,7 @@ from jointfit.space import ParameterSpace
 
 from .brightness import BandMagnitudes, band_flux
 from .data import read_image
-from .grid import SkyGrid
+from .grid import SkyGrid, icrs_to_pixel
 from .psf import psf_image
 from .render import PixelIntegrator, PSFConvolver
 from .shapes import ImagingShape, gnomonic
@@ -55,7 +55,7 @@ class SkyWindow:
         cos_dec = math.cos(math.radians(self.dec))
         corners = [(self.ra + sx * self.width / 2.0 / 3600.0 / cos_dec, self.dec + sy * self.height / 2.0 / 3600.0)
                    for sx in (-1, 1) for sy in (-1, 1)]
-        x, y = wcs.world_to_pixel_values([c[0] for c in corners], [c[1] for c in corners])
+        x, y = icrs_to_pixel(wcs, [c[0] for c in corners], [c[1] for c in corners])
         return (int(math.floor(np.min(x) + 0.5)), int(math.floor(np.max(x) + 0.5)) + 1,
                 int(math.floor(np.min(y) + 0.5)), int(math.floor(np.max(y) + 0.5)) + 1)
 

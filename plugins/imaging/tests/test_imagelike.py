@@ -329,6 +329,52 @@ def test_sky_windows_select_the_same_pixels_in_rotated_images():
         blank(windows=[SkyWindow(RA + 60.0 / 3600, DEC, 4.0, 3.0)])
 
 
+def test_images_in_galactic_or_axis_swapped_wcs_render_the_same_sky():
+    """The same pixels described by a Galactic WCS, or with declination as the first
+    axis, give the same model image as the equatorial WCS: source positions are ICRS in
+    every image. The Galactic WCS is the equatorial one's tangent plane turned onto
+    Galactic axes (linear in pixels, so its matrix follows from the projections exactly)."""
+    from astropy.coordinates import SkyCoord
+
+    from jointfit_imaging import gnomonic
+
+    icrs = simple_wcs(SHAPE, SCALE, RA, DEC)
+    centre = SkyCoord(RA, DEC, unit="deg", frame="icrs").galactic
+    l0, b0 = centre.l.deg, centre.b.deg
+
+    def galactic_plane(x, y):
+        sky = SkyCoord(*icrs.pixel_to_world_values(x, y), unit="deg", frame="icrs").galactic
+        return np.array(gnomonic(sky.l.deg, sky.b.deg, l0, b0, xp=np)) / 3600.0  # degrees
+
+    x_ref, y_ref = icrs.wcs.crpix - 1.0
+    cd = np.column_stack([(galactic_plane(x_ref + 1.0, y_ref) - galactic_plane(x_ref - 1.0, y_ref)) / 2.0,
+                          (galactic_plane(x_ref, y_ref + 1.0) - galactic_plane(x_ref, y_ref - 1.0)) / 2.0])
+    galactic = WCS(naxis=2)
+    galactic.wcs.ctype = ["GLON-TAN", "GLAT-TAN"]
+    galactic.wcs.crval, galactic.wcs.crpix, galactic.wcs.cd = [l0, b0], icrs.wcs.crpix, cd
+    swapped = WCS(naxis=2)
+    swapped.wcs.ctype = ["DEC--TAN", "RA---TAN"]
+    swapped.wcs.crval, swapped.wcs.crpix = [DEC, RA], icrs.wcs.crpix
+    swapped.wcs.cd = np.diag(icrs.wcs.cdelt)[::-1]
+    model = Model(ExtendedSource("gal", spatial_shape=Gaussian2D(ra=RA + 1.3 / 3600, dec=DEC - 0.8 / 3600, sigma=1.2,
+                                                                 q=0.4, PA=35.0),
+                                 spectral_shape=BandMagnitudes(r=17.0)))
+    images = {}
+    for name, wcs in (("icrs", icrs), ("galactic", galactic), ("swapped", swapped)):
+        plugin = ImageLike("r", np.zeros(SHAPE), variance=np.ones(SHAPE), wcs=wcs, zeropoint=22.5)
+        images[name] = np.asarray(plugin.model_image(values_of(model, plugin)))
+    assert images["icrs"].max() > 0.05 * images["icrs"].sum()
+    for name in ("galactic", "swapped"):
+        np.testing.assert_allclose(images[name], images["icrs"], rtol=0, atol=1e-9 * images["icrs"].max())
+    # a window on the sky selects the same pixels in each
+    from jointfit_imaging import SkyWindow
+
+    window = SkyWindow(RA + 1.0 / 3600, DEC, width=5.0, height=3.0)
+    boxes = {ImageLike("r", np.zeros(SHAPE), variance=np.ones(SHAPE), wcs=wcs, window=window).box
+             for wcs in (icrs, galactic, swapped)}
+    assert len(boxes) == 1
+
+
 def test_poisson_log_likelihood_is_scipy_logpmf_and_masks_pixels():
     from scipy import stats
 
