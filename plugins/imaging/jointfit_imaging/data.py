@@ -80,36 +80,48 @@ def _hdu_names(hdul: fits.HDUList) -> list[str]:
     return [h.name or str(i) for i, h in enumerate(hdul)]
 
 
-def _as_2d(data: np.ndarray | None, label: str) -> np.ndarray:
-    """``data`` as a 2-D float array: axes of length 1 before the last two (a cube of one
-    plane, as some pipelines write) are dropped."""
-    if data is not None and data.ndim > 2 and all(n == 1 for n in data.shape[:-2]):
+def _as_2d(data: np.ndarray | None, label: str, plane: int | None = None, cube: bool = False) -> np.ndarray:
+    """``data`` as a 2-D float array: plane ``plane`` of a cube (a multi-band cutout, say),
+    or the image itself where the axes before the last two have length 1 (a cube of one
+    plane, as some pipelines write). With ``cube``, a plane asked of a 2-D image is an
+    error (a companion of one plane serves every plane)."""
+    if plane is not None and cube and data is not None and data.ndim == 2:
+        raise DataError(f"{label}: plane={plane} given, but the image is 2-D")
+    if data is not None and data.ndim == 3 and plane is not None:
+        if not 0 <= plane < data.shape[0]:
+            raise DataError(f"{label}: plane={plane} is not one of the cube's planes 0 to {data.shape[0] - 1}")
+        data = data[plane]
+    elif data is not None and data.ndim > 2 and all(n == 1 for n in data.shape[:-2]):
         data = data.reshape(data.shape[-2:])
     if data is None or data.ndim != 2:
         shape = None if data is None else data.shape
-        raise DataError(f"{label}: expected a 2-D image, found data of shape {shape}")
+        hint = (f"; it is a cube of {shape[0]} planes: give plane= (0 to {shape[0] - 1})"
+                if shape is not None and len(shape) == 3 else "")
+        raise DataError(f"{label}: expected a 2-D image, found data of shape {shape}{hint}")
     return np.array(data, dtype=float)
 
 
-def _open_hdu(source: Any, hdu: int | str | None, what: str) -> tuple[np.ndarray, fits.Header | None, str]:
+def _open_hdu(source: Any, hdu: int | str | None, what: str, plane: int | None = None,
+              cube: bool = False) -> tuple[np.ndarray, fits.Header | None, str]:
     """(data, header, label) of ``source``: a path (``hdu`` selects the HDU, ``None`` the
-    first image), an HDU or an array."""
+    first image), an HDU or an array; ``plane`` selects a plane of a cube (which must be
+    one, with ``cube``)."""
     if isinstance(source, (str, os.PathLike)):
         path = os.fspath(source)
         try:
             with fits.open(source, memmap=False) as hdul:
                 selected = _image_hdu(hdul, hdu, path, what)
                 label = f"{path}[{hdu if hdu is not None else hdul.index_of(selected)}]"
-                return _as_2d(selected.data, label), selected.header.copy(), label
+                return _as_2d(selected.data, label, plane, cube), selected.header.copy(), label
         except OSError as exc:
             raise DataError(f"{what} {path} cannot be read as FITS: {exc}") from exc
     if isinstance(source, (fits.PrimaryHDU, fits.ImageHDU, fits.CompImageHDU)):
         label = f"{what} HDU {source.name!r}"
-        return _as_2d(source.data, label), source.header, label
+        return _as_2d(source.data, label, plane, cube), source.header, label
     array = np.asarray(source)
     if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
         raise DataError(f"{what} must be a FITS path, an image HDU or a numeric array, got {type(source).__name__}")
-    return _as_2d(array, f"{what} array"), None, f"{what} array"
+    return _as_2d(array, f"{what} array", plane, cube), None, f"{what} array"
 
 
 def read_array(source: Any, what: str) -> tuple[np.ndarray, fits.Header | None, str]:
@@ -132,8 +144,11 @@ def _celestial_wcs(header: fits.Header, label: str) -> WCS | None:
 
 def read_image(image: Any, *, hdu: int | str | None = None, wcs: WCS | None = None, pixel_scale: float | None = None,
                reference: tuple[float, float] | None = None, variance: Any = None, weight: Any = None,
-               sigma: Any = None, mask: Any = None, need_variance: bool = True) -> ImageData:
+               sigma: Any = None, mask: Any = None, plane: int | None = None,
+               need_variance: bool = True) -> ImageData:
     """Read and check an image and its variance and mask (see the module docstring).
+    ``plane`` picks one plane of a cube (a multi-band cutout), in the image and in any
+    companion that is a cube too.
 
     Raises
     ------
@@ -142,7 +157,7 @@ def read_image(image: Any, *, hdu: int | str | None = None, wcs: WCS | None = No
         WCS, non-positive or NaN variances of included pixels, more than one of
         ``variance``, ``weight`` and ``sigma``.
     """
-    data, header, label = _open_hdu(image, hdu, "image")
+    data, header, label = _open_hdu(image, hdu, "image", plane, cube=True)
     own_file = image if isinstance(image, (str, os.PathLike)) else None
 
     if wcs is not None:
@@ -161,9 +176,9 @@ def read_image(image: Any, *, hdu: int | str | None = None, wcs: WCS | None = No
         if value is None:
             return None
         if isinstance(value, str) and own_file is not None and not os.path.exists(value):
-            array, _, where = _open_hdu(own_file, value, what)  # an extension of the image's file
+            array, _, where = _open_hdu(own_file, value, what, plane)  # an extension of the image's file
         else:
-            array, _, where = _open_hdu(value, None, what)
+            array, _, where = _open_hdu(value, None, what, plane)
         if array.shape != data.shape:
             raise DataError(f"{where}: shape {array.shape} differs from the image's {data.shape} ({label})")
         return array

@@ -108,9 +108,11 @@ class ImageLike(Plugin):
         pixel) and, tilted, ``<name>.sky_east`` and ``<name>.sky_north`` (per arcsec,
         about the windows' centre). Priors: uniform over the included pixels' range,
         and slopes that change the sky by at most that range across the windows.
-    hdu, wcs, pixel_scale, reference
-        Where the image is in its file, and its WCS when it has none: ``wcs``, or
-        ``pixel_scale`` (arcsec) and ``reference`` = (ra, dec) of the image centre.
+    hdu, plane, wcs, pixel_scale, reference
+        Where the image is in its file (``plane``: which plane of a cube, such as a
+        multi-band survey cutout; cube companions give the same plane), and its WCS
+        when it has none: ``wcs``, or ``pixel_scale`` (arcsec) and ``reference`` =
+        (ra, dec) of the image centre.
     order, near, far_order, patch, patch_order, polar_order, refine, refine_order : int
         Pixel integration (:class:`~jointfit_imaging.render.PixelIntegrator`): at
         each source's centre the exact light of ``patch`` x ``patch`` pixels from the
@@ -128,7 +130,8 @@ class ImageLike(Plugin):
                  mask: Any = None, psf: Any = None, psf_pixel_scale: float | None = None, zeropoint: float = 0.0,
                  band: str | None = None, window: tuple[int, int, int, int] | SkyWindow | None = None,
                  windows: Sequence[tuple[int, int, int, int] | SkyWindow] | None = None,
-                 likelihood: str = "gaussian", sky: str | None = None, hdu: int | str | None = None, wcs: Any = None,
+                 likelihood: str = "gaussian", sky: str | None = None, hdu: int | str | None = None,
+                 plane: int | None = None, wcs: Any = None,
                  pixel_scale: float | None = None, reference: tuple[float, float] | None = None, order: int = 2,
                  near: int = 31, far_order: int = 1, patch: int = 5, patch_order: int = 8, polar_order: int = 6,
                  refine: int = 128, refine_order: int = 8) -> None:
@@ -137,7 +140,7 @@ class ImageLike(Plugin):
             raise PluginError(f"plugin {name!r}: likelihood must be one of {_LIKELIHOODS}, got {likelihood!r}")
         self.likelihood = likelihood
         self.image = read_image(image, hdu=hdu, wcs=wcs, pixel_scale=pixel_scale, reference=reference,
-                                variance=variance, weight=weight, sigma=sigma, mask=mask,
+                                variance=variance, weight=weight, sigma=sigma, mask=mask, plane=plane,
                                 need_variance=likelihood == "gaussian")
         if likelihood == "poisson":
             negative = (self.image.data < 0) & ~self.image.excluded

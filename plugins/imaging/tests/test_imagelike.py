@@ -92,6 +92,28 @@ def test_survey_file_layouts_read_without_naming_the_hdu(tmp_path):
         ImageLike("r", np.zeros((2, *SHAPE)), variance=variance, wcs=simple_wcs(SHAPE, SCALE, RA, DEC))
 
 
+def test_a_plane_of_a_multiband_cube_and_its_weight_cube(tmp_path):
+    """A Legacy Survey style grz cutout: image and inverse-variance cubes of three planes;
+    plane=1 reads the r plane of both, with the cube's celestial WCS."""
+    rng = np.random.default_rng(3)
+    cube, invvar = rng.normal(size=(3, *SHAPE)), rng.uniform(0.5, 2.0, (3, *SHAPE))
+    header = simple_wcs(SHAPE, SCALE, RA, DEC).to_header()
+    header["BANDS"] = "grz"
+    fits.HDUList([fits.PrimaryHDU(cube, header), fits.ImageHDU(invvar, name="INVVAR")]).writeto(tmp_path / "grz.fits")
+    image = ImageLike("r", tmp_path / "grz.fits", plane=1, weight="INVVAR").image
+    np.testing.assert_array_equal(image.data, cube[1])
+    np.testing.assert_allclose(image.variance, 1.0 / invvar[1], rtol=1e-15)
+    one_variance = ImageLike("r", tmp_path / "grz.fits", plane=2, variance=np.ones(SHAPE)).image
+    np.testing.assert_array_equal(one_variance.data, cube[2])
+    with pytest.raises(DataError, match=r"grz.fits\[0\]: expected a 2-D image, found data of shape \(3, 33, 37\); "
+                                        r"it is a cube of 3 planes: give plane= \(0 to 2\)"):
+        ImageLike("r", tmp_path / "grz.fits", weight="INVVAR")
+    with pytest.raises(DataError, match=r"plane=3 is not one of the cube's planes 0 to 2"):
+        ImageLike("r", tmp_path / "grz.fits", plane=3, weight="INVVAR")
+    with pytest.raises(DataError, match=r"plane=0 given, but the image is 2-D"):
+        blank(plane=0)
+
+
 def test_psf_from_a_fits_file_uses_the_scale_its_header_states(tmp_path):
     """A PSF file sampled at half the image's pixels: its WCS (or WebbPSF's PIXELSCL)
     gives the scale, and the PSF on the image's pixels is the one an array at that
