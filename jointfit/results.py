@@ -103,7 +103,8 @@ class AnalysisResults:
             "units": json.dumps({k: str(space.unit(k)) for k in posterior}),
             "plugins": json.dumps(list(density.plugin_names)),
             "n_points": json.dumps(density.n_points),
-            "pointwise": int(all(v.shape[-1] == density.n_points[k] for k, v in pointwise.items())),
+            "pointwise": int(best_fit_log_likelihoods is None
+                             and all(v.shape[-1] == density.n_points[k] for k, v in pointwise.items())),
             "log_likelihood_at_mean": at_mean,
         }
         for key, value in (extra or {}).items():

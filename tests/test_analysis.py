@@ -58,7 +58,7 @@ def test_data_list_refuses_duplicates_and_non_plugins():
         data["third"]
 
 
-def test_maximum_likelihood_matches_weighted_least_squares():
+def test_maximum_likelihood_matches_weighted_least_squares(tmp_path):
     data, model = line_data(), line_model(with_priors=False)
     jl = JointLikelihood(model, data)
     results = jl.fit(quiet=True)
@@ -67,6 +67,12 @@ def test_maximum_likelihood_matches_weighted_least_squares():
     np.testing.assert_allclose(jl.covariance, covariance, rtol=1e-6)
     assert jl.log_like() == pytest.approx(log_like, rel=1e-10)
     assert sum(jl.log_like_per_plugin().values()) == pytest.approx(log_like, rel=1e-10)
+    # each plugin's log L at the best fit, from the fit's program, kept through a file
+    per_plugin = jl.log_like_per_plugin()
+    again = load_analysis_results(results.write(tmp_path / "mle.nc"))
+    for stored in (results, again):
+        assert stored.log_likelihood_per_plugin() == pytest.approx(per_plugin, rel=1e-12)
+        assert stored.inference_data.posterior.attrs["pointwise"] == 0
     table = results.point_estimates()
     np.testing.assert_allclose(table["positive_error"], np.sqrt(np.diag(covariance)), rtol=1e-6)
     criteria = results.information_criteria()

@@ -22,9 +22,9 @@ from astropy.wcs import WCS, FITSFixedWarning
 
 from jointfit.errors import DataError, JointfitWarning
 
-from .grid import simple_wcs
+from .grid import celestial_frame, simple_wcs
 
-__all__ = ["ImageData", "read_array", "read_image", "variance_from_counts"]
+__all__ = ["ImageData", "celestial_wcs", "read_array", "read_image", "variance_from_counts"]
 
 
 @dataclass(frozen=True)
@@ -61,19 +61,39 @@ def variance_from_counts(image: np.ndarray, *, gain: float, read_noise: float = 
     return (np.asarray(image, dtype=float) + sky) / gain + n_combined * (read_noise / gain) ** 2
 
 
-def _image_hdu(hdul: fits.HDUList, hdu: int | str | None, path: str, what: str) -> Any:
+# extension names of the arrays that travel with an image (HST, DECam, HSC, Legacy Surveys)
+_COMPANION_NAMES = {"ERR", "WHT", "VAR", "VARIANCE", "INVVAR", "IVAR", "IVM", "DQ", "MASK", "WEIGHT", "SIGMA",
+                    "RMS", "CTX", "CON", "EXP", "EXPMAP", "BKG", "SKY", "PSF", "MODEL", "CHI"}
+
+
+def _holds_image(hdu: Any) -> bool:
+    return hdu.is_image and hdu.header.get("NAXIS", 0) >= 2
+
+
+def _image_hdu(hdul: fits.HDUList, hdu: int | str | None, label: str, what: str) -> Any:
     """The HDU ``hdu`` of an open file; with ``None``, the first that holds an image (the
     primary HDU of a cutout, the first extension of a tile-compressed ``.fits.fz`` file
-    or of a file whose primary HDU holds only a header)."""
-    if hdu is None:
-        for selected in hdul:
-            if selected.is_image and selected.header.get("NAXIS", 0) >= 2:
-                return selected
-        raise DataError(f"{what} {path} holds no image in any HDU; its HDUs are {_hdu_names(hdul)}")
-    try:
-        return hdul[hdu]
-    except (KeyError, IndexError):
-        raise DataError(f"{what} {path} has no HDU {hdu!r}; its HDUs are {_hdu_names(hdul)}") from None
+    or of a file whose primary HDU holds only a header), with a warning when other
+    images in the file could be meant (the chips of a mosaic camera)."""
+    if hdu is not None:
+        try:
+            selected = hdul[hdu]
+        except (KeyError, IndexError):
+            raise DataError(f"{what} {label} has no HDU {hdu!r}; its HDUs are {_hdu_names(hdul)}") from None
+        if selected.is_image and selected.header.get("NAXIS", 0) == 0:
+            first = next((i for i, h in enumerate(hdul) if _holds_image(h)), None)
+            where = "none holds an image" if first is None else f"the first holding an image is {first}"
+            raise DataError(f"{what} {label}: HDU {hdu!r} holds only a header; {where} (HDUs: {_hdu_names(hdul)})")
+        return selected
+    images = [h for h in hdul if _holds_image(h)]
+    if not images:
+        raise DataError(f"{what} {label} holds no image in any HDU; its HDUs are {_hdu_names(hdul)}")
+    others = [h.name for h in images[1:] if h.name.upper() not in _COMPANION_NAMES]
+    if others:
+        warnings.warn(f"{what} {label} holds {len(others) + 1} images ({images[0].name or 'PRIMARY'}, "
+                      f"{', '.join(others)}); reading the first, HDU {hdul.index_of(images[0])}: give hdu= to "
+                      "choose another", JointfitWarning, stacklevel=5)
+    return images[0]
 
 
 def _hdu_names(hdul: fits.HDUList) -> list[str]:
@@ -82,64 +102,99 @@ def _hdu_names(hdul: fits.HDUList) -> list[str]:
 
 def _as_2d(data: np.ndarray | None, label: str, plane: int | None = None, cube: bool = False) -> np.ndarray:
     """``data`` as a 2-D float array: plane ``plane`` of a cube (a multi-band cutout, say),
-    or the image itself where the axes before the last two have length 1 (a cube of one
-    plane, as some pipelines write). With ``cube``, a plane asked of a 2-D image is an
-    error (a companion of one plane serves every plane)."""
-    if plane is not None and cube and data is not None and data.ndim == 2:
-        raise DataError(f"{label}: plane={plane} given, but the image is 2-D")
-    if data is not None and data.ndim == 3 and plane is not None:
+    after dropping any leading axes of length 1 (a cube of one plane, as some pipelines
+    write, is its plane). ``cube``: ``data`` is the image itself, for which ``plane``
+    must select a plane; a companion of one plane serves every plane."""
+    if data is None:
+        raise DataError(f"{label}: expected a 2-D image, found no data")
+    given_ndim = data.ndim
+    leading = 0
+    while data.ndim - leading > 2 and data.shape[leading] == 1:
+        leading += 1
+    data = data.reshape(data.shape[leading:])
+    if plane is not None and data.ndim == 3:
         if not 0 <= plane < data.shape[0]:
             raise DataError(f"{label}: plane={plane} is not one of the cube's planes 0 to {data.shape[0] - 1}")
         data = data[plane]
-    elif data is not None and data.ndim > 2 and all(n == 1 for n in data.shape[:-2]):
-        data = data.reshape(data.shape[-2:])
-    if data is None or data.ndim != 2:
-        shape = None if data is None else data.shape
-        hint = (f"; it is a cube of {shape[0]} planes: give plane= (0 to {shape[0] - 1})"
-                if shape is not None and len(shape) == 3 else "")
-        raise DataError(f"{label}: expected a 2-D image, found data of shape {shape}{hint}")
+    elif plane is not None and cube and given_ndim == 2:
+        raise DataError(f"{label}: plane={plane} given, but the image is 2-D")
+    if data.ndim != 2:
+        hint = ""
+        if data.ndim == 3:
+            hint = (f"; it is a cube of {data.shape[0]} planes: give plane= (0 to {data.shape[0] - 1})" if cube
+                    else f"; it is a cube of {data.shape[0]} planes, for an image that is not")
+        raise DataError(f"{label}: expected a 2-D image, found data of shape {data.shape}{hint}")
     return np.array(data, dtype=float)
 
 
 def _open_hdu(source: Any, hdu: int | str | None, what: str, plane: int | None = None,
               cube: bool = False) -> tuple[np.ndarray, fits.Header | None, str]:
-    """(data, header, label) of ``source``: a path (``hdu`` selects the HDU, ``None`` the
-    first image), an HDU or an array; ``plane`` selects a plane of a cube (which must be
-    one, with ``cube``)."""
+    """(data, header, label) of ``source``: a path or an ``HDUList`` (``hdu`` selects the
+    HDU, ``None`` the first image), an HDU or an array; ``plane`` selects a plane of a
+    cube (see :func:`_as_2d`)."""
     if isinstance(source, (str, os.PathLike)):
         path = os.fspath(source)
         try:
             with fits.open(source, memmap=False) as hdul:
-                selected = _image_hdu(hdul, hdu, path, what)
-                label = f"{path}[{hdu if hdu is not None else hdul.index_of(selected)}]"
-                return _as_2d(selected.data, label, plane, cube), selected.header.copy(), label
+                return _read_hdu(hdul, hdu, path, what, plane, cube)
         except OSError as exc:
             raise DataError(f"{what} {path} cannot be read as FITS: {exc}") from exc
+    if isinstance(source, fits.HDUList):  # as WebbPSF's calc_psf returns
+        return _read_hdu(source, hdu, "HDUList", what, plane, cube)
     if isinstance(source, (fits.PrimaryHDU, fits.ImageHDU, fits.CompImageHDU)):
         label = f"{what} HDU {source.name!r}"
         return _as_2d(source.data, label, plane, cube), source.header, label
     array = np.asarray(source)
     if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
-        raise DataError(f"{what} must be a FITS path, an image HDU or a numeric array, got {type(source).__name__}")
+        raise DataError(f"{what} must be a FITS path, an HDU list, an image HDU or a numeric array, got "
+                        f"{type(source).__name__}")
     return _as_2d(array, f"{what} array", plane, cube), None, f"{what} array"
 
 
+def _read_hdu(hdul: fits.HDUList, hdu: int | str | None, name: str, what: str, plane: int | None,
+              cube: bool) -> tuple[np.ndarray, fits.Header, str]:
+    selected = _image_hdu(hdul, hdu, name, what)
+    label = f"{name}[{hdu if hdu is not None else hdul.index_of(selected)}]"
+    return _as_2d(selected.data, label, plane, cube), selected.header.copy(), label
+
+
 def read_array(source: Any, what: str) -> tuple[np.ndarray, fits.Header | None, str]:
-    """(data, header or None, label) of a 2-D array given as a FITS path (its first
-    image HDU), an image HDU or an array; ``what`` names it in errors."""
+    """(data, header or None, label) of a 2-D array given as a FITS path or HDU list (its
+    first image HDU), an image HDU or an array; ``what`` names it in errors."""
     return _open_hdu(source, None, what)
 
 
-def _celestial_wcs(header: fits.Header, label: str) -> WCS | None:
+def celestial_wcs(header: fits.Header, label: str) -> WCS | None:
+    """The celestial WCS a header states, ``None`` if it has no ``CTYPE`` keywords.
+
+    Raises
+    ------
+    DataError
+        A WCS that astropy cannot read, that is not celestial, or whose sky frame
+        astropy does not know.
+    """
     if not any(key.startswith("CTYPE") for key in header):
         return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FITSFixedWarning)
-        wcs = WCS(header, naxis=2)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FITSFixedWarning)
+            wcs = WCS(header, naxis=2)
+    except Exception as exc:  # astropy raises several kinds for malformed headers
+        raise DataError(f"{label}: its WCS cannot be read: {exc}") from exc
     if not wcs.has_celestial:
         raise DataError(f"{label}: the WCS is not celestial (CTYPE1/2 = {list(wcs.wcs.ctype)}); "
                         "expected sky axes such as RA---TAN / DEC--TAN")
-    return wcs.celestial
+    return _known_frame(wcs.celestial, label)
+
+
+def _known_frame(wcs: WCS, label: str) -> WCS:
+    try:
+        celestial_frame(wcs)
+    except ValueError:
+        raise DataError(f"{label}: astropy knows no sky frame for the WCS (CTYPE = {list(wcs.wcs.ctype)}, "
+                        f"RADESYS = {wcs.wcs.radesys!r}); expected equatorial (ICRS, FK5, FK4), Galactic or "
+                        "ecliptic axes") from None
+    return wcs
 
 
 def read_image(image: Any, *, hdu: int | str | None = None, wcs: WCS | None = None, pixel_scale: float | None = None,
@@ -153,9 +208,10 @@ def read_image(image: Any, *, hdu: int | str | None = None, wcs: WCS | None = No
     Raises
     ------
     DataError
-        Unreadable files, shapes that differ, a WCS that is not celestial, a missing
-        WCS, non-positive or NaN variances of included pixels, more than one of
-        ``variance``, ``weight`` and ``sigma``.
+        Unreadable files, an HDU without an image, a cube without ``plane`` (or a
+        plane it lacks), shapes that differ, a WCS that is not celestial or in a frame
+        astropy does not know, a missing WCS, non-positive or NaN variances of included
+        pixels, more than one of ``variance``, ``weight`` and ``sigma``.
     """
     data, header, label = _open_hdu(image, hdu, "image", plane, cube=True)
     own_file = image if isinstance(image, (str, os.PathLike)) else None
@@ -163,8 +219,8 @@ def read_image(image: Any, *, hdu: int | str | None = None, wcs: WCS | None = No
     if wcs is not None:
         if not isinstance(wcs, WCS) or not wcs.has_celestial:
             raise DataError(f"{label}: wcs must be a celestial astropy.wcs.WCS, got {wcs!r}")
-        wcs = wcs.celestial
-    elif header is not None and (found := _celestial_wcs(header, label)) is not None:
+        wcs = _known_frame(wcs.celestial, label)
+    elif header is not None and (found := celestial_wcs(header, label)) is not None:
         wcs = found
     elif pixel_scale is not None and reference is not None:
         wcs = simple_wcs(data.shape, float(pixel_scale), *map(float, reference))

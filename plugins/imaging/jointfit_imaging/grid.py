@@ -17,32 +17,81 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from astropy.coordinates import SkyCoord
+from astropy.coordinates import ICRS, BarycentricMeanEcliptic, SkyCoord
+from astropy.time import Time
 from astropy.wcs import WCS
+from astropy.wcs.utils import wcs_to_celestial_frame
 
 from .shapes import gnomonic
 
-__all__ = ["SkyGrid", "icrs_to_pixel", "pixel_to_icrs", "simple_wcs"]
+__all__ = ["SkyGrid", "celestial_frame", "icrs_to_pixel", "local_jacobian", "pixel_scale_at", "pixel_to_icrs",
+           "simple_wcs"]
+
+
+def celestial_frame(wcs: WCS) -> Any:
+    """The astropy frame of a celestial WCS's sky axes: astropy's reading of
+    ``RADESYS``/``EQUINOX`` and the axis types, except ecliptic axes (``ELON``/``ELAT``),
+    which astropy reads as ICRS: the barycentric mean ecliptic of ``EQUINOX`` (J2000 by
+    default), a rotation of ICRS without aberration, as positions of distant sources
+    need.
+
+    Raises
+    ------
+    ValueError
+        For frames astropy does not know (helioprojective without sunpy, say).
+    """
+    if wcs.wcs.ctype[wcs.wcs.lng].upper().startswith("ELON"):
+        equinox = wcs.wcs.equinox if np.isfinite(wcs.wcs.equinox) else 2000.0
+        return BarycentricMeanEcliptic(equinox=Time(equinox, format="jyear"))
+    return wcs_to_celestial_frame(wcs)
 
 
 def pixel_to_icrs(wcs: WCS, x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
-    """ICRS (ra, dec) in degrees of zero-based pixel positions: whatever the WCS's
-    celestial frame (ICRS, FK5, FK4, Galactic, ecliptic) and axis order."""
-    coords = wcs.pixel_to_world(x, y)
-    if coords.frame.name != "icrs":
-        coords = coords.icrs
-    return np.asarray(coords.ra.deg, dtype=float), np.asarray(coords.dec.deg, dtype=float)
+    """ICRS (ra, dec) in degrees of zero-based pixel positions, whatever the WCS's
+    celestial frame (:func:`celestial_frame`: ICRS, FK5, FK4, Galactic, ecliptic) and
+    axis order."""
+    world = wcs.pixel_to_world_values(x, y)
+    lon, lat = (np.asarray(world[i], dtype=float) for i in (wcs.wcs.lng, wcs.wcs.lat))
+    frame = celestial_frame(wcs)
+    if isinstance(frame, ICRS):
+        return lon, lat
+    icrs = SkyCoord(lon, lat, unit="deg", frame=frame).icrs
+    return np.asarray(icrs.ra.deg, dtype=float), np.asarray(icrs.dec.deg, dtype=float)
 
 
 def icrs_to_pixel(wcs: WCS, ra: Any, dec: Any) -> tuple[np.ndarray, np.ndarray]:
     """Zero-based pixel positions (x, y) of ICRS (ra, dec) in degrees, the inverse of
     :func:`pixel_to_icrs`."""
-    x, y = wcs.world_to_pixel(SkyCoord(ra, dec, unit="deg", frame="icrs"))
+    frame = celestial_frame(wcs)
+    lon, lat = np.asarray(ra, dtype=float), np.asarray(dec, dtype=float)
+    if not isinstance(frame, ICRS):
+        sky = SkyCoord(lon, lat, unit="deg", frame="icrs").transform_to(frame).spherical
+        lon, lat = sky.lon.deg, sky.lat.deg
+    world = [lat, lon] if wcs.wcs.lng == 1 else [lon, lat]
+    x, y = wcs.world_to_pixel_values(*world)
     return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
 
 
 def _tangent_plane(wcs: WCS, x: Any, y: Any, ra0: float, dec0: float) -> tuple[np.ndarray, np.ndarray]:
     return gnomonic(*pixel_to_icrs(wcs, x, y), ra0, dec0, xp=np)
+
+
+def local_jacobian(wcs: WCS, x: float, y: float, ra0: float, dec0: float) -> np.ndarray:
+    """d(xi, eta) / d(x, y) (arcsec per pixel) at pixel (``x``, ``y``), tangent plane
+    about (``ra0``, ``dec0``), by central differences over one pixel."""
+    step = 0.5
+    columns = []
+    for dx, dy in ((step, 0.0), (0.0, step)):
+        plus = _tangent_plane(wcs, x + dx, y + dy, ra0, dec0)
+        minus = _tangent_plane(wcs, x - dx, y - dy, ra0, dec0)
+        columns.append([(p - m) / (2 * step) for p, m in zip(plus, minus)])
+    return np.array(columns, dtype=float).T
+
+
+def pixel_scale_at(wcs: WCS, x: float, y: float) -> float:
+    """Square root of the pixel area (arcsec) at pixel (``x``, ``y``)."""
+    ra0, dec0 = (float(v) for v in pixel_to_icrs(wcs, x, y))
+    return float(np.sqrt(abs(np.linalg.det(local_jacobian(wcs, x, y, ra0, dec0)))))
 
 
 @dataclass(frozen=True)
@@ -76,15 +125,7 @@ class SkyGrid:
         ra0, dec0 = (float(v) for v in pixel_to_icrs(wcs, xc, yc))
         y, x = np.mgrid[y0:y1, x0:x1].astype(float)
         xi, eta = _tangent_plane(wcs, x, y, ra0, dec0)
-        # the map's derivative at the centre, by central differences over one pixel
-        step = 0.5
-        columns = []
-        for dx, dy in ((step, 0.0), (0.0, step)):
-            plus = _tangent_plane(wcs, xc + dx, yc + dy, ra0, dec0)
-            minus = _tangent_plane(wcs, xc - dx, yc - dy, ra0, dec0)
-            columns.append([(p - m) / (2 * step) for p, m in zip(plus, minus)])
-        jacobian = np.array(columns, dtype=float).T
-        return cls(x0, y0, ra0, dec0, xi, eta, jacobian)
+        return cls(x0, y0, ra0, dec0, xi, eta, local_jacobian(wcs, xc, yc, ra0, dec0))
 
     @property
     def shape(self) -> tuple[int, int]:

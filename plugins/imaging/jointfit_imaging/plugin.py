@@ -28,7 +28,7 @@ from jointfit.space import ParameterSpace
 
 from .brightness import BandMagnitudes, band_flux
 from .data import read_image
-from .grid import SkyGrid, icrs_to_pixel
+from .grid import SkyGrid, icrs_to_pixel, pixel_scale_at
 from .psf import psf_image
 from .render import PixelIntegrator, PSFConvolver
 from .shapes import ImagingShape, gnomonic
@@ -58,6 +58,15 @@ class SkyWindow:
         x, y = icrs_to_pixel(wcs, [c[0] for c in corners], [c[1] for c in corners])
         return (int(math.floor(np.min(x) + 0.5)), int(math.floor(np.max(x) + 0.5)) + 1,
                 int(math.floor(np.min(y) + 0.5)), int(math.floor(np.max(y) + 0.5)) + 1)
+
+
+def _is_pixel_box(window: Any) -> bool:
+    """Whether ``window`` is four whole numbers (a tuple, list or integer array)."""
+    try:
+        box = np.asarray(window)
+    except (TypeError, ValueError):
+        return False
+    return box.shape == (4,) and box.dtype.kind in "iu"
 
 
 @dataclass(frozen=True)
@@ -154,7 +163,8 @@ class ImageLike(Plugin):
                 raise PluginError(f"plugin {name!r}: give window= (one box) or windows= (several), not both")
             windows = [window]
         self.box, self.excluded = self._bounding_box(windows)
-        scale = SkyGrid.from_wcs(self.image.wcs, *self.box).pixel_scale
+        x0, x1, y0, y1 = self.box
+        scale = pixel_scale_at(self.image.wcs, (x0 + x1 - 1) / 2.0, (y0 + y1 - 1) / 2.0)
         self.psf = None if psf is None else psf_image(psf, scale, psf_pixel_scale)
         for option, value, least in (("order", order, 1), ("near", near, 1), ("far_order", far_order, 1),
                                      ("patch", patch, 1), ("patch_order", patch_order, 1),
@@ -201,10 +211,10 @@ class ImageLike(Plugin):
         for window in windows:
             if isinstance(window, SkyWindow):
                 window = window.pixel_box(self.image.wcs)
-            elif not (isinstance(window, Sequence) and len(window) == 4
-                      and all(isinstance(v, (int, np.integer)) for v in window)):
+            elif not _is_pixel_box(window):
+                hint = "; for one box give window=" if isinstance(window, (int, np.integer)) else ""
                 raise DataError(f"a window of {self.image.label} must be (x_min, x_max, y_min, y_max) in whole "
-                                f"pixels or a SkyWindow, got {window!r}")
+                                f"pixels or a SkyWindow, got {window!r}{hint}")
             x0, x1, y0, y1 = (int(v) for v in window)
             if not (0 <= x0 < x1 <= nx and 0 <= y0 < y1 <= ny):
                 raise DataError(f"window {tuple(window)} (x_min, x_max, y_min, y_max) is not inside "

@@ -10,7 +10,6 @@ keyword, in arcsec. Analytic PSFs are integrated over the pixels.
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,12 +17,11 @@ import numpy as np
 from scipy import special
 
 from astropy.io import fits
-from astropy.wcs import WCS, FITSFixedWarning
-from astropy.wcs.utils import proj_plane_pixel_scales
+from astropy.wcs.utils import proj_plane_pixel_area
 
 from jointfit.errors import DataError
 
-from .data import read_array
+from .data import celestial_wcs, read_array
 
 __all__ = ["GaussianPSF", "MoffatPSF", "header_pixel_scale", "psf_image"]
 
@@ -74,7 +72,8 @@ def psf_image(psf: Any, pixel_scale: float, psf_pixel_scale: float | None = None
     """The PSF on pixels of ``pixel_scale`` arcsec, unit sum.
 
     ``psf`` is a :class:`GaussianPSF`, a :class:`MoffatPSF`, or an image: an array, a
-    FITS path (its first image HDU) or an image HDU, sampled at ``psf_pixel_scale``
+    FITS path or HDU list (its first image HDU; WebbPSF's ``calc_psf`` returns one) or
+    an image HDU, sampled at ``psf_pixel_scale``
     arcsec per pixel (default: the FITS header's scale, else the image's).
 
     Raises
@@ -91,21 +90,23 @@ def psf_image(psf: Any, pixel_scale: float, psf_pixel_scale: float | None = None
     if not array.sum() > 0:
         raise DataError(f"{label}: the PSF image must have a positive sum, got {array.sum()}")
     if psf_pixel_scale is None and header is not None:
-        psf_pixel_scale = header_pixel_scale(header)
+        psf_pixel_scale = header_pixel_scale(header, label)
     if psf_pixel_scale is not None and not math.isclose(psf_pixel_scale, pixel_scale, rel_tol=1e-6):
         array = _resample(array, psf_pixel_scale / pixel_scale)
     return array / array.sum()
 
 
-def header_pixel_scale(header: fits.Header) -> float | None:
-    """Pixel scale (arcsec) a PSF file states: its celestial WCS's (geometric mean of the
-    two axes), else ``PIXELSCL`` or ``PIXSCALE`` in arcsec; ``None`` if it states none."""
-    if any(key.startswith("CTYPE") for key in header):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FITSFixedWarning)
-            wcs = WCS(header, naxis=2)
-        if wcs.has_celestial:
-            return float(np.sqrt(np.prod(proj_plane_pixel_scales(wcs.celestial)))) * 3600.0
+def header_pixel_scale(header: fits.Header, label: str = "PSF") -> float | None:
+    """Pixel scale (arcsec, square root of the pixel area) a PSF file states: its
+    celestial WCS's when the header gives the WCS's scale (``CDELT`` or ``CD``), else
+    ``PIXELSCL`` or ``PIXSCALE`` in arcsec; ``None`` if it states none."""
+    scaled = any(key.startswith(("CDELT", "CD1_", "CD2_")) for key in header)
+    try:
+        wcs = celestial_wcs(header, label) if scaled else None
+    except DataError:  # a PSF may carry a linear or otherwise non-sky WCS
+        wcs = None
+    if wcs is not None:
+        return float(np.sqrt(proj_plane_pixel_area(wcs))) * 3600.0
     for key in ("PIXELSCL", "PIXSCALE"):
         if isinstance(header.get(key), (int, float)) and header[key] > 0:
             return float(header[key])

@@ -5,6 +5,7 @@ galaxy's structure across bands."""
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -73,14 +74,19 @@ def test_survey_file_layouts_read_without_naming_the_hdu(tmp_path):
     cube_header = header.copy()
     cube_header.update(CTYPE3="FREQ", CRVAL3=1e9, CDELT3=1e6, CRPIX3=1.0)
     fits.PrimaryHDU(data[None], cube_header).writeto(tmp_path / "cube.fits")
-    compressed = ImageLike("r", tmp_path / "cutout.fits.fz", variance="VAR").image
-    hst = ImageLike("r", tmp_path / "drz.fits", sigma="ERR").image
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", JointfitWarning)  # SCI with its ERR: nothing else to choose
+        compressed = ImageLike("r", tmp_path / "cutout.fits.fz", variance="VAR").image
+        hst = ImageLike("r", tmp_path / "drz.fits", sigma="ERR").image
+    with fits.open(tmp_path / "cutout.fits.fz") as hdul:
+        np.testing.assert_array_equal(ImageLike("r", hdul[1], variance=variance).image.data, data)
     cube = ImageLike("r", tmp_path / "cube.fits", variance=variance).image
     for image in (compressed, hst, cube):
         np.testing.assert_array_equal(image.data, data)
         assert image.wcs.naxis == 2 and image.wcs.wcs.ctype[0] == "RA---TAN"
         np.testing.assert_allclose(image.wcs.pixel_to_world_values(3.0, 4.0),
-                                   simple_wcs(SHAPE, SCALE, RA, DEC).pixel_to_world_values(3.0, 4.0), rtol=0, atol=1e-12)
+                                   simple_wcs(SHAPE, SCALE, RA, DEC).pixel_to_world_values(3.0, 4.0),
+                                   rtol=0, atol=1e-12)
     np.testing.assert_array_equal(compressed.variance, variance)
     np.testing.assert_allclose(hst.variance, variance**2)
     assert "cutout.fits.fz[1]" in compressed.label
@@ -90,6 +96,15 @@ def test_survey_file_layouts_read_without_naming_the_hdu(tmp_path):
         ImageLike("r", tmp_path / "table.fits", variance=variance)
     with pytest.raises(DataError, match=r"expected a 2-D image, found data of shape \(2, 33, 37\)"):
         ImageLike("r", np.zeros((2, *SHAPE)), variance=variance, wcs=simple_wcs(SHAPE, SCALE, RA, DEC))
+    with pytest.raises(DataError, match=r"cutout.fits.fz: HDU 0 holds only a header; the first holding an "
+                                        r"image is 1"):
+        ImageLike("r", tmp_path / "cutout.fits.fz", hdu=0, variance="VAR")
+    # a mosaic camera's file: two chips, the first read, with a warning that names the others
+    fits.HDUList([fits.PrimaryHDU(), fits.ImageHDU(data, header, name="CCD1"), fits.ImageHDU(data, header, name="CCD2"),
+                  fits.ImageHDU(variance, name="WHT")]).writeto(tmp_path / "mosaic.fits")
+    with pytest.warns(JointfitWarning, match=r"mosaic.fits holds 2 images \(CCD1, CCD2\); reading the first, HDU 1: "
+                                             "give hdu= to choose another"):
+        ImageLike("r", tmp_path / "mosaic.fits", variance=variance)
 
 
 def test_a_plane_of_a_multiband_cube_and_its_weight_cube(tmp_path):
@@ -112,6 +127,14 @@ def test_a_plane_of_a_multiband_cube_and_its_weight_cube(tmp_path):
         ImageLike("r", tmp_path / "grz.fits", plane=3, weight="INVVAR")
     with pytest.raises(DataError, match=r"plane=0 given, but the image is 2-D"):
         blank(plane=0)
+    # a companion of one plane (2-D, or a cube of one) serves every plane
+    fits.PrimaryHDU(invvar[None, 1]).writeto(tmp_path / "one_plane.fits")
+    np.testing.assert_allclose(ImageLike("r", tmp_path / "grz.fits", plane=2, weight=tmp_path / "one_plane.fits")
+                               .image.variance, 1.0 / invvar[1], rtol=1e-15)
+    with pytest.raises(DataError, match=r"weight HDU 'INVVAR': expected a 2-D image, found data of shape "
+                                        r"\(3, 33, 37\); it is a cube of 3 planes, for an image that is not"):
+        ImageLike("r", np.zeros(SHAPE), wcs=simple_wcs(SHAPE, SCALE, RA, DEC),
+                  weight=fits.ImageHDU(invvar, name="INVVAR"))
 
 
 def test_psf_from_a_fits_file_uses_the_scale_its_header_states(tmp_path):
@@ -128,7 +151,14 @@ def test_psf_from_a_fits_file_uses_the_scale_its_header_states(tmp_path):
         np.testing.assert_allclose(psf_image(tmp_path / name, SCALE), expected, rtol=0, atol=1e-12)
         assert blank(psf=tmp_path / name).psf.shape == expected.shape
     np.testing.assert_allclose(psf_image(tmp_path / "psf_bare.fits", SCALE), fine / fine.sum(), atol=1e-15)
-    np.testing.assert_allclose(psf_image(fits.open(tmp_path / "psf_wcs.fits")[0], SCALE), expected, atol=1e-12)
+    with fits.open(tmp_path / "psf_wcs.fits") as hdul:
+        np.testing.assert_allclose(psf_image(hdul[0], SCALE), expected, atol=1e-12)
+        np.testing.assert_allclose(psf_image(hdul, SCALE), expected, atol=1e-12)  # an HDUList, as WebbPSF's
+    # Tiny Tim's keyword; a header with sky axes but no scale states none
+    fits.PrimaryHDU(fine, fits.Header({"PIXSCALE": SCALE / 2})).writeto(tmp_path / "psf_tinytim.fits")
+    np.testing.assert_allclose(psf_image(tmp_path / "psf_tinytim.fits", SCALE), expected, atol=1e-12)
+    fits.PrimaryHDU(fine, fits.Header({"CTYPE1": "RA---TAN", "CTYPE2": "DEC--TAN"})).writeto(tmp_path / "psf_ctype.fits")
+    np.testing.assert_allclose(psf_image(tmp_path / "psf_ctype.fits", SCALE), fine / fine.sum(), atol=1e-15)
     broken = fine.copy()
     broken[0, 0] = np.nan
     fits.PrimaryHDU(broken).writeto(tmp_path / "psf_nan.fits")
@@ -254,6 +284,9 @@ def test_windows_fit_their_pixels_and_see_light_from_outside():
     assert windowed.pointwise_loglike(values_of(model, windowed)).shape == (10 * 6 + 8 * 5,)
     single = blank(window=(10, 20, 8, 14))
     assert single.box == (10, 20, 8, 14) and int((~single.excluded).sum()) == 10 * 6
+    assert blank(window=np.array([10, 20, 8, 14])).box == single.box
+    with pytest.raises(DataError, match=r"got 10; for one box give window="):
+        blank(windows=(10, 20, 8, 14))
     with pytest.raises(PluginError, match="give window= \\(one box\\) or windows= \\(several\\), not both"):
         blank(window=(10, 20, 8, 14), windows=[(0, 5, 0, 5)])
     with pytest.raises(DataError, match=r"must be \(x_min, x_max, y_min, y_max\) in whole pixels or a SkyWindow, "
@@ -351,50 +384,79 @@ def test_sky_windows_select_the_same_pixels_in_rotated_images():
         blank(windows=[SkyWindow(RA + 60.0 / 3600, DEC, 4.0, 3.0)])
 
 
-def test_images_in_galactic_or_axis_swapped_wcs_render_the_same_sky():
-    """The same pixels described by a Galactic WCS, or with declination as the first
-    axis, give the same model image as the equatorial WCS: source positions are ICRS in
-    every image. The Galactic WCS is the equatorial one's tangent plane turned onto
-    Galactic axes (linear in pixels, so its matrix follows from the projections exactly)."""
+def _same_pixels_in_frame(icrs: WCS, frame, ctype: tuple[str, str], radesys: str = "", equinox: float = np.nan) -> WCS:
+    """A WCS of ``icrs``'s pixels in another sky frame: the same tangent plane, turned
+    onto the frame's axes (the map is linear in pixels, so its matrix follows from the
+    projections exactly)."""
     from astropy.coordinates import SkyCoord
 
     from jointfit_imaging import gnomonic
 
-    icrs = simple_wcs(SHAPE, SCALE, RA, DEC)
-    centre = SkyCoord(RA, DEC, unit="deg", frame="icrs").galactic
-    l0, b0 = centre.l.deg, centre.b.deg
+    def in_frame(x, y):
+        sky = SkyCoord(*icrs.pixel_to_world_values(x, y), unit="deg", frame="icrs").transform_to(frame).spherical
+        return sky.lon.deg, sky.lat.deg
 
-    def galactic_plane(x, y):
-        sky = SkyCoord(*icrs.pixel_to_world_values(x, y), unit="deg", frame="icrs").galactic
-        return np.array(gnomonic(sky.l.deg, sky.b.deg, l0, b0, xp=np)) / 3600.0  # degrees
+    lon0, lat0 = in_frame(*(icrs.wcs.crpix - 1.0))
+
+    def plane(x, y):
+        return np.array(gnomonic(*in_frame(x, y), lon0, lat0, xp=np)) / 3600.0  # degrees
 
     x_ref, y_ref = icrs.wcs.crpix - 1.0
-    cd = np.column_stack([(galactic_plane(x_ref + 1.0, y_ref) - galactic_plane(x_ref - 1.0, y_ref)) / 2.0,
-                          (galactic_plane(x_ref, y_ref + 1.0) - galactic_plane(x_ref, y_ref - 1.0)) / 2.0])
-    galactic = WCS(naxis=2)
-    galactic.wcs.ctype = ["GLON-TAN", "GLAT-TAN"]
-    galactic.wcs.crval, galactic.wcs.crpix, galactic.wcs.cd = [l0, b0], icrs.wcs.crpix, cd
+    wcs = WCS(naxis=2)
+    wcs.wcs.ctype = list(ctype)
+    wcs.wcs.crval, wcs.wcs.crpix = [float(lon0), float(lat0)], icrs.wcs.crpix
+    wcs.wcs.cd = np.column_stack([(plane(x_ref + 1.0, y_ref) - plane(x_ref - 1.0, y_ref)) / 2.0,
+                                  (plane(x_ref, y_ref + 1.0) - plane(x_ref, y_ref - 1.0)) / 2.0])
+    if radesys:
+        wcs.wcs.radesys = radesys
+    wcs.wcs.equinox = equinox
+    return wcs
+
+
+def test_images_in_any_sky_frame_or_axis_order_render_the_same_sky():
+    """The same pixels described in Galactic, ecliptic, FK5 or FK4 coordinates, or with
+    declination as the first axis, give the same model image and the same sky window
+    as the ICRS WCS: source positions are ICRS in every image."""
+    from astropy.coordinates import FK4, FK5, BarycentricMeanEcliptic, Galactic
+    from astropy.time import Time
+
+    from jointfit_imaging import SkyWindow
+
+    icrs = simple_wcs(SHAPE, SCALE, RA, DEC)
     swapped = WCS(naxis=2)
     swapped.wcs.ctype = ["DEC--TAN", "RA---TAN"]
     swapped.wcs.crval, swapped.wcs.crpix = [DEC, RA], icrs.wcs.crpix
     swapped.wcs.cd = np.diag(icrs.wcs.cdelt)[::-1]
+    others = {
+        "galactic": _same_pixels_in_frame(icrs, Galactic(), ("GLON-TAN", "GLAT-TAN")),
+        "ecliptic": _same_pixels_in_frame(icrs, BarycentricMeanEcliptic(equinox=Time(2000.0, format="jyear")),
+                                          ("ELON-TAN", "ELAT-TAN"), equinox=2000.0),
+        "fk5": _same_pixels_in_frame(icrs, FK5(equinox="J2000"), ("RA---TAN", "DEC--TAN"), "FK5", 2000.0),
+        "fk4": _same_pixels_in_frame(icrs, FK4(equinox="B1950", obstime="B1950"), ("RA---TAN", "DEC--TAN"), "FK4",
+                                     1950.0),
+        "swapped": swapped,
+    }
+    # the frames differ: FK5 by its 20 mas frame bias, FK4 by arcminutes, the others by degrees
+    assert abs(others["fk5"].wcs.crval[0] - RA) * 3600 > 0.01 and abs(others["fk4"].wcs.crval[0] - RA) > 0.1
     model = Model(ExtendedSource("gal", spatial_shape=Gaussian2D(ra=RA + 1.3 / 3600, dec=DEC - 0.8 / 3600, sigma=1.2,
                                                                  q=0.4, PA=35.0),
                                  spectral_shape=BandMagnitudes(r=17.0)))
-    images = {}
-    for name, wcs in (("icrs", icrs), ("galactic", galactic), ("swapped", swapped)):
-        plugin = ImageLike("r", np.zeros(SHAPE), variance=np.ones(SHAPE), wcs=wcs, zeropoint=22.5)
-        images[name] = np.asarray(plugin.model_image(values_of(model, plugin)))
-    assert images["icrs"].max() > 0.05 * images["icrs"].sum()
-    for name in ("galactic", "swapped"):
-        np.testing.assert_allclose(images[name], images["icrs"], rtol=0, atol=1e-9 * images["icrs"].max())
-    # a window on the sky selects the same pixels in each
-    from jointfit_imaging import SkyWindow
 
+    def model_image(wcs):
+        plugin = ImageLike("r", np.zeros(SHAPE), variance=np.ones(SHAPE), wcs=wcs, zeropoint=22.5)
+        return np.asarray(plugin.model_image(values_of(model, plugin)))
+
+    expected = model_image(icrs)
+    assert expected.max() > 0.05 * expected.sum()
     window = SkyWindow(RA + 1.0 / 3600, DEC, width=5.0, height=3.0)
-    boxes = {ImageLike("r", np.zeros(SHAPE), variance=np.ones(SHAPE), wcs=wcs, window=window).box
-             for wcs in (icrs, galactic, swapped)}
-    assert len(boxes) == 1
+    box = ImageLike("r", np.zeros(SHAPE), variance=np.ones(SHAPE), wcs=icrs, window=window).box
+    for name, wcs in others.items():
+        np.testing.assert_allclose(model_image(wcs), expected, rtol=0, atol=1e-8 * expected.max(), err_msg=name)
+        assert ImageLike("r", np.zeros(SHAPE), variance=np.ones(SHAPE), wcs=wcs, window=window).box == box, name
+    helioprojective = WCS(naxis=2)
+    helioprojective.wcs.ctype = ["HPLN-TAN", "HPLT-TAN"]
+    with pytest.raises(DataError, match=r"astropy knows no sky frame for the WCS \(CTYPE = \['HPLN-TAN', 'HPLT-TAN'\]"):
+        ImageLike("r", np.zeros(SHAPE), variance=np.ones(SHAPE), wcs=helioprojective)
 
 
 def test_poisson_log_likelihood_is_scipy_logpmf_and_masks_pixels():
