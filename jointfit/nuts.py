@@ -13,13 +13,21 @@ storing it).
 
 The program is compiled once per analysis and reused by every chain; chains run one
 after the other (``"sequential"``), as one vectorised computation (``"vectorized"``) or
-on several devices (``"parallel"``).
+at the same time (``"parallel"``): on a device each, or, with fewer devices than chains,
+as the one-chain program called from a thread per CPU core. XLA spreads one call over
+the cores only in part (three Sérsic images: 15.5 ms per gradient on one core, 11.8 ms
+on two), so two chains at once on two cores did 1.4x the transitions per second of one
+after the other, and 1.9x for a small likelihood. The draws are those of
+``"sequential"``, bit for bit: each chain is the same program from the same key.
 """
 
 from __future__ import annotations
 
 import math
+import os
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,7 +115,9 @@ class NUTSPrograms:
     It needs only shapes, so the work starts at construction
     (:func:`~jointfit._background.in_background`) and overlaps with whatever the caller
     does next (the MAP search). ``chain_method`` ``"sequential"`` compiles the one-chain
-    program, ``"vectorized"`` its ``vmap`` over chains, ``"parallel"`` its ``pmap``.
+    program, ``"vectorized"`` its ``vmap`` over chains, ``"parallel"`` its ``pmap`` when
+    there is a device per chain, else the one-chain program, run by
+    :attr:`concurrent_chains` threads.
 
     Parameters
     ----------
@@ -126,11 +136,16 @@ class NUTSPrograms:
         if chain_method not in ("sequential", "vectorized", "parallel"):
             raise AnalysisError(f"chain_method must be 'sequential', 'vectorized' or 'parallel', not {chain_method!r}")
         self.settings, self.chain_method, self.num_chains = settings, chain_method, num_chains
+        self.on_devices = chain_method == "parallel" and jax.local_device_count() >= num_chains
+        self.batched = chain_method == "vectorized" or self.on_devices
+        self.concurrent_chains = 1
+        if chain_method == "parallel" and not self.on_devices:
+            self.concurrent_chains = max(1, min(num_chains, _cpu_cores()))
         self._advance = in_background(self._compile, potential, to_theta, n_free)
 
     def _compile(self, potential: Callable[[Any], Any], to_theta: Callable[[Any], Any], n_free: int) -> Any:
         advance, initial_state = _chunk_program(potential, to_theta, self.settings)
-        batch: tuple[int, ...] = () if self.chain_method == "sequential" else (self.num_chains,)
+        batch: tuple[int, ...] = (self.num_chains,) if self.batched else ()
         vector, matrix = jax.ShapeDtypeStruct(batch + (n_free,), float), jax.ShapeDtypeStruct(batch + (n_free,) * 2, float)
         integer, scalar = jax.ShapeDtypeStruct(batch, np.int32), jax.ShapeDtypeStruct(batch, float)
         start = (integer, integer, vector, scalar, vector)
@@ -139,7 +154,7 @@ class NUTSPrograms:
         initial = initial_state if not batch else jax.vmap(initial_state)
         state = jax.eval_shape(initial, start, vector, matrix)
         self.placeholder_state = jax.tree_util.tree_map(lambda leaf: np.zeros(leaf.shape, leaf.dtype), state)
-        if self.chain_method == "parallel":
+        if self.on_devices:
             return jax.pmap(advance, in_axes=(0, None, 0, 0, 0)).lower(state, 0, start, vector, matrix).compile()
         program = jax.jit(advance if not batch else jax.vmap(advance, in_axes=(0, None, 0, 0, 0)))
         # the work estimate counts a call's transitions with one pass each through the
@@ -195,32 +210,64 @@ def run_nuts(programs: NUTSPrograms, start: np.ndarray, potential_energy: float,
     arguments = [per_chain(seed, np.int32), np.arange(num_chains, dtype=np.int32), per_chain(np.zeros(n)),
                  per_chain(potential_energy), per_chain(cholesky.T @ np.asarray(gradient)), per_chain(start),
                  per_chain(cholesky)]
-    batched = programs.chain_method != "sequential"
+    batched = programs.batched
     groups = [tuple(arguments)] if batched else [tuple(a[i] for a in arguments) for i in range(num_chains)]
 
     advance = programs.advance
     bar = _progress(settings.iterations * num_chains, progress_bar)
-    chains = []
-    for chain_arguments in groups:
+    bar_lock, stop = threading.Lock(), threading.Event()
+
+    def run_group(chain_arguments: tuple) -> dict[str, np.ndarray]:
         chain_start, (offset, chol) = chain_arguments[:5], chain_arguments[5:]
         state, records = programs.placeholder_state, []
         for first in range(0, settings.iterations, settings.chunk):
+            if stop.is_set():
+                raise _Stopped
             state, record = advance(state, first, chain_start, offset, chol)
             record = jax.tree_util.tree_map(np.asarray, record)
             records.append(record)
             if bar is not None:
                 done = min(settings.chunk, settings.iterations - first)
-                bar.set_description("warmup" if first + done <= settings.num_warmup else "sample")
-                bar.set_postfix(step_size=f"{np.mean(record['step_size'][..., -1]):.3g}",
-                                acceptance=f"{np.mean(record['accept_prob']):.2f}", refresh=False)
-                bar.update(done * (num_chains if batched else 1))
+                with bar_lock:
+                    bar.set_description("warmup" if first + done <= settings.num_warmup else "sample")
+                    bar.set_postfix(step_size=f"{np.mean(record['step_size'][..., -1]):.3g}",
+                                    acceptance=f"{np.mean(record['accept_prob']):.2f}", refresh=False)
+                    bar.update(done * (num_chains if batched else 1))
         axis = 1 if batched else 0
         joined = {name: np.concatenate([r[name] for r in records], axis=axis) for name in _RECORDED}
         kept = slice(settings.num_warmup, settings.iterations)
-        chains.append({name: value[:, kept] if batched else value[kept][None] for name, value in joined.items()})
-    if bar is not None:
-        bar.close()
+        return {name: value[:, kept] if batched else value[kept][None] for name, value in joined.items()}
+
+    try:
+        if programs.concurrent_chains > 1:
+            with ThreadPoolExecutor(programs.concurrent_chains, thread_name_prefix="jointfit-chain") as pool:
+                futures = [pool.submit(run_group, group) for group in groups]
+                try:
+                    chains = [future.result() for future in futures]
+                except BaseException:
+                    # an interrupt or a failed chain: the others stop after their current call
+                    stop.set()
+                    for future in futures:
+                        future.cancel()
+                    raise
+        else:
+            chains = [run_group(group) for group in groups]
+    finally:
+        if bar is not None:
+            bar.close()
     return {name: np.concatenate([c[name] for c in chains], axis=0) for name in _RECORDED}
+
+
+class _Stopped(Exception):
+    """A chain left off because another one failed or the run was interrupted."""
+
+
+def _cpu_cores() -> int:
+    """CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def _progress(total: int, enabled: bool) -> Any:

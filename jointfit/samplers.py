@@ -238,7 +238,7 @@ class NUTSSampler(Sampler):
     name = "nuts"
 
     def sample(self, density: Any, *, num_warmup: int = 500, num_samples: int = 1000, num_chains: int = 1,
-               chain_method: str = "sequential", dense_mass: bool = True, target_accept_prob: float = 0.8,
+               chain_method: str = "parallel", dense_mass: bool = True, target_accept_prob: float = 0.8,
                seed: int = 0, progress_bar: bool = True, init_values: dict[str, float] | None = None,
                max_tree_depth: int = 10, on_start: Callable[[], None] | None = None) -> SamplerOutput:
         """Run NUTS (numpyro). ``init_values`` (by path) override the MAP start.
@@ -253,8 +253,9 @@ class NUTSSampler(Sampler):
         num_warmup, num_samples : int
             Adaptation (step size and mass matrix) and kept transitions per chain.
         num_chains, chain_method
-            Number of chains and how they run: ``"sequential"``, ``"vectorized"`` or
-            ``"parallel"`` (one device per chain; falls back to ``"vectorized"``).
+            Number of chains and how they run: ``"parallel"`` (at the same time: one
+            device per chain, or with fewer devices a thread per CPU core), ``"sequential"``
+            or ``"vectorized"`` (:mod:`jointfit.nuts`); all give the same draws.
         dense_mass, target_accept_prob, max_tree_depth
             numpyro's NUTS options.
         """
@@ -267,8 +268,6 @@ class NUTSSampler(Sampler):
         if num_warmup < 0 or num_samples < 1 or num_chains < 1:
             raise AnalysisError(f"NUTS needs num_warmup >= 0, num_samples >= 1 and num_chains >= 1; got "
                                 f"{num_warmup}, {num_samples}, {num_chains}")
-        if chain_method == "parallel" and jax.local_device_count() < num_chains:
-            chain_method = "vectorized"  # one device: run the chains as one vectorised computation
         space = density.space
         search = _MAPSearch(density)
         settings = NUTSSettings(num_warmup=num_warmup, num_samples=num_samples, dense_mass=dense_mass,

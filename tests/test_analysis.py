@@ -191,15 +191,17 @@ def test_nuts_posterior_matches_the_analytic_gaussian(tmp_path):
 
 
 def test_nuts_chain_methods_agree_and_record_hmc_statistics():
-    """Sequential and vectorised chains run the same transitions: with the same seed they
-    give the same draws (up to the rounding of batched arithmetic, ~1e-7 here); the
-    recorded energies give ArviZ's BFMI."""
+    """Sequential, vectorised and parallel chains (on one device: the one-chain program
+    from a thread per core) run the same transitions: with the same seed the parallel
+    chains give the sequential draws bit for bit, the vectorised ones up to the rounding
+    of batched arithmetic (~1e-7 here); the recorded energies give ArviZ's BFMI."""
     import arviz as az
 
     runs = {method: BayesianAnalysis(line_model(), line_data()).sample(
         "nuts", num_warmup=300, num_samples=500, num_chains=2, chain_method=method, seed=4, progress_bar=False,
-        quiet=True) for method in ("sequential", "vectorized")}
+        quiet=True) for method in ("sequential", "vectorized", "parallel")}
     np.testing.assert_allclose(runs["sequential"].samples_matrix, runs["vectorized"].samples_matrix, rtol=1e-5)
+    np.testing.assert_array_equal(runs["parallel"].samples_matrix, runs["sequential"].samples_matrix)
     stats = runs["sequential"].inference_data.sample_stats
     assert {"diverging", "n_steps", "energy", "acceptance_rate", "step_size"} <= set(stats.data_vars)
     assert stats["energy"].shape == (2, 500)
