@@ -14,11 +14,12 @@ one brightness per band. Measured in the same run:
     ``ap.fit.LM``): jointfit's first fit compiles its programs (the run starts with an
     empty compilation cache), a second, as a re-run notebook does, finds them in JAX's
     persistent cache;
-(c) jointfit's NUTS posterior, 4 chains x 1000 draws after 500 warm-up, the chains one
-    after the other (the default: at full size the gradient vectorised over 4 chains
-    costs 1.7x more per chain than one chain's, and vectorised NUTS waits for the
-    longest trajectory of the four); ``--nuts-size`` shrinks the images for this part
-    (the full size is the issue's target).
+(c) jointfit's NUTS posterior, 4 chains x 1000 draws after 500 warm-up, with the default
+    ``chain_method="parallel"`` (on one CPU device: a chain per core at a time; at full
+    size the gradient vectorised over 4 chains costs 1.7x more per chain than one
+    chain's, and vectorised NUTS waits for the longest trajectory of the four);
+    ``--nuts-size`` shrinks the images for this part (the full size is the issue's
+    target).
 
 AstroPhot runs in its own virtualenv (``benchmarks/.venv-astrophot``, made on first run:
 torch is large), pinned to AstroPhot 0.18.0 (the API the script calls) and torch 2.13.0,
