@@ -216,10 +216,13 @@ def run_nuts(programs: NUTSPrograms, start: np.ndarray, potential_energy: float,
     advance = programs.advance
     bar = _progress(settings.iterations * num_chains, progress_bar)
     bar_lock, stop = threading.Lock(), threading.Event()
+    warming_up: set[int] = set()  # running groups still in warm-up, for the bar's description
 
-    def run_group(chain_arguments: tuple) -> dict[str, np.ndarray]:
+    def run_group(index: int, chain_arguments: tuple) -> dict[str, np.ndarray]:
         chain_start, (offset, chol) = chain_arguments[:5], chain_arguments[5:]
         state, records = programs.placeholder_state, []
+        with bar_lock:
+            warming_up.add(index)
         for first in range(0, settings.iterations, settings.chunk):
             if stop.is_set():
                 raise _Stopped
@@ -229,7 +232,9 @@ def run_nuts(programs: NUTSPrograms, start: np.ndarray, potential_energy: float,
             if bar is not None:
                 done = min(settings.chunk, settings.iterations - first)
                 with bar_lock:
-                    bar.set_description("warmup" if first + done <= settings.num_warmup else "sample")
+                    if first + done > settings.num_warmup:
+                        warming_up.discard(index)
+                    bar.set_description("warmup" if warming_up else "sample")
                     bar.set_postfix(step_size=f"{np.mean(record['step_size'][..., -1]):.3g}",
                                     acceptance=f"{np.mean(record['accept_prob']):.2f}", refresh=False)
                     bar.update(done * (num_chains if batched else 1))
@@ -241,7 +246,7 @@ def run_nuts(programs: NUTSPrograms, start: np.ndarray, potential_energy: float,
     try:
         if programs.concurrent_chains > 1:
             with ThreadPoolExecutor(programs.concurrent_chains, thread_name_prefix="jointfit-chain") as pool:
-                futures = [pool.submit(run_group, group) for group in groups]
+                futures = [pool.submit(run_group, i, group) for i, group in enumerate(groups)]
                 try:
                     chains = [future.result() for future in futures]
                 except BaseException:
@@ -251,7 +256,7 @@ def run_nuts(programs: NUTSPrograms, start: np.ndarray, potential_energy: float,
                         future.cancel()
                     raise
         else:
-            chains = [run_group(group) for group in groups]
+            chains = [run_group(i, group) for i, group in enumerate(groups)]
     finally:
         if bar is not None:
             bar.close()
