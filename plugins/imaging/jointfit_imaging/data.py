@@ -164,6 +164,19 @@ def read_array(source: Any, what: str) -> tuple[np.ndarray, fits.Header | None, 
     return _open_hdu(source, None, what)
 
 
+def _masked(mask: np.ndarray, bits: int | None, label: str) -> np.ndarray:
+    """Pixels a mask excludes: nonzero ones, or with ``bits``, those with any of these
+    bits set (a data-quality or mask-bit image whose other bits are harmless)."""
+    if bits is None:
+        return np.asarray(mask != 0)
+    if int(bits) != bits or bits <= 0:
+        raise DataError(f"{label}: mask_bits must be a positive integer (bits to exclude), got {bits!r}")
+    finite = np.isfinite(mask)
+    if not np.all(finite & (mask == np.round(mask)) & (np.abs(mask) < 2.0**53)):
+        raise DataError(f"{label}: mask_bits needs an integer mask image; the mask has non-integer values")
+    return (mask.astype(np.int64) & int(bits)) != 0
+
+
 def celestial_wcs(header: fits.Header, label: str) -> WCS | None:
     """The celestial WCS a header states, ``None`` if it has no ``CTYPE`` keywords.
 
@@ -199,11 +212,12 @@ def _known_frame(wcs: WCS, label: str) -> WCS:
 
 def read_image(image: Any, *, hdu: int | str | None = None, wcs: WCS | None = None, pixel_scale: float | None = None,
                reference: tuple[float, float] | None = None, variance: Any = None, weight: Any = None,
-               sigma: Any = None, mask: Any = None, plane: int | None = None,
+               sigma: Any = None, mask: Any = None, mask_bits: int | None = None, plane: int | None = None,
                need_variance: bool = True) -> ImageData:
     """Read and check an image and its variance and mask (see the module docstring).
     ``plane`` picks one plane of a cube (a multi-band cutout), in the image and in any
-    companion that is a cube too.
+    companion that is a cube too; ``mask_bits`` excludes the pixels whose integer mask
+    has any of these bits set (default: any nonzero mask value).
 
     Raises
     ------
@@ -244,8 +258,10 @@ def read_image(image: Any, *, hdu: int | str | None = None, wcs: WCS | None = No
         raise DataError(f"{label}: give one of variance, weight and sigma, not {given}")
     excluded = np.zeros(data.shape, dtype=bool)
     mask_array = companion(mask, "mask")
+    if mask_bits is not None and mask_array is None:
+        raise DataError(f"{label}: mask_bits={mask_bits} given without a mask")
     if mask_array is not None:
-        excluded |= np.asarray(mask_array != 0)
+        excluded |= _masked(mask_array, mask_bits, label)
 
     var = companion(variance, "variance")
     if weight is not None:

@@ -97,6 +97,9 @@ class ImageLike(Plugin):
     mask : array, path, HDU or extension name, optional
         Pixels to **exclude**: True in a boolean array (``numpy.ma``'s convention),
         nonzero in a FITS mask image (imfit's and SExtractor's).
+    mask_bits : int, optional
+        With an integer mask (a data-quality or mask-bit image), exclude only the
+        pixels with any of these bits set, e.g. ``mask_bits=1 | 4 | 16``.
     psf : GaussianPSF, MoffatPSF, ndarray, FITS path or HDU, optional
         The PSF; an image is sampled at ``psf_pixel_scale`` arcsec (default: what its
         FITS header states, else the image's scale; see :mod:`~jointfit_imaging.psf`).
@@ -136,7 +139,8 @@ class ImageLike(Plugin):
     """
 
     def __init__(self, name: str, image: Any, *, variance: Any = None, weight: Any = None, sigma: Any = None,
-                 mask: Any = None, psf: Any = None, psf_pixel_scale: float | None = None, zeropoint: float = 0.0,
+                 mask: Any = None, mask_bits: int | None = None, psf: Any = None,
+                 psf_pixel_scale: float | None = None, zeropoint: float = 0.0,
                  band: str | None = None, window: tuple[int, int, int, int] | SkyWindow | None = None,
                  windows: Sequence[tuple[int, int, int, int] | SkyWindow] | None = None,
                  likelihood: str = "gaussian", sky: str | None = None, hdu: int | str | None = None,
@@ -149,7 +153,8 @@ class ImageLike(Plugin):
             raise PluginError(f"plugin {name!r}: likelihood must be one of {_LIKELIHOODS}, got {likelihood!r}")
         self.likelihood = likelihood
         self.image = read_image(image, hdu=hdu, wcs=wcs, pixel_scale=pixel_scale, reference=reference,
-                                variance=variance, weight=weight, sigma=sigma, mask=mask, plane=plane,
+                                variance=variance, weight=weight, sigma=sigma, mask=mask, mask_bits=mask_bits,
+                                plane=plane,
                                 need_variance=likelihood == "gaussian")
         if likelihood == "poisson":
             negative = (self.image.data < 0) & ~self.image.excluded

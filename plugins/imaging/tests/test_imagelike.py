@@ -168,6 +168,27 @@ def test_psf_from_a_fits_file_uses_the_scale_its_header_states(tmp_path):
         blank(psf=tmp_path / "missing.fits")
 
 
+def test_mask_bits_exclude_only_the_flags_asked_for(tmp_path):
+    """A data-quality image whose bits mean different things (HST's DQ, the Legacy
+    Surveys' maskbits): mask_bits excludes the pixels with any of those bits set."""
+    rng = np.random.default_rng(4)
+    data = rng.normal(size=SHAPE)
+    dq = np.zeros(SHAPE, dtype=np.int32)
+    dq[2, 3], dq[4, 5], dq[6, 7], dq[8, 9] = 1, 4, 5, 2**20  # 5 = 1 | 4
+    header = simple_wcs(SHAPE, SCALE, RA, DEC).to_header()
+    fits.HDUList([fits.PrimaryHDU(data, header), fits.ImageHDU(dq, name="DQ")]).writeto(tmp_path / "flt.fits")
+    every = ImageLike("r", tmp_path / "flt.fits", variance=np.ones(SHAPE), mask="DQ").image
+    assert set(zip(*np.nonzero(every.excluded))) == {(2, 3), (4, 5), (6, 7), (8, 9)}
+    chosen = ImageLike("r", tmp_path / "flt.fits", variance=np.ones(SHAPE), mask="DQ", mask_bits=4 | 2**20).image
+    assert set(zip(*np.nonzero(chosen.excluded))) == {(4, 5), (6, 7), (8, 9)}
+    with pytest.raises(DataError, match="mask_bits needs an integer mask image"):
+        blank(mask=np.full(SHAPE, 0.5), mask_bits=1)
+    with pytest.raises(DataError, match="mask_bits=4 given without a mask"):
+        blank(mask_bits=4)
+    with pytest.raises(DataError, match="mask_bits must be a positive integer"):
+        blank(mask=dq, mask_bits=0)
+
+
 def test_array_with_pixel_scale_gets_a_north_up_wcs():
     image = ImageLike("r", np.zeros(SHAPE), sigma=np.ones(SHAPE), pixel_scale=0.262, reference=(RA, DEC)).image
     ra, dec = image.wcs.pixel_to_world_values((SHAPE[1] - 1) / 2, (SHAPE[0] - 1) / 2)
