@@ -27,7 +27,7 @@ import math
 import os
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,8 +116,9 @@ class NUTSPrograms:
     (:func:`~jointfit._background.in_background`) and overlaps with whatever the caller
     does next (the MAP search). ``chain_method`` ``"sequential"`` compiles the one-chain
     program, ``"vectorized"`` its ``vmap`` over chains, ``"parallel"`` its ``pmap`` when
-    there is a device per chain, else the one-chain program, run by
-    :attr:`concurrent_chains` threads.
+    there is a device per chain, else on the CPU the one-chain program, run by
+    :attr:`concurrent_chains` threads, and on an accelerator the ``vmap`` (one chain:
+    the one-chain program).
 
     Parameters
     ----------
@@ -136,11 +137,13 @@ class NUTSPrograms:
         if chain_method not in ("sequential", "vectorized", "parallel"):
             raise AnalysisError(f"chain_method must be 'sequential', 'vectorized' or 'parallel', not {chain_method!r}")
         self.settings, self.chain_method, self.num_chains = settings, chain_method, num_chains
-        self.on_devices = chain_method == "parallel" and jax.local_device_count() >= num_chains
-        self.batched = chain_method == "vectorized" or self.on_devices
-        self.concurrent_chains = 1
-        if chain_method == "parallel" and not self.on_devices:
-            self.concurrent_chains = max(1, min(num_chains, _cpu_cores()))
+        parallel = chain_method == "parallel" and num_chains > 1
+        self.on_devices = parallel and jax.local_device_count() >= num_chains
+        # on one accelerator, threads would hold a copy of the program's memory per
+        # chain: there the chains run as one vectorised program instead
+        threads = parallel and not self.on_devices and jax.default_backend() == "cpu"
+        self.batched = chain_method == "vectorized" or (parallel and not threads)
+        self.concurrent_chains = max(1, min(num_chains, _cpu_cores())) if threads else 1
         self._advance = in_background(self._compile, potential, to_theta, n_free)
 
     def _compile(self, potential: Callable[[Any], Any], to_theta: Callable[[Any], Any], n_free: int) -> Any:
@@ -246,8 +249,13 @@ def run_nuts(programs: NUTSPrograms, start: np.ndarray, potential_energy: float,
     try:
         if programs.concurrent_chains > 1:
             with ThreadPoolExecutor(programs.concurrent_chains, thread_name_prefix="jointfit-chain") as pool:
-                futures = [pool.submit(run_group, i, group) for i, group in enumerate(groups)]
+                futures = []
                 try:
+                    futures = [pool.submit(run_group, i, group) for i, group in enumerate(groups)]
+                    wait(futures, return_when=FIRST_EXCEPTION)
+                    failed = [f for f in futures if f.done() and not f.cancelled() and f.exception() is not None]
+                    if failed:
+                        raise failed[0].exception()
                     chains = [future.result() for future in futures]
                 except BaseException:
                     # an interrupt or a failed chain: the others stop after their current call

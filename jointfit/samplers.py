@@ -254,8 +254,9 @@ class NUTSSampler(Sampler):
             Adaptation (step size and mass matrix) and kept transitions per chain.
         num_chains, chain_method
             Number of chains and how they run: ``"parallel"`` (at the same time: one
-            device per chain, or with fewer devices a thread per CPU core), ``"sequential"``
-            or ``"vectorized"`` (:mod:`jointfit.nuts`); all give the same draws.
+            device per chain, or with fewer devices a thread per CPU core, the draws of
+            ``"sequential"`` bit for bit), ``"sequential"`` or ``"vectorized"`` (the same
+            draws up to the rounding of batched arithmetic; :mod:`jointfit.nuts`).
         dense_mass, target_accept_prob, max_tree_depth
             numpyro's NUTS options.
         """

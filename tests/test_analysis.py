@@ -294,3 +294,37 @@ def test_a_heap_frozen_by_the_caller_stays_frozen():
         assert gc.get_freeze_count() == frozen
     finally:
         gc.unfreeze()
+
+
+def test_a_failing_parallel_chain_stops_the_others_and_raises_its_error():
+    """With chains in threads, the first chain's error reaches the caller as soon as it
+    happens, and the chains still running stop after their current call."""
+    import threading
+    import time
+    from types import SimpleNamespace
+
+    from jointfit.nuts import NUTSSettings, run_nuts
+
+    settings = NUTSSettings(num_warmup=0, num_samples=200)  # 20 calls of 10 transitions per chain
+    calls = {0: 0, 1: 0}
+    lock = threading.Lock()
+
+    def advance(state, first, start, offset, cholesky):
+        chain = int(start[1])
+        with lock:
+            calls[chain] += 1
+        if chain == 1 and first >= 20:
+            raise ValueError("chain 1 failed")
+        time.sleep(0.05)
+        record = {name: np.zeros((settings.chunk,)) for name in
+                  ("potential_energy", "energy", "diverging", "num_steps", "accept_prob", "step_size")}
+        record["theta"] = np.zeros((settings.chunk, 1))
+        return state, record
+
+    programs = SimpleNamespace(settings=settings, num_chains=2, batched=False, concurrent_chains=2,
+                               placeholder_state=None, advance=advance)
+    started = time.perf_counter()
+    with pytest.raises(ValueError, match="chain 1 failed"):
+        run_nuts(programs, np.zeros(1), 0.0, np.zeros(1), progress_bar=False)
+    assert time.perf_counter() - started < 0.5  # not the 20 x 0.05 s of chain 0's run
+    assert calls[1] == 3 and calls[0] < 10

@@ -11,6 +11,7 @@ own file. A mask marks pixels to **exclude**: True in a boolean array (the
 
 from __future__ import annotations
 
+import numbers
 import os
 import warnings
 from dataclasses import dataclass
@@ -169,11 +170,11 @@ def _masked(mask: np.ndarray, bits: int | None, label: str) -> np.ndarray:
     bits set (a data-quality or mask-bit image whose other bits are harmless)."""
     if bits is None:
         return np.asarray(mask != 0)
-    if int(bits) != bits or bits <= 0:
-        raise DataError(f"{label}: mask_bits must be a positive integer (bits to exclude), got {bits!r}")
-    finite = np.isfinite(mask)
-    if not np.all(finite & (mask == np.round(mask)) & (np.abs(mask) < 2.0**53)):
-        raise DataError(f"{label}: mask_bits needs an integer mask image; the mask has non-integer values")
+    if not isinstance(bits, numbers.Integral) or not 0 < bits < 2**53:
+        raise DataError(f"{label}: mask_bits must be a positive integer below 2**53 (bits to exclude), got {bits!r}")
+    if not np.all(np.isfinite(mask) & (mask == np.round(mask)) & (np.abs(mask) < 2.0**53)):
+        raise DataError(f"{label}: mask_bits needs an integer mask image of values below 2**53; the mask has "
+                        "other values")
     return (mask.astype(np.int64) & int(bits)) != 0
 
 
