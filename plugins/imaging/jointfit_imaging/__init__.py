@@ -7,6 +7,7 @@ from .grid import SkyGrid, simple_wcs
 from .plots import plot_images
 from .plugin import ImageLike, SkyWindow
 from .psf import GaussianPSF, MoffatPSF, psf_image
+from .psfex import PSFExPSF
 from .render import PixelIntegrator, PSFConvolver
 from .sersic import sersic_b
 from .shapes import Exponential, Gaussian2D, ImagingShape, Moffat2D, Sersic, SplineProfile, gnomonic
@@ -14,7 +15,7 @@ from .structure import share_structure
 
 __all__ = [
     "BandMagnitudes", "Exponential", "Gaussian2D", "GaussianPSF", "ImageData", "ImageLike", "ImagingShape",
-    "Moffat2D", "MoffatPSF", "PSFConvolver", "PixelIntegrator", "Sersic", "SkyGrid", "SkyWindow", "SplineProfile",
+    "Moffat2D", "MoffatPSF", "PSFConvolver", "PSFExPSF", "PixelIntegrator", "Sersic", "SkyGrid", "SkyWindow", "SplineProfile",
     "band_flux", "gnomonic", "plot_images", "psf_image", "read_image", "sersic_b", "share_structure", "simple_wcs",
     "variance_from_counts",
 ]

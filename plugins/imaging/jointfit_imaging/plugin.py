@@ -100,7 +100,7 @@ class ImageLike(Plugin):
     mask_bits : int, optional
         With an integer mask (a data-quality or mask-bit image), exclude only the
         pixels with any of these bits set, e.g. ``mask_bits=1 | 4 | 16``.
-    psf : GaussianPSF, MoffatPSF, ndarray, FITS path or HDU, optional
+    psf : GaussianPSF, MoffatPSF, PSFExPSF, ndarray, FITS path or HDU, optional
         The PSF; an image is sampled at ``psf_pixel_scale`` arcsec (default: what its
         FITS header states, else the image's scale; see :mod:`~jointfit_imaging.psf`).
         Without one the model is not convolved.

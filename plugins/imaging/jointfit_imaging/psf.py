@@ -4,7 +4,8 @@ A PSF image (an array, a FITS file or HDU) may have any size, odd or even (its c
 is its geometric centre), and any sampling: given its own pixel scale it is resampled
 onto the image's pixels (cubic interpolation, flux kept). A FITS PSF gives its own
 scale through a celestial WCS or the ``PIXELSCL`` (WebbPSF) or ``PIXSCALE`` (Tiny Tim)
-keyword, in arcsec. Analytic PSFs are integrated over the pixels.
+keyword, in arcsec. Analytic PSFs are integrated over the pixels; PSFEx models
+(:mod:`~jointfit_imaging.psfex`) are evaluated at a position.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from astropy.wcs.utils import proj_plane_pixel_area
 from jointfit.errors import DataError
 
 from .data import celestial_wcs, read_array
+from .psfex import PSFExPSF
 
 __all__ = ["GaussianPSF", "MoffatPSF", "header_pixel_scale", "psf_image"]
 
@@ -71,7 +73,8 @@ class MoffatPSF:
 def psf_image(psf: Any, pixel_scale: float, psf_pixel_scale: float | None = None) -> np.ndarray:
     """The PSF on pixels of ``pixel_scale`` arcsec, unit sum.
 
-    ``psf`` is a :class:`GaussianPSF`, a :class:`MoffatPSF`, or an image: an array, a
+    ``psf`` is a :class:`GaussianPSF`, a :class:`MoffatPSF`, a PSFEx model
+    (:class:`~jointfit_imaging.psfex.PSFExPSF`), or an image: an array, a
     FITS path or HDU list (its first image HDU; WebbPSF's ``calc_psf`` returns one) or
     an image HDU, sampled at ``psf_pixel_scale``
     arcsec per pixel (default: the FITS header's scale, else the image's).
@@ -82,7 +85,7 @@ def psf_image(psf: Any, pixel_scale: float, psf_pixel_scale: float | None = None
         A PSF image that cannot be read, is not 2-D, has NaNs or a sum that is not
         positive.
     """
-    if isinstance(psf, (GaussianPSF, MoffatPSF)):
+    if isinstance(psf, (GaussianPSF, MoffatPSF, PSFExPSF)):
         return psf.sample(pixel_scale)
     array, header, label = read_array(psf, "PSF")
     if not np.all(np.isfinite(array)):
