@@ -502,29 +502,18 @@ def test_poisson_log_likelihood_is_scipy_logpmf_and_masks_pixels():
     assert float(np.sum(plugin.pointwise_loglike(values))) == pytest.approx(reference, rel=1e-10)
 
 
-def _write_psfex(path, basis, degree, sampling, zero=(1024.5, 2048.5), scale=(2048.0, 4096.0)):
-    """A PSFEx model file as PSFEx writes it: PSF_MASK in a PSF_DATA table, the
-    polynomial's keywords in its header."""
-    ncoeff, ny, nx = basis.shape
-    column = fits.Column(name="PSF_MASK", format=f"{basis.size}D", dim=f"({nx}, {ny}, {ncoeff})", array=basis[None])
-    table = fits.BinTableHDU.from_columns([column], name="PSF_DATA")
-    table.header.update(POLNAXIS=2, POLGRP1=1, POLNAME1="X_IMAGE", POLZERO1=zero[0], POLSCAL1=scale[0], POLGRP2=1,
-                        POLNAME2="Y_IMAGE", POLZERO2=zero[1], POLSCAL2=scale[1], POLNGRP=1, POLDEG1=degree,
-                        PSF_SAMP=sampling, PSFNAXIS=3, PSFAXIS1=nx, PSFAXIS2=ny, PSFAXIS3=ncoeff)
-    fits.HDUList([fits.PrimaryHDU(), table]).writeto(path)
-
-
 def test_psfex_model_is_its_polynomial_at_the_position(tmp_path):
     """A degree-2 PSFEx model: at (x, y) the basis images weighted by 1, x, x^2, y, xy,
     y^2 of the scaled position (PSFEx's order), normalised; at its reference position,
     the first basis image."""
     from jointfit_imaging import PSFExPSF
+    from psfex_files import write_psfex
 
     rng = np.random.default_rng(6)
     yy, xx = np.mgrid[-7:8, -7:8]
     core = np.exp(-(xx**2 + yy**2) / 8.0)
     basis = np.stack([core] + [0.05 * core * rng.uniform(-1, 1, core.shape) for _ in range(5)])
-    _write_psfex(tmp_path / "ccd.psf", basis, degree=2, sampling=1.0)
+    write_psfex(tmp_path / "ccd.psf", basis, degree=2, sampling=1.0)
     x, y = 1500.0, 300.0
     u, v = (x - 1024.5) / 2048.0, (y - 2048.5) / 4096.0
     expected = sum(t * b for t, b in zip([1.0, u, u * u, v, u * v, v * v], basis))
@@ -536,7 +525,7 @@ def test_psfex_model_is_its_polynomial_at_the_position(tmp_path):
     fine_y, fine_x = np.mgrid[-20:21, -20:21] * 0.5
     fine = np.exp(-(fine_x**2 + fine_y**2) / (2 * 1.5**2))[None]
     fits_path = tmp_path / "oversampled.psf"
-    _write_psfex(fits_path, fine, degree=0, sampling=0.5)
+    write_psfex(fits_path, fine, degree=0, sampling=0.5)
     coarse_y, coarse_x = np.mgrid[-10:11, -10:11]
     point_samples = np.exp(-(coarse_x**2 + coarse_y**2) / (2 * 1.5**2))
     np.testing.assert_allclose(psf_image(PSFExPSF(fits_path), SCALE), point_samples / point_samples.sum(),
@@ -545,9 +534,9 @@ def test_psfex_model_is_its_polynomial_at_the_position(tmp_path):
     fits.PrimaryHDU(core).writeto(tmp_path / "image.fits")
     with pytest.raises(DataError, match=r"image.fits has no PSF_DATA table"):
         psf_image(PSFExPSF(tmp_path / "image.fits"), SCALE)
-    _write_psfex(tmp_path / "wrong.psf", basis[:4], degree=2, sampling=1.0)
+    write_psfex(tmp_path / "wrong.psf", basis[:4], degree=2, sampling=1.0)
     with pytest.raises(DataError, match=r"PSF_MASK has shape \(4, 15, 15\), expected \(6, ny, nx\) for POLDEG1 = 2"):
         psf_image(PSFExPSF(tmp_path / "wrong.psf"), SCALE)
-    _write_psfex(tmp_path / "even.psf", basis[:, 1:, 1:], degree=2, sampling=1.0)
+    write_psfex(tmp_path / "even.psf", basis[:, 1:, 1:], degree=2, sampling=1.0)
     with pytest.raises(DataError, match=r"even size \(14, 14\) are not supported"):
         psf_image(PSFExPSF(tmp_path / "even.psf"), SCALE)
