@@ -69,8 +69,9 @@ class PSFExPSF:
             scale = [float(header.get(f"POLSCAL{i}", 1.0)) for i in (1, 2)]
         except KeyError as exc:
             raise DataError(f"{label}: PSF_DATA's header lacks {exc.args[0]}") from None
-        terms = psfex_terms((self._position(self.x, 0, zero) - zero[0]) / scale[0],
-                            (self._position(self.y, 1, zero) - zero[1]) / scale[1], degree)
+        x = zero[0] if self.x is None else float(self.x)
+        y = zero[1] if self.y is None else float(self.y)
+        terms = psfex_terms((x - zero[0]) / scale[0], (y - zero[1]) / scale[1], degree)
         if basis.ndim != 3 or basis.shape[0] != terms.size:
             raise DataError(f"{label}: PSF_MASK has shape {basis.shape}, expected ({terms.size}, ny, nx) for "
                             f"POLDEG1 = {degree}")
@@ -80,10 +81,6 @@ class PSFExPSF:
         if not sampling > 0:
             raise DataError(f"{label}: PSF_SAMP must be positive, got {sampling}")
         return np.tensordot(terms, basis, axes=1), sampling
-
-    @staticmethod
-    def _position(value: float | None, axis: int, zero: list[float]) -> float:
-        return zero[axis] if value is None else float(value)
 
     def sample(self, pixel_scale: float) -> np.ndarray:
         """The PSF on the image's pixels (unit sum). ``pixel_scale`` (arcsec) is not used:
