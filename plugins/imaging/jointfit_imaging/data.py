@@ -42,6 +42,9 @@ class ImageData:
         Celestial WCS of the pixels.
     label : str
         Where the image came from, for messages.
+    headers : tuple of astropy.io.fits.Header
+        The image's FITS header, then the primary header of its file when the image is
+        in an extension (empty for arrays).
     """
 
     data: np.ndarray
@@ -49,6 +52,7 @@ class ImageData:
     excluded: np.ndarray
     wcs: WCS
     label: str
+    headers: tuple[fits.Header, ...] = ()
 
 
 def variance_from_counts(image: np.ndarray, *, gain: float, read_noise: float = 0.0, sky: float = 0.0,
@@ -129,10 +133,11 @@ def _as_2d(data: np.ndarray | None, label: str, plane: int | None = None, cube: 
 
 
 def _open_hdu(source: Any, hdu: int | str | None, what: str, plane: int | None = None,
-              cube: bool = False) -> tuple[np.ndarray, fits.Header | None, str]:
-    """(data, header, label) of ``source``: a path or an ``HDUList`` (``hdu`` selects the
-    HDU, ``None`` the first image), an HDU or an array; ``plane`` selects a plane of a
-    cube (see :func:`_as_2d`)."""
+              cube: bool = False) -> tuple[np.ndarray, fits.Header | None, str, fits.Header | None]:
+    """(data, header, label, primary header) of ``source``: a path or an ``HDUList``
+    (``hdu`` selects the HDU, ``None`` the first image), an HDU or an array; ``plane``
+    selects a plane of a cube (see :func:`_as_2d`). The primary header is that of the
+    file of an image read from an extension, else None."""
     if isinstance(source, (str, os.PathLike)):
         path = os.fspath(source)
         try:
@@ -144,25 +149,27 @@ def _open_hdu(source: Any, hdu: int | str | None, what: str, plane: int | None =
         return _read_hdu(source, hdu, "HDUList", what, plane, cube)
     if isinstance(source, (fits.PrimaryHDU, fits.ImageHDU, fits.CompImageHDU)):
         label = f"{what} HDU {source.name!r}"
-        return _as_2d(source.data, label, plane, cube), source.header, label
+        return _as_2d(source.data, label, plane, cube), source.header, label, None
     array = np.asarray(source)
     if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
         raise DataError(f"{what} must be a FITS path, an HDU list, an image HDU or a numeric array, got "
                         f"{type(source).__name__}")
-    return _as_2d(array, f"{what} array", plane, cube), None, f"{what} array"
+    return _as_2d(array, f"{what} array", plane, cube), None, f"{what} array", None
 
 
 def _read_hdu(hdul: fits.HDUList, hdu: int | str | None, name: str, what: str, plane: int | None,
-              cube: bool) -> tuple[np.ndarray, fits.Header, str]:
+              cube: bool) -> tuple[np.ndarray, fits.Header, str, fits.Header | None]:
     selected = _image_hdu(hdul, hdu, name, what)
-    label = f"{name}[{hdu if hdu is not None else hdul.index_of(selected)}]"
-    return _as_2d(selected.data, label, plane, cube), selected.header.copy(), label
+    index = hdul.index_of(selected)
+    label = f"{name}[{hdu if hdu is not None else index}]"
+    primary = hdul[0].header.copy() if index > 0 else None
+    return _as_2d(selected.data, label, plane, cube), selected.header.copy(), label, primary
 
 
 def read_array(source: Any, what: str) -> tuple[np.ndarray, fits.Header | None, str]:
     """(data, header or None, label) of a 2-D array given as a FITS path or HDU list (its
     first image HDU), an image HDU or an array; ``what`` names it in errors."""
-    return _open_hdu(source, None, what)
+    return _open_hdu(source, None, what)[:3]
 
 
 def _masked(mask: np.ndarray, bits: int | None, label: str) -> np.ndarray:
@@ -228,7 +235,7 @@ def read_image(image: Any, *, hdu: int | str | None = None, wcs: WCS | None = No
         astropy does not know, a missing WCS, non-positive or NaN variances of included
         pixels, more than one of ``variance``, ``weight`` and ``sigma``.
     """
-    data, header, label = _open_hdu(image, hdu, "image", plane, cube=True)
+    data, header, label, primary = _open_hdu(image, hdu, "image", plane, cube=True)
     own_file = image if isinstance(image, (str, os.PathLike)) else None
 
     if wcs is not None:
@@ -247,9 +254,9 @@ def read_image(image: Any, *, hdu: int | str | None = None, wcs: WCS | None = No
         if value is None:
             return None
         if isinstance(value, str) and own_file is not None and not os.path.exists(value):
-            array, _, where = _open_hdu(own_file, value, what, plane)  # an extension of the image's file
+            array, _, where, _ = _open_hdu(own_file, value, what, plane)  # an extension of the image's file
         else:
-            array, _, where = _open_hdu(value, None, what, plane)
+            array, _, where, _ = _open_hdu(value, None, what, plane)
         if array.shape != data.shape:
             raise DataError(f"{where}: shape {array.shape} differs from the image's {data.shape} ({label})")
         return array
@@ -291,4 +298,5 @@ def read_image(image: Any, *, hdu: int | str | None = None, wcs: WCS | None = No
                         "likelihood='poisson' for count images)")
     if excluded.all():
         raise DataError(f"{label}: every pixel is excluded (mask, zero weight or NaN)")
-    return ImageData(np.where(excluded, 0.0, data), var, excluded, wcs, label)
+    headers = tuple(h for h in (header, primary) if h is not None)
+    return ImageData(np.where(excluded, 0.0, data), var, excluded, wcs, label, headers)

@@ -29,6 +29,7 @@ from jointfit.space import ParameterSpace
 from .brightness import BandMagnitudes, band_flux
 from .data import read_image
 from .grid import SkyGrid, icrs_to_pixel, pixel_scale_at
+from .photometry import ZEROPOINT_KEYWORDS, header_zeropoint, pixel_solid_angle
 from .psf import psf_image
 from .render import PixelIntegrator, PSFConvolver
 from .shapes import ImagingShape, gnomonic
@@ -104,8 +105,13 @@ class ImageLike(Plugin):
         The PSF; an image is sampled at ``psf_pixel_scale`` arcsec (default: what its
         FITS header states, else the image's scale; see :mod:`~jointfit_imaging.psf`).
         Without one the model is not convolved.
-    zeropoint : float
-        Magnitude of one image unit summed over pixels.
+    zeropoint : float, "header" or None
+        Magnitude of one image unit summed over pixels. By default (None) what the
+        image's FITS header states, if it does (a keyword such as ``MAGZERO`` or
+        ``MAGZP``, a ``BUNIT`` of flux density such as ``nanomaggy`` or ``MJy/sr``, or
+        HST's ``PHOTFLAM``; :mod:`~jointfit_imaging.photometry`), else 0: magnitudes
+        of one image unit. ``"header"`` requires the header to state it.
+        :attr:`zeropoint_origin` says where the value came from.
     band : str, optional
         Band name looked up in the sources' ``BandMagnitudes`` (default: ``name``).
     window : (x_min, x_max, y_min, y_max) or SkyWindow, optional
@@ -140,7 +146,7 @@ class ImageLike(Plugin):
 
     def __init__(self, name: str, image: Any, *, variance: Any = None, weight: Any = None, sigma: Any = None,
                  mask: Any = None, mask_bits: int | None = None, psf: Any = None,
-                 psf_pixel_scale: float | None = None, zeropoint: float = 0.0,
+                 psf_pixel_scale: float | None = None, zeropoint: float | str | None = None,
                  band: str | None = None, window: tuple[int, int, int, int] | SkyWindow | None = None,
                  windows: Sequence[tuple[int, int, int, int] | SkyWindow] | None = None,
                  likelihood: str = "gaussian", sky: str | None = None, hdu: int | str | None = None,
@@ -161,7 +167,7 @@ class ImageLike(Plugin):
             if negative.any():
                 raise DataError(f"{self.image.label}: a Poisson likelihood needs counts >= 0; "
                                 f"{int(negative.sum())} included pixels are negative")
-        self.zeropoint = float(zeropoint)
+        self.zeropoint, self.zeropoint_origin = self._zeropoint(zeropoint)
         self.band = band or name
         if window is not None:
             if windows is not None:
@@ -185,6 +191,28 @@ class ImageLike(Plugin):
         self.sky = sky
         if sky is not None:
             self._add_sky_parameters(sky)
+
+    def _zeropoint(self, given: float | str | None) -> tuple[float, str]:
+        """(zeropoint, where it came from) for the ``zeropoint`` argument."""
+        if not (given is None or isinstance(given, str) and given == "header"):
+            try:
+                value = math.nan if isinstance(given, str) else float(given)
+            except (TypeError, ValueError):
+                value = math.nan
+            if not math.isfinite(value):
+                raise PluginError(f"plugin {self.name!r}: zeropoint must be a finite number (magnitude of one "
+                                  f"image unit), 'header' or None, got {given!r}")
+            return value, "given"
+        stated = header_zeropoint(self.image.headers, pixel_solid_angle=pixel_solid_angle(self.image.wcs),
+                                  label=self.image.label)
+        if stated is not None:
+            return stated.value, stated.origin
+        if given == "header":
+            where = "its header" if self.image.headers else "an array, which has no header"
+            raise DataError(f"{self.image.label}: zeropoint='header', but {where} states no zeropoint (keywords "
+                            f"{', '.join(ZEROPOINT_KEYWORDS)}; BUNIT in flux density; PHOTFLAM and PHOTPLAM); "
+                            "give zeropoint= as a number")
+        return 0.0, "not stated (magnitudes of one image unit)"
 
     def _add_sky_parameters(self, sky: str) -> None:
         x0, x1, y0, y1 = self.box

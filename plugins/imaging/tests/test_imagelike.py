@@ -203,6 +203,82 @@ def test_imfit_noise_model():
                                (counts + 130.1) / 4.725 + (4.3 / 4.725) ** 2)
 
 
+def _zeropoint_of(tmp_path, keywords: dict, primary_keywords: dict | None = None, **options):
+    """ImageLike's zeropoint of a file whose image HDU has ``keywords`` (in an extension
+    after a header-only primary with ``primary_keywords``, if given)."""
+    header = simple_wcs(SHAPE, SCALE, RA, DEC).to_header()
+    header.update(keywords)
+    if primary_keywords is None:
+        hdul = fits.HDUList([fits.PrimaryHDU(np.zeros(SHAPE), header)])
+    else:
+        hdul = fits.HDUList([fits.PrimaryHDU(header=fits.Header(primary_keywords)),
+                             fits.ImageHDU(np.zeros(SHAPE), header, name="SCI")])
+    hdul.writeto(tmp_path / "zp.fits", overwrite=True)
+    plugin = ImageLike("r", tmp_path / "zp.fits", variance=np.ones(SHAPE), **options)
+    return plugin.zeropoint, plugin.zeropoint_origin
+
+
+def test_zeropoint_from_what_the_header_states(tmp_path):
+    import astropy.units as u
+
+    # a zeropoint keyword (DES coadds), taken as it is, before anything else
+    assert _zeropoint_of(tmp_path, {"MAGZERO": 30.0, "BUNIT": "nanomaggy"}) == (30.0, "header keyword MAGZERO")
+    assert _zeropoint_of(tmp_path, {"MAGZP": 26.3})[0] == 26.3
+    # SDSS frames and Legacy Surveys cutouts: a nanomaggy is 22.5 AB by definition
+    for bunit in ("nanomaggies", "nanomaggy", "nmgy"):
+        assert _zeropoint_of(tmp_path, {"BUNIT": bunit})[0] == pytest.approx(22.5, abs=1e-12)
+    assert _zeropoint_of(tmp_path, {"BUNIT": "nJy"})[0] == pytest.approx(31.4, abs=1e-4)  # 31.4 by the 3631 Jy rule
+    # JWST: MJy/sr over the pixel's solid angle, -6.10 - 2.5 log10(PIXAR_SR) (JWST's documentation)
+    area = 9.31e-14
+    assert _zeropoint_of(tmp_path, {"BUNIT": "MJy/sr", "PIXAR_SR": area})[0] == pytest.approx(
+        -6.10 - 2.5 * math.log10(area), abs=1e-9)
+    pixel_sr = (SCALE / 3600.0 * math.pi / 180.0) ** 2
+    zeropoint, origin = _zeropoint_of(tmp_path, {"BUNIT": "MJy/sr"})
+    assert zeropoint == pytest.approx(-6.10 - 2.5 * math.log10(pixel_sr), abs=1e-6) and "from the WCS" in origin
+    # HST: PHOTFLAM and PHOTPLAM in the primary header, BUNIT in SCI, against astropy's AB magnitudes
+    photflam, photplam = 7.0723e-20, 8045.0
+    ab_of_one = (photflam * u.erg / u.s / u.cm**2 / u.AA).to(u.ABmag, u.spectral_density(photplam * u.AA)).value
+    rate = _zeropoint_of(tmp_path, {"BUNIT": "ELECTRONS/S"}, {"PHOTFLAM": photflam, "PHOTPLAM": photplam})
+    assert rate == (pytest.approx(ab_of_one, abs=1e-9), "PHOTFLAM and PHOTPLAM (AB)")
+    total = _zeropoint_of(tmp_path, {"BUNIT": "ELECTRONS"}, {"PHOTFLAM": photflam, "PHOTPLAM": photplam,
+                                                                 "EXPTIME": 500.0})
+    assert total[0] == pytest.approx(ab_of_one + 2.5 * math.log10(500.0), abs=1e-9)
+    # a header that says nothing (an SDSS cutout in DN), a number given, an array
+    assert _zeropoint_of(tmp_path, {"BUNIT": "DNs"}) == (0.0, "not stated (magnitudes of one image unit)")
+    assert _zeropoint_of(tmp_path, {"MAGZERO": 30.0}, zeropoint=25.0) == (25.0, "given")
+    assert blank().zeropoint == 22.5
+    assert ImageLike("r", np.zeros(SHAPE), variance=np.ones(SHAPE), wcs=simple_wcs(SHAPE, SCALE, RA, DEC)).zeropoint == 0
+
+
+def test_the_header_zeropoint_sets_the_model_flux(tmp_path):
+    header = simple_wcs(SHAPE, SCALE, RA, DEC).to_header()
+    header["MAGZERO"] = 30.0
+    fits.PrimaryHDU(np.zeros(SHAPE), header).writeto(tmp_path / "des.fits")
+    plugin = ImageLike("r", tmp_path / "des.fits", variance=np.ones(SHAPE), psf=GaussianPSF(1.0))
+    model = Model(PointSource("star", RA, DEC, spectral_shape=BandMagnitudes(r=21.0)))
+    image = np.asarray(plugin.model_image(values_of(model, plugin)))
+    assert image.sum() == pytest.approx(10 ** (-0.4 * (21.0 - 30.0)), rel=1e-6)
+
+
+def test_zeropoint_problems_are_named(tmp_path):
+    with pytest.raises(DataError, match=r"zp.fits\[0\]: zeropoint='header', but its header states no zeropoint "
+                                        r"\(keywords MAGZERO, MAGZP"):
+        _zeropoint_of(tmp_path, {"BUNIT": "DNs"}, zeropoint="header")
+    with pytest.raises(DataError, match="an array, which has no header"):
+        ImageLike("r", np.zeros(SHAPE), variance=np.ones(SHAPE), wcs=simple_wcs(SHAPE, SCALE, RA, DEC),
+                  zeropoint="header")
+    with pytest.raises(DataError, match=r"header keyword MAGZERO = 'thirty' should be a finite number"):
+        _zeropoint_of(tmp_path, {"MAGZERO": "thirty"})
+    with pytest.raises(DataError, match=r"image in ELECTRONS with PHOTFLAM needs a positive EXPTIME"):
+        _zeropoint_of(tmp_path, {"BUNIT": "ELECTRONS", "PHOTFLAM": 1e-19, "PHOTPLAM": 5000.0})
+    with pytest.raises(DataError, match=r"PIXAR_SR = -1.0 should be a positive solid angle"):
+        _zeropoint_of(tmp_path, {"BUNIT": "MJy/sr", "PIXAR_SR": -1.0})
+    for bad in ("22.5", math.nan, [22.5]):
+        with pytest.raises(PluginError, match="zeropoint must be a finite number"):
+            blank_options = {"variance": np.ones(SHAPE), "wcs": simple_wcs(SHAPE, SCALE, RA, DEC), "zeropoint": bad}
+            ImageLike("r", np.zeros(SHAPE), **blank_options)
+
+
 # -- bad input ---------------------------------------------------------------------------------
 def test_nan_pixels_are_masked_with_a_warning_that_counts_them():
     data = np.zeros(SHAPE)
