@@ -68,7 +68,15 @@ def variance_from_counts(image: np.ndarray, *, gain: float, read_noise: float = 
 
 # extension names of the arrays that travel with an image (HST, DECam, HSC, Legacy Surveys)
 _COMPANION_NAMES = {"ERR", "WHT", "VAR", "VARIANCE", "INVVAR", "IVAR", "IVM", "DQ", "MASK", "WEIGHT", "SIGMA",
-                    "RMS", "CTX", "CON", "EXP", "EXPMAP", "BKG", "SKY", "PSF", "MODEL", "CHI"}
+                    "RMS", "CTX", "CON", "EXP", "EXPMAP", "BKG", "SKY", "PSF", "MODEL", "CHI", "FLAGS", "FLAG",
+                    "NEXP"}
+
+
+def _is_companion(name: str) -> bool:
+    """Whether an extension's name says it accompanies an image (its errors, weights,
+    flags, ...), such as JWST's VAR_POISSON or HST's WHT."""
+    name = name.upper()
+    return name in _COMPANION_NAMES or name.startswith(("VAR_", "ERR_", "WHT_", "DQ_", "MASK_"))
 
 
 def _holds_image(hdu: Any) -> bool:
@@ -93,7 +101,7 @@ def _image_hdu(hdul: fits.HDUList, hdu: int | str | None, label: str, what: str)
     images = [h for h in hdul if _holds_image(h)]
     if not images:
         raise DataError(f"{what} {label} holds no image in any HDU; its HDUs are {_hdu_names(hdul)}")
-    others = [h.name for h in images[1:] if h.name.upper() not in _COMPANION_NAMES]
+    others = [h.name for h in images[1:] if not _is_companion(h.name)]
     if others:
         warnings.warn(f"{what} {label} holds {len(others) + 1} images ({images[0].name or 'PRIMARY'}, "
                       f"{', '.join(others)}); reading the first, HDU {hdul.index_of(images[0])}: give hdu= to "

@@ -74,10 +74,22 @@ def test_survey_file_layouts_read_without_naming_the_hdu(tmp_path):
     cube_header = header.copy()
     cube_header.update(CTYPE3="FREQ", CRVAL3=1e9, CDELT3=1e6, CRPIX3=1.0)
     fits.PrimaryHDU(data[None], cube_header).writeto(tmp_path / "cube.fits")
+    # JWST's i2d: SCI in MJy/sr and the images that go with it
+    sci_header = header.copy()
+    sci_header.update(BUNIT="MJy/sr", PIXAR_SR=5.9e-14)
+    fits.HDUList([fits.PrimaryHDU(header=fits.Header({"TELESCOP": "JWST"})),
+                  fits.ImageHDU(data, sci_header, name="SCI"), fits.ImageHDU(variance, name="ERR"),
+                  fits.ImageHDU(np.ones((2, *SHAPE), dtype=np.int32), name="CON"),
+                  fits.ImageHDU(variance, name="WHT")]
+                 + [fits.ImageHDU(variance / 3.0, name=f"VAR_{kind}") for kind in ("POISSON", "RNOISE", "FLAT")]
+                 ).writeto(tmp_path / "i2d.fits")
     with warnings.catch_warnings():
-        warnings.simplefilter("error", JointfitWarning)  # SCI with its ERR: nothing else to choose
+        warnings.simplefilter("error", JointfitWarning)  # images with their companions: nothing else to choose
         compressed = ImageLike("r", tmp_path / "cutout.fits.fz", variance="VAR").image
         hst = ImageLike("r", tmp_path / "drz.fits", sigma="ERR").image
+        jwst = ImageLike("F200W", tmp_path / "i2d.fits", sigma="ERR")
+    assert jwst.image.label.endswith("i2d.fits[1]")
+    assert jwst.zeropoint == pytest.approx(-6.10 - 2.5 * math.log10(5.9e-14), abs=1e-9)
     with fits.open(tmp_path / "cutout.fits.fz") as hdul:
         np.testing.assert_array_equal(ImageLike("r", hdul[1], variance=variance).image.data, data)
     cube = ImageLike("r", tmp_path / "cube.fits", variance=variance).image
