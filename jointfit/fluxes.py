@@ -31,6 +31,7 @@ import numpy as np
 from .errors import AnalysisError, JointfitWarning
 from .flux_units import FluxUnit, energy_in_kev, resolve_flux_unit
 from .functions.base import CompositeFunction
+from .intervals import check_interval, credible_bounds
 from .space import SpectrumFn
 
 __all__ = ["FluxRow", "flux_rows", "FluxCalculator", "flux_table"]
@@ -274,10 +275,7 @@ def flux_table(space: Any, thetas: np.ndarray, best: np.ndarray | None, ene_min:
     central value (an MLE), or ``None`` for the draws' median."""
     import pandas as pd
 
-    if not 0.0 < confidence_level < 1.0:
-        raise AnalysisError(f"confidence_level must lie in (0, 1), not {confidence_level!r}")
-    if interval not in ("equal-tailed", "hdi"):
-        raise AnalysisError(f"interval must be 'equal-tailed' or 'hdi', not {interval!r}")
+    check_interval(confidence_level, interval)
     lo, hi, at_one_energy = band_in_kev(ene_min, ene_max, energy_unit, at_energy)
     unit = resolve_flux_unit(flux_unit, at_one_energy)
     rows = flux_rows(space, list(sources) or None, use_components, components, sum_sources)
@@ -287,13 +285,7 @@ def flux_table(space: Any, thetas: np.ndarray, best: np.ndarray | None, ene_min:
         central = np.median(values, axis=0)
     else:
         central = calculator.evaluate(best[None], rows, lo, hi, unit, integration)[0]
-    if interval == "hdi":
-        import arviz as az
-
-        bounds = np.array([az.hdi(values[:, j], hdi_prob=confidence_level) for j in range(len(rows))])
-    else:
-        tail = 0.5 * (1.0 - confidence_level)
-        bounds = np.quantile(values, [tail, 1.0 - tail], axis=0).T
+    bounds = credible_bounds(values, confidence_level, interval)
     table = pd.DataFrame(index=pd.Index([r.label for r in rows]))
     table["flux"] = [v * unit.unit for v in central]
     table["low bound"] = [v * unit.unit for v in bounds[:, 0]]

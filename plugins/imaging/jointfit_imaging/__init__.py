@@ -4,6 +4,7 @@ WCS, with its PSF (AstroPhot's joint multi-band fits, with posteriors)."""
 from .brightness import BandMagnitudes, band_flux
 from .data import ImageData, read_image, variance_from_counts
 from .grid import SkyGrid, simple_wcs
+from .magnitudes import magnitude_table
 from .plots import plot_images
 from .plugin import ImageLike, SkyWindow
 from .psf import GaussianPSF, MoffatPSF, psf_image
@@ -16,6 +17,6 @@ from .structure import share_structure
 __all__ = [
     "BandMagnitudes", "Exponential", "Gaussian2D", "GaussianPSF", "ImageData", "ImageLike", "ImagingShape",
     "Moffat2D", "MoffatPSF", "PSFConvolver", "PSFExPSF", "PixelIntegrator", "Sersic", "SkyGrid", "SkyWindow", "SplineProfile",
-    "band_flux", "gnomonic", "plot_images", "psf_image", "read_image", "sersic_b", "share_structure", "simple_wcs",
+    "band_flux", "gnomonic", "magnitude_table", "plot_images", "psf_image", "read_image", "sersic_b", "share_structure", "simple_wcs",
     "variance_from_counts",
 ]

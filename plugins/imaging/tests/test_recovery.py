@@ -3,10 +3,14 @@ smaller (same pixel scales, PSFs and noise), written to FITS and read back."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
 from jointfit import BayesianAnalysis, DataList, JointLikelihood
+from jointfit.errors import AnalysisError
+from jointfit_imaging import magnitude_table
 from jointfit_imaging.tutorial import TUTORIAL_TRUTH, read_band_images, tutorial_model, write_band_images
 
 PATHS = {"ra": "galaxy.Sersic.ra", "dec": "galaxy.Sersic.dec", "n": "galaxy.Sersic.n", "Re": "galaxy.Sersic.Re",
@@ -36,11 +40,16 @@ def test_written_cutouts_read_back_with_their_wcs_and_variance(cutouts):
     assert abs(residual.mean()) < 0.05 and residual.std() == pytest.approx(1.0, abs=0.03)
 
 
-def test_joint_maximum_likelihood_recovers_the_galaxy_more_tightly_than_the_r_band(cutouts):
-    images = read_band_images(cutouts)
-    model = tutorial_model()
-    fit = JointLikelihood(model, DataList(*images))
+@pytest.fixture(scope="module")
+def joint_fit(cutouts):
+    fit = JointLikelihood(tutorial_model(), DataList(*read_band_images(cutouts)))
     fit.fit(quiet=True)
+    return fit
+
+
+def test_joint_maximum_likelihood_recovers_the_galaxy_more_tightly_than_the_r_band(cutouts, joint_fit):
+    images = read_band_images(cutouts)
+    fit, model = joint_fit, joint_fit.model
     sigma = np.sqrt(np.diag(fit.covariance))
     for i, path in enumerate(fit.space.free_names):
         key = next(k for k, v in PATHS.items() if v == path)
@@ -53,6 +62,41 @@ def test_joint_maximum_likelihood_recovers_the_galaxy_more_tightly_than_the_r_ba
         assert joint_sigma[PATHS[key]] < r_sigma[PATHS[key]], key
 
 
+def test_magnitude_table_gives_colours_with_the_bands_correlation(joint_fit):
+    table = magnitude_table(joint_fit.results, colours=["NUV - r", ("r", "W1"), "galaxy: NUV - galaxy: r"])
+    assert list(table.index) == ["galaxy: r", "galaxy: W1", "galaxy: NUV", "galaxy: NUV - r", "galaxy: r - W1",
+                                 "galaxy: NUV - galaxy: r"]
+    best = {band: joint_fit.model.parameters[PATHS[band]].value for band in ("r", "W1", "NUV")}
+    for band, value in best.items():
+        assert table.loc[f"galaxy: {band}", "value"] == value
+    assert table.loc["galaxy: NUV - r", "value"] == pytest.approx(best["NUV"] - best["r"], abs=1e-12)
+    np.testing.assert_array_equal(table.loc["galaxy: NUV - r"], table.loc["galaxy: NUV - galaxy: r"])
+    # the 68 % interval of a colour is +-1 sigma of the difference, correlation included:
+    # a^T C a from the fit's covariance, not the two errors in quadrature
+    names = list(joint_fit.space.free_names)
+    for colour, (first, second) in {"galaxy: NUV - r": ("NUV", "r"), "galaxy: r - W1": ("r", "W1")}.items():
+        a = np.zeros(len(names))
+        a[names.index(PATHS[first])], a[names.index(PATHS[second])] = 1.0, -1.0
+        sigma = math.sqrt(a @ joint_fit.covariance @ a)
+        half_width = 0.5 * (table.loc[colour, "upper"] - table.loc[colour, "lower"])
+        assert half_width == pytest.approx(sigma, rel=0.06), colour
+    hdi = magnitude_table(joint_fit.results, sources=["galaxy"], interval="hdi", confidence_level=0.9)
+    assert len(hdi) == 3 and hdi.attrs["interval"] == "hdi" and (hdi["lower"] < hdi["value"]).all()
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"colours": ["NUV - g"]}, r"no source has magnitudes in both 'NUV' and 'g'; their bands: \{'galaxy': \['r', "),
+    ({"colours": ["NUV"]}, r"a colour is two bands, 'NUV - r' or \('NUV', 'r'\)"),
+    ({"colours": ["galaxy: NUV - star: r"]}, r"'star: r' is not a magnitude 'source: band' of the table"),
+    ({"sources": ["star"]}, r"no source with BandMagnitudes called \['star'\]; the model's are \['galaxy'\]"),
+    ({"confidence_level": 1.5}, r"confidence_level must lie in \(0, 1\)"),
+    ({"interval": "central"}, "interval must be 'equal-tailed' or 'hdi'"),
+])
+def test_magnitude_table_names_what_it_cannot_tabulate(joint_fit, options, message):
+    with pytest.raises(AnalysisError, match=message):
+        magnitude_table(joint_fit.results, **options)
+
+
 @pytest.mark.slow
 def test_joint_posterior_covers_the_truth(cutouts):
     joint = BayesianAnalysis(tutorial_model(), DataList(*read_band_images(cutouts))).sample(
@@ -61,6 +105,9 @@ def test_joint_posterior_covers_the_truth(cutouts):
     for key, path in PATHS.items():
         low, high = np.quantile(posterior[path].values, [0.005, 0.995])
         assert low < TUTORIAL_TRUTH[key] < high, key
+    colours = magnitude_table(joint, colours=["NUV - r", "r - W1"], confidence_level=0.99)
+    for colour, (first, second) in {"galaxy: NUV - r": ("NUV", "r"), "galaxy: r - W1": ("r", "W1")}.items():
+        assert colours.loc[colour, "lower"] < TUTORIAL_TRUTH[first] - TUTORIAL_TRUTH[second] < colours.loc[colour, "upper"]
 
 
 def test_a_survey_style_file_with_a_psfex_model_and_quality_flags_recovers_the_galaxy(cutouts, tmp_path):
