@@ -38,6 +38,7 @@ import numpy as np
 from ._background import in_background
 from ._compile import compile_for_work
 from .errors import AnalysisError
+from .nuts_checkpoint import GroupProgress, NUTSCheckpoint, NUTSFrame
 
 __all__ = ["NUTSPrograms", "NUTSSettings", "run_nuts"]
 
@@ -171,14 +172,13 @@ class NUTSPrograms:
         return self._advance.result()
 
 
-def run_nuts(programs: NUTSPrograms, start: np.ndarray, potential_energy: float, gradient: np.ndarray,
-             inverse_hessian: np.ndarray | None = None, *, seed: int = 0,
-             progress_bar: bool = True) -> dict[str, np.ndarray]:
+def run_nuts(programs: NUTSPrograms, frame: NUTSFrame, *, seed: int = 0, progress_bar: bool = True,
+             checkpoint: NUTSCheckpoint | None = None) -> dict[str, np.ndarray]:
     """Run the chains of ``programs`` from one point ``z``.
 
     The chains move in ``w = L^-1 (z - start)``, with ``L L^T`` the inverse Hessian of the
-    potential at the start (the identity if none is given): the posterior is then of
-    unit scale and roughly uncorrelated whatever the parameters' units, which is what
+    potential at the start (:attr:`NUTSFrame.cholesky`): the posterior is then of unit
+    scale and roughly uncorrelated whatever the parameters' units, which is what
     numpyro's warm-up (mass matrix regularised toward the identity, step size from 1)
     assumes.
 
@@ -186,14 +186,14 @@ def run_nuts(programs: NUTSPrograms, start: np.ndarray, potential_energy: float,
     ----------
     programs : NUTSPrograms
         The compiled programs (settings, number of chains and how they run).
-    start, potential_energy, gradient : array, float, array
-        Start point ``z`` ``(n,)``, the potential there and its gradient ``(n,)``.
-    inverse_hessian : array, optional
-        Inverse Hessian of the potential at ``start``, ``(n, n)``, positive definite.
+    frame : NUTSFrame
+        Start point, the potential and its gradient there, and the Cholesky factor.
     seed : int
         Seed of the chains' random keys (chain ``i`` folds ``i`` into it).
     progress_bar : bool
         A tqdm bar over all transitions, with the current step size and acceptance.
+    checkpoint : NUTSCheckpoint, optional
+        Saves each group of chains after every call, and resumes the groups it holds.
 
     Returns
     -------
@@ -203,15 +203,14 @@ def run_nuts(programs: NUTSPrograms, start: np.ndarray, potential_energy: float,
         ``(chains, num_samples, ...)``.
     """
     settings, num_chains = programs.settings, programs.num_chains
-    n = np.size(start)
-    cholesky = np.eye(n) if inverse_hessian is None else np.linalg.cholesky(inverse_hessian)
+    n, cholesky = np.size(frame.start), frame.cholesky
 
     def per_chain(value: Any, dtype: Any = float) -> np.ndarray:
         value = np.asarray(value, dtype=dtype)
         return np.broadcast_to(value, (num_chains,) + value.shape).copy()
 
     arguments = [per_chain(seed, np.int32), np.arange(num_chains, dtype=np.int32), per_chain(np.zeros(n)),
-                 per_chain(potential_energy), per_chain(cholesky.T @ np.asarray(gradient)), per_chain(start),
+                 per_chain(frame.potential_energy), per_chain(cholesky.T @ frame.gradient), per_chain(frame.start),
                  per_chain(cholesky)]
     batched = programs.batched
     groups = [tuple(arguments)] if batched else [tuple(a[i] for a in arguments) for i in range(num_chains)]
@@ -221,30 +220,38 @@ def run_nuts(programs: NUTSPrograms, start: np.ndarray, potential_energy: float,
     bar_lock, stop = threading.Lock(), threading.Event()
     warming_up: set[int] = set()  # running groups still in warm-up, for the bar's description
 
+    axis = 1 if batched else 0  # of the transitions in a group's records
+
     def run_group(index: int, chain_arguments: tuple) -> dict[str, np.ndarray]:
         chain_start, (offset, chol) = chain_arguments[:5], chain_arguments[5:]
-        state, records = programs.placeholder_state, []
+        saved = None if checkpoint is None else checkpoint.load_group(index, programs.placeholder_state)
+        progress = saved or GroupProgress(0, programs.placeholder_state, {})
         with bar_lock:
             warming_up.add(index)
-        for first in range(0, settings.iterations, settings.chunk):
+            if bar is not None and progress.next_iteration:
+                bar.update(progress.next_iteration * (num_chains if batched else 1))
+        for first in range(progress.next_iteration, settings.iterations, settings.chunk):
             if stop.is_set():
                 raise _Stopped
-            state, record = advance(state, first, chain_start, offset, chol)
+            state, record = advance(progress.state, first, chain_start, offset, chol)
             record = jax.tree_util.tree_map(np.asarray, record)
-            records.append(record)
+            done = min(settings.chunk, settings.iterations - first)
+            kept = {name: record[name][:, :done] if batched else record[name][:done] for name in _RECORDED}
+            records = {name: np.concatenate([progress.records[name], kept[name]], axis=axis)
+                       if progress.records else kept[name] for name in _RECORDED}
+            progress = GroupProgress(first + done, state, records)
+            if checkpoint is not None:
+                checkpoint.save_group(index, progress)
             if bar is not None:
-                done = min(settings.chunk, settings.iterations - first)
                 with bar_lock:
                     if first + done > settings.num_warmup:
                         warming_up.discard(index)
                     bar.set_description("warmup" if warming_up else "sample")
-                    bar.set_postfix(step_size=f"{np.mean(record['step_size'][..., -1]):.3g}",
-                                    acceptance=f"{np.mean(record['accept_prob']):.2f}", refresh=False)
+                    bar.set_postfix(step_size=f"{np.mean(record['step_size'][..., done - 1]):.3g}",
+                                    acceptance=f"{np.mean(kept['accept_prob']):.2f}", refresh=False)
                     bar.update(done * (num_chains if batched else 1))
-        axis = 1 if batched else 0
-        joined = {name: np.concatenate([r[name] for r in records], axis=axis) for name in _RECORDED}
         kept = slice(settings.num_warmup, settings.iterations)
-        return {name: value[:, kept] if batched else value[kept][None] for name, value in joined.items()}
+        return {name: value[:, kept] if batched else value[kept][None] for name, value in progress.records.items()}
 
     try:
         if programs.concurrent_chains > 1:

@@ -8,6 +8,7 @@ is one class with a ``name`` and a ``sample`` method, registered with
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import importlib
 import math
@@ -26,6 +27,7 @@ from ._batches import RowProgram
 from ._compile import compile_for_work, jaxpr_work
 from ._optimize import hessian_from_gradient, scipy_objective
 from .errors import AnalysisError, JointfitWarning
+from .nuts_checkpoint import NUTSCheckpoint, NUTSFrame
 
 __all__ = ["SamplerOutput", "Sampler", "UltraNestSampler", "NUTSSampler", "register_sampler", "get_sampler",
            "available_samplers"]
@@ -240,7 +242,8 @@ class NUTSSampler(Sampler):
     def sample(self, density: Any, *, num_warmup: int = 500, num_samples: int = 1000, num_chains: int = 1,
                chain_method: str = "parallel", dense_mass: bool = True, target_accept_prob: float = 0.8,
                seed: int = 0, progress_bar: bool = True, init_values: dict[str, float] | None = None,
-               max_tree_depth: int = 10, on_start: Callable[[], None] | None = None) -> SamplerOutput:
+               max_tree_depth: int = 10, log_dir: str | os.PathLike[str] | None = None, resume: str = "resume",
+               on_start: Callable[[], None] | None = None) -> SamplerOutput:
         """Run NUTS (numpyro). ``init_values`` (by path) override the MAP start.
 
         NUTS moves in the unconstrained coordinates ``z`` of the parameter space
@@ -259,6 +262,13 @@ class NUTSSampler(Sampler):
             draws up to the rounding of batched arithmetic; :mod:`jointfit.nuts`).
         dense_mass, target_accept_prob, max_tree_depth
             numpyro's NUTS options.
+        log_dir : path, optional
+            Folder where the run keeps its start and each chain's state and draws after
+            every ~5 % of its transitions (:mod:`jointfit.nuts_checkpoint`): a run
+            interrupted there goes on where it stopped when called again with the same
+            ``log_dir`` (``resume="resume"``), skipping the MAP search and giving the
+            draws an uninterrupted run gives; ``resume="overwrite"`` starts again. A
+            folder holding a run of other settings, parameters or data is an error.
         """
         # scipy is first imported here, not by the MAP search while the background thread
         # traces: two threads importing scipy for the first time can fail half-way
@@ -278,6 +288,41 @@ class NUTSSampler(Sampler):
                                 num_chains=num_chains, chain_method=chain_method)
         if on_start is not None:
             on_start()
+        checkpoint = None
+        if log_dir is not None:
+            description = {"settings": dataclasses.asdict(settings), "num_chains": num_chains, "seed": seed,
+                           "vectorized": programs.batched, "parameters": list(space.free_names)}
+            checkpoint = NUTSCheckpoint(log_dir, description, resume)
+        frame = None if checkpoint is None else checkpoint.saved_frame()
+        if frame is None:
+            frame = self._frame(search, init_values)
+            if checkpoint is not None:
+                checkpoint.save_frame(frame)
+        else:
+            energy = search.potential_and_grad(frame.start)[0]
+            if not math.isclose(energy, frame.potential_energy, rel_tol=1e-9, abs_tol=1e-9):
+                raise AnalysisError(f"the NUTS run in {log_dir} was made with other data or priors: the potential at "
+                                    f"its start is {energy!r} now, {frame.potential_energy!r} there; give "
+                                    "resume='overwrite' to start again there, or another log_dir")
+        records = run_nuts(programs, frame, seed=seed, progress_bar=progress_bar, checkpoint=checkpoint)
+        samples = records["theta"]
+        stats = {"diverging": records["diverging"], "n_steps": records["num_steps"], "energy": records["energy"],
+                 "acceptance_rate": records["accept_prob"], "step_size": records["step_size"]}
+        divergences = int(np.sum(stats["diverging"]))
+        if divergences:
+            warnings.warn(f"NUTS: {divergences} divergent transitions after warm-up; raise target_accept_prob "
+                          "or reparameterise", JointfitWarning, stacklevel=3)
+        _warn_on_poor_mixing(samples, space.free_names)
+        return SamplerOutput(samples, stats, {"n_divergences": divergences, "num_warmup": num_warmup,
+                                              "chain_method": chain_method})
+
+
+    @staticmethod
+    def _frame(search: _MAPSearch, init_values: dict[str, float] | None) -> NUTSFrame:
+        """The chains' start (the MAP point, or ``init_values`` by path over the model's
+        values), the potential and its gradient there, and the Cholesky factor of the
+        inverse Hessian there (the identity where it is not positive definite)."""
+        space = search.space
         if init_values:
             theta0 = np.array([float(init_values.get(name, start)) for name, start in
                                zip(space.free_names, search.start_theta())])
@@ -293,17 +338,8 @@ class NUTSSampler(Sampler):
                                 f"{dict(zip(space.free_names, np.asarray(search.constrain(z0)).tolist()))}")
         # NUTS moves in coordinates where the posterior has unit scale near the start
         inverse_hessian = _inverse_hessian(lambda z: search.potential_and_grad(z)[1], z0)
-        records = run_nuts(programs, z0, energy, gradient, inverse_hessian, seed=seed, progress_bar=progress_bar)
-        samples = records["theta"]
-        stats = {"diverging": records["diverging"], "n_steps": records["num_steps"], "energy": records["energy"],
-                 "acceptance_rate": records["accept_prob"], "step_size": records["step_size"]}
-        divergences = int(np.sum(stats["diverging"]))
-        if divergences:
-            warnings.warn(f"NUTS: {divergences} divergent transitions after warm-up; raise target_accept_prob "
-                          "or reparameterise", JointfitWarning, stacklevel=3)
-        _warn_on_poor_mixing(samples, space.free_names)
-        return SamplerOutput(samples, stats, {"n_divergences": divergences, "num_warmup": num_warmup,
-                                              "chain_method": chain_method})
+        cholesky = np.eye(z0.size) if inverse_hessian is None else np.linalg.cholesky(inverse_hessian)
+        return NUTSFrame(np.asarray(z0, dtype=float), float(energy), np.asarray(gradient, dtype=float), cholesky)
 
 
 def _warn_on_poor_mixing(samples: np.ndarray, names: tuple[str, ...]) -> None:

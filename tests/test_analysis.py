@@ -209,6 +209,64 @@ def test_nuts_chain_methods_agree_and_record_hmc_statistics():
     assert 0.6 < float(stats["acceptance_rate"].mean()) <= 1.0
 
 
+def test_an_interrupted_nuts_run_resumes_from_its_log_dir_to_the_same_draws(tmp_path, monkeypatch):
+    """Each chain's state and draws are on disk after every call of the compiled program:
+    a run stopped part-way goes on from there (no second MAP search) and ends with the
+    draws of a run never stopped; a folder of another run is refused."""
+    from jointfit import samplers
+    from jointfit.nuts_checkpoint import NUTSCheckpoint
+
+    options = {"num_warmup": 200, "num_samples": 300, "num_chains": 2, "seed": 5, "progress_bar": False, "quiet": True}
+    whole = BayesianAnalysis(line_model(), line_data()).sample("nuts", **options)
+
+    save_group, saves = NUTSCheckpoint.save_group, []
+
+    def interrupted(self, index, progress):
+        save_group(self, index, progress)
+        saves.append(index)
+        if len(saves) == 13:  # part-way through warm-up for one chain, sampling for the other
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(NUTSCheckpoint, "save_group", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        BayesianAnalysis(line_model(), line_data()).sample("nuts", log_dir=tmp_path / "run", **options)
+    saved_before, saves_after = len(saves), []
+
+    def counted(self, index, progress):
+        save_group(self, index, progress)
+        saves_after.append(index)
+
+    def no_search(self):
+        raise AssertionError("a resumed run searched for the MAP again")
+
+    monkeypatch.setattr(NUTSCheckpoint, "save_group", counted)
+    monkeypatch.setattr(samplers._MAPSearch, "run", no_search)
+    resumed = BayesianAnalysis(line_model(), line_data()).sample("nuts", log_dir=tmp_path / "run", **options)
+    assert len(saves_after) == 2 * 20 - saved_before  # 20 calls per chain, the saved ones not made again
+    np.testing.assert_array_equal(resumed.samples_matrix, whole.samples_matrix)
+    np.testing.assert_array_equal(resumed.inference_data.sample_stats["step_size"],
+                                  whole.inference_data.sample_stats["step_size"])
+    # a finished run gives its draws again; sequential chains are the same run as parallel ones
+    again = BayesianAnalysis(line_model(), line_data()).sample("nuts", log_dir=tmp_path / "run",
+                                                               chain_method="sequential", **options)
+    np.testing.assert_array_equal(again.samples_matrix, whole.samples_matrix)
+    assert len(saves_after) == 2 * 20 - saved_before
+
+    with pytest.raises(AnalysisError, match=r"run holds another NUTS run \(settings: .*'num_samples': 300.* there, "
+                                            r".*'num_samples': 400.* now\): give resume='overwrite'"):
+        BayesianAnalysis(line_model(), line_data()).sample("nuts", log_dir=tmp_path / "run",
+                                                           **{**options, "num_samples": 400})
+    with pytest.raises(AnalysisError, match=r"made with other data or priors: the potential at its start"):
+        BayesianAnalysis(line_model(), line_data(seed=8)).sample("nuts", log_dir=tmp_path / "run", **options)
+    with pytest.raises(AnalysisError, match=r"resume must be one of \('resume', 'overwrite'\), not 'continue'"):
+        BayesianAnalysis(line_model(), line_data()).sample("nuts", log_dir=tmp_path / "run", resume="continue",
+                                                           **options)
+    monkeypatch.undo()
+    other = BayesianAnalysis(line_model(), line_data(seed=8)).sample("nuts", log_dir=tmp_path / "run",
+                                                                     resume="overwrite", **options)
+    assert not np.array_equal(other.samples_matrix, whole.samples_matrix)
+
+
 def test_nuts_bad_options_and_poor_mixing():
     ba = BayesianAnalysis(line_model(), line_data())
     with pytest.raises(AnalysisError, match="chain_method must be 'sequential', 'vectorized' or 'parallel', not 'threads'"):
@@ -304,6 +362,7 @@ def test_a_failing_parallel_chain_stops_the_others_and_raises_its_error():
     from types import SimpleNamespace
 
     from jointfit.nuts import NUTSSettings, run_nuts
+    from jointfit.nuts_checkpoint import NUTSFrame
 
     settings = NUTSSettings(num_warmup=0, num_samples=200)  # 20 calls of 10 transitions per chain
     calls = {0: 0, 1: 0}
@@ -325,6 +384,6 @@ def test_a_failing_parallel_chain_stops_the_others_and_raises_its_error():
                                placeholder_state=None, advance=advance)
     started = time.perf_counter()
     with pytest.raises(ValueError, match="chain 1 failed"):
-        run_nuts(programs, np.zeros(1), 0.0, np.zeros(1), progress_bar=False)
+        run_nuts(programs, NUTSFrame(np.zeros(1), 0.0, np.zeros(1), np.eye(1)), progress_bar=False)
     assert time.perf_counter() - started < 0.5  # not the 20 x 0.05 s of chain 0's run
     assert calls[1] == 3 and calls[0] < 10
