@@ -17,7 +17,7 @@ def check_interval(confidence_level: float, interval: str) -> None:
     if not 0.0 < confidence_level < 1.0:
         raise AnalysisError(f"confidence_level must lie in (0, 1), not {confidence_level!r}")
     if interval not in INTERVALS:
-        raise AnalysisError(f"interval must be 'equal-tailed' or 'hdi', not {interval!r}")
+        raise AnalysisError(f"interval must be one of {INTERVALS}, not {interval!r}")
 
 
 def credible_bounds(values: np.ndarray, confidence_level: float = 0.68, interval: str = "equal-tailed") -> np.ndarray:

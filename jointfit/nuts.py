@@ -236,9 +236,9 @@ def run_nuts(programs: NUTSPrograms, frame: NUTSFrame, *, seed: int = 0, progres
             state, record = advance(progress.state, first, chain_start, offset, chol)
             record = jax.tree_util.tree_map(np.asarray, record)
             done = min(settings.chunk, settings.iterations - first)
-            kept = {name: record[name][:, :done] if batched else record[name][:done] for name in _RECORDED}
-            records = {name: np.concatenate([progress.records[name], kept[name]], axis=axis)
-                       if progress.records else kept[name] for name in _RECORDED}
+            new = {name: record[name][:, :done] if batched else record[name][:done] for name in _RECORDED}
+            records = {name: np.concatenate([progress.records[name], new[name]], axis=axis)
+                       if progress.records else new[name] for name in _RECORDED}
             progress = GroupProgress(first + done, state, records)
             if checkpoint is not None:
                 checkpoint.save_group(index, progress)
@@ -248,7 +248,7 @@ def run_nuts(programs: NUTSPrograms, frame: NUTSFrame, *, seed: int = 0, progres
                         warming_up.discard(index)
                     bar.set_description("warmup" if warming_up else "sample")
                     bar.set_postfix(step_size=f"{np.mean(record['step_size'][..., done - 1]):.3g}",
-                                    acceptance=f"{np.mean(kept['accept_prob']):.2f}", refresh=False)
+                                    acceptance=f"{np.mean(new['accept_prob']):.2f}", refresh=False)
                     bar.update(done * (num_chains if batched else 1))
         kept = slice(settings.num_warmup, settings.iterations)
         return {name: value[:, kept] if batched else value[kept][None] for name, value in progress.records.items()}

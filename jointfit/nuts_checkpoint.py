@@ -16,20 +16,21 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, Literal
 
 import jax
 import numpy as np
 
 from .errors import AnalysisError
 
-__all__ = ["GroupProgress", "NUTSCheckpoint", "NUTSFrame"]
+__all__ = ["RESUME_MODES", "GroupProgress", "NUTSCheckpoint", "NUTSFrame", "check_resume"]
 
 _RUN_FILE = "nuts_run.json"
-_RESUME_MODES = ("resume", "overwrite")
+_GROUP_FILES = "nuts_group_*.npz"
+RESUME_MODES = ("resume", "overwrite")
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,20 @@ class GroupProgress:
     records: dict[str, np.ndarray]
 
 
+def check_resume(resume: str) -> None:
+    """Raise :class:`~jointfit.errors.AnalysisError` unless ``resume`` is one of
+    :data:`RESUME_MODES`."""
+    if resume not in RESUME_MODES:
+        raise AnalysisError(f"resume must be one of {RESUME_MODES}, not {resume!r}")
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars and arrays as the Python values JSON writes."""
+    if isinstance(value, np.generic | np.ndarray):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
 class NUTSCheckpoint:
     """The files of one run in ``log_dir`` (see the module docstring).
 
@@ -73,21 +88,27 @@ class NUTSCheckpoint:
     log_dir : path
         The run's folder (created if missing).
     description : mapping
-        What the run is (settings, chains, seed, parameter names), as JSON-able values:
-        a folder holding another run refuses to resume it.
+        What the run is (settings, chains, seed, parameter names, start options), as
+        JSON-able values (numpy scalars included): a folder holding another run
+        refuses to resume it.
     resume : {"resume", "overwrite"}
         Go on from the files in ``log_dir``, or delete them and start again.
     """
 
-    def __init__(self, log_dir: str | os.PathLike[str], description: Mapping[str, Any], resume: str = "resume") -> None:
-        if resume not in _RESUME_MODES:
-            raise AnalysisError(f"resume must be one of {_RESUME_MODES}, not {resume!r}")
+    def __init__(self, log_dir: str | os.PathLike[str], description: Mapping[str, Any],
+                 resume: Literal["resume", "overwrite"] = "resume") -> None:
+        check_resume(resume)
         self.folder = Path(log_dir)
-        self.description = json.loads(json.dumps(dict(description)))  # as it reads back
+        self.description = json.loads(json.dumps(dict(description), default=_plain))  # as it reads back
         self.folder.mkdir(parents=True, exist_ok=True)
         if resume == "overwrite":
-            for path in [self.folder / _RUN_FILE, *self.folder.glob("nuts_group_*.npz")]:
-                path.unlink()
+            self._remove_run_files()
+
+    def _remove_run_files(self) -> None:
+        """Delete the run's files, and temporary files a killed process left."""
+        for pattern in (_RUN_FILE, _GROUP_FILES, f".{_RUN_FILE}.*", f".{_GROUP_FILES}.*"):
+            for path in self.folder.glob(pattern):
+                path.unlink(missing_ok=True)
 
     def saved_frame(self) -> NUTSFrame | None:
         """The frame of the run in the folder, None when there is none.
@@ -116,13 +137,16 @@ class NUTSCheckpoint:
                          np.asarray(frame["gradient"], dtype=float), np.asarray(frame["cholesky"], dtype=float))
 
     def save_frame(self, frame: NUTSFrame) -> None:
-        """Write the run's description and frame (before any chain moves)."""
+        """Write the run's description and frame (before any chain moves), after
+        deleting any group files, which belong to no run without one."""
+        self._remove_run_files()
         content = {"description": self.description,
                    "frame": {"start": frame.start.tolist(), "potential_energy": frame.potential_energy,
                              "gradient": frame.gradient.tolist(), "cholesky": frame.cholesky.tolist()}}
-        _replace(self.folder / _RUN_FILE, lambda handle: handle.write(json.dumps(content).encode()))
+        _replace(self.folder / _RUN_FILE, lambda handle: handle.write(json.dumps(content, default=_plain).encode()))
 
     def _group_path(self, index: int) -> Path:
+        """File of group ``index``."""
         return self.folder / f"nuts_group_{index}.npz"
 
     def load_group(self, index: int, placeholder_state: Any) -> GroupProgress | None:
@@ -160,7 +184,7 @@ class NUTSCheckpoint:
         _replace(self._group_path(index), lambda handle: np.savez(handle, **arrays))
 
 
-def _replace(path: Path, write: Any) -> None:
+def _replace(path: Path, write: Callable[[IO[bytes]], object]) -> None:
     """Write ``path`` through a temporary file in its folder and an atomic rename, so
     that it always holds a whole version."""
     handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False)

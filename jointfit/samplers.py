@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import jax
 import numpy as np
@@ -27,7 +27,7 @@ from ._batches import RowProgram
 from ._compile import compile_for_work, jaxpr_work
 from ._optimize import hessian_from_gradient, scipy_objective
 from .errors import AnalysisError, JointfitWarning
-from .nuts_checkpoint import NUTSCheckpoint, NUTSFrame
+from .nuts_checkpoint import NUTSCheckpoint, NUTSFrame, check_resume
 
 __all__ = ["SamplerOutput", "Sampler", "UltraNestSampler", "NUTSSampler", "register_sampler", "get_sampler",
            "available_samplers"]
@@ -242,7 +242,8 @@ class NUTSSampler(Sampler):
     def sample(self, density: Any, *, num_warmup: int = 500, num_samples: int = 1000, num_chains: int = 1,
                chain_method: str = "parallel", dense_mass: bool = True, target_accept_prob: float = 0.8,
                seed: int = 0, progress_bar: bool = True, init_values: dict[str, float] | None = None,
-               max_tree_depth: int = 10, log_dir: str | os.PathLike[str] | None = None, resume: str = "resume",
+               max_tree_depth: int = 10, log_dir: str | os.PathLike[str] | None = None,
+               resume: Literal["resume", "overwrite"] = "resume",
                on_start: Callable[[], None] | None = None) -> SamplerOutput:
         """Run NUTS (numpyro). ``init_values`` (by path) override the MAP start.
 
@@ -279,6 +280,7 @@ class NUTSSampler(Sampler):
         if num_warmup < 0 or num_samples < 1 or num_chains < 1:
             raise AnalysisError(f"NUTS needs num_warmup >= 0, num_samples >= 1 and num_chains >= 1; got "
                                 f"{num_warmup}, {num_samples}, {num_chains}")
+        check_resume(resume)
         space = density.space
         search = _MAPSearch(density)
         settings = NUTSSettings(num_warmup=num_warmup, num_samples=num_samples, dense_mass=dense_mass,
@@ -291,7 +293,8 @@ class NUTSSampler(Sampler):
         checkpoint = None
         if log_dir is not None:
             description = {"settings": dataclasses.asdict(settings), "num_chains": num_chains, "seed": seed,
-                           "vectorized": programs.batched, "parameters": list(space.free_names)}
+                           "vectorized": programs.batched, "parameters": list(space.free_names),
+                           "init_values": dict(sorted((init_values or {}).items()))}
             checkpoint = NUTSCheckpoint(log_dir, description, resume)
         frame = None if checkpoint is None else checkpoint.saved_frame()
         if frame is None:
@@ -315,7 +318,6 @@ class NUTSSampler(Sampler):
         _warn_on_poor_mixing(samples, space.free_names)
         return SamplerOutput(samples, stats, {"n_divergences": divergences, "num_warmup": num_warmup,
                                               "chain_method": chain_method})
-
 
     @staticmethod
     def _frame(search: _MAPSearch, init_values: dict[str, float] | None) -> NUTSFrame:

@@ -267,6 +267,24 @@ def test_an_interrupted_nuts_run_resumes_from_its_log_dir_to_the_same_draws(tmp_
     assert not np.array_equal(other.samples_matrix, whole.samples_matrix)
 
 
+def test_a_nuts_log_dir_starts_afresh_where_nothing_says_what_its_files_are(tmp_path):
+    options = {"num_warmup": 100, "num_samples": 200, "seed": np.int64(2), "progress_bar": False, "quiet": True}
+    folder = tmp_path / "new"
+    first = BayesianAnalysis(line_model(), line_data()).sample("nuts", log_dir=folder, resume="overwrite", **options)
+    # chain files without the run's file belong to no run, and a killed process's
+    # temporary file is cleared: a run of another seed there starts from its own start
+    (folder / "nuts_run.json").unlink()
+    (folder / ".nuts_group_0.npz.partial").write_bytes(b"cut short")
+    other = BayesianAnalysis(line_model(), line_data()).sample("nuts", log_dir=folder, **{**options, "seed": 3})
+    assert not np.array_equal(other.samples_matrix, first.samples_matrix)
+    assert not (folder / ".nuts_group_0.npz.partial").exists()
+    with pytest.raises(AnalysisError, match=r"init_values: \{\} there, \{'src.spectrum.main.Line.a': 1.0\} now"):
+        BayesianAnalysis(line_model(), line_data()).sample("nuts", log_dir=folder, init_values={A_PATH: 1.0},
+                                                           **{**options, "seed": 3})
+    with pytest.raises(AnalysisError, match=r"resume must be one of \('resume', 'overwrite'\), not 'again'"):
+        BayesianAnalysis(line_model(), line_data()).sample("nuts", resume="again", **options)
+
+
 def test_nuts_bad_options_and_poor_mixing():
     ba = BayesianAnalysis(line_model(), line_data())
     with pytest.raises(AnalysisError, match="chain_method must be 'sequential', 'vectorized' or 'parallel', not 'threads'"):

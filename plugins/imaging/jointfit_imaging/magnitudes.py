@@ -10,7 +10,7 @@ quadrature.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -18,6 +18,9 @@ from jointfit.errors import AnalysisError
 from jointfit.intervals import check_interval, credible_bounds
 
 from .brightness import BandMagnitudes
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["magnitude_table"]
 
@@ -64,7 +67,7 @@ def _colour_rows(colour: Colour, paths: dict[str, dict[str, str]]) -> list[tuple
 
 
 def magnitude_table(results: Any, *, colours: Sequence[Colour] = (), sources: Sequence[str] = (),
-                    confidence_level: float = 0.68, interval: str = "equal-tailed") -> Any:
+                    confidence_level: float = 0.68, interval: str = "equal-tailed") -> pd.DataFrame:
     """Magnitudes of the sources with :class:`~jointfit_imaging.BandMagnitudes`, and
     colours, with intervals from every draw.
 
@@ -88,7 +91,10 @@ def magnitude_table(results: Any, *, colours: Sequence[Colour] = (), sources: Se
     -------
     pandas.DataFrame
         Indexed by ``"source: band"`` and ``"source: band1 - band2"``, with columns
-        ``value``, ``lower``, ``upper`` (magnitudes, in each image's zeropoint system).
+        ``value``, ``lower``, ``upper`` (mag, in the system of each band's zeropoints:
+        AB for zeropoints from flux units, the survey's for its keywords; a colour of
+        bands in two systems is in neither). A fixed magnitude has its value as
+        interval.
 
     Raises
     ------
@@ -99,12 +105,21 @@ def magnitude_table(results: Any, *, colours: Sequence[Colour] = (), sources: Se
     import pandas as pd
 
     check_interval(confidence_level, interval)
-    paths = _magnitude_paths(results.model, list(sources))
+    model = results.model
+    paths = _magnitude_paths(model, list(sources))
     rows = [(f"{name}: {band}", path, None) for name, bands in paths.items() for band, path in bands.items()]
     for colour in colours:
         rows += _colour_rows(colour, paths)
-    draws = np.column_stack([results.samples(first) - (0.0 if second is None else results.samples(second))
-                             for _, first, second in rows])
+    n_draws = results.samples(results.free_parameters[0]).size
+    sampled = set(results.parameter_names)
+
+    def draws_of(path: str | None) -> np.ndarray:
+        if path is None:
+            return np.zeros(n_draws)
+        # a fixed magnitude is not in the posterior: its value in every draw
+        return results.samples(path) if path in sampled else np.full(n_draws, float(model.parameters[path].value))
+
+    draws = np.column_stack([draws_of(first) - draws_of(second) for _, first, second in rows])
     # a maximum-likelihood result keeps its best fit as the last draw
     central = draws[-1] if results.analysis == "mle" else np.median(draws, axis=0)
     bounds = credible_bounds(draws, confidence_level, interval)

@@ -1,19 +1,28 @@
 """An image's photometric zeropoint as its FITS header states it.
 
-The zeropoint is the magnitude of one image unit summed over pixels. Headers state it
-in three ways, looked for in this order (the image's HDU first, then the primary HDU,
-where HST and others keep keywords that hold for every extension):
+The zeropoint is the magnitude of one image unit summed over pixels. Read by default
+are only statements whose meaning a standard fixes:
 
-1. a zeropoint keyword (:data:`ZEROPOINT_KEYWORDS`: DES's ``MAGZERO``, ZTF's and
-   unWISE's ``MAGZP``, ...), taken as it is, in whatever magnitude system the survey
-   uses;
-2. ``BUNIT`` in units of spectral flux density, read by :mod:`astropy.units`: per
-   pixel (``nanomaggy``, ``nJy``, ``Jy/pix``) or per steradian (JWST's ``MJy/sr``,
-   with the pixel's solid angle from ``PIXAR_SR`` or else the WCS), giving an AB
-   zeropoint (astropy's ``ABmag``, 48.60 in cgs units), or in maggies (SDSS, the
-   Legacy Surveys: a nanomaggy is 22.5 by definition);
+1. ESO's ``PHOTZP`` (Phase 3: ``mag = -2.5 log10(data) + PHOTZP``) and ``FLUXMAG0``
+   (the LSST and HSC pipelines: the image units of a magnitude-0 source), in the
+   survey's magnitude system;
+2. ``BUNIT`` in maggies (SDSS's ``nanomaggies``, the Legacy Surveys' ``nanomaggy``: a
+   nanomaggy is 22.5 by definition) or in spectral flux density, per pixel (``nJy``,
+   ``Jy/pix``) or per steradian (JWST's ``MJy/sr``, with the pixel's solid angle from
+   ``PIXAR_SR`` or else the WCS), read by :mod:`astropy.units`: AB (astropy's
+   ``ABmag``, 48.60 in cgs units);
 3. HST's ``PHOTFLAM`` (erg/s/cm^2/Å per electron/s) and ``PHOTPLAM`` (Å), for images
-   in electrons (or counts) per second, or in electrons with ``EXPTIME``: an AB zeropoint.
+   in electrons (or counts) per second, or in electrons with ``EXPTIME``: AB.
+
+The keywords surveys write without a common convention (:data:`SURVEY_KEYWORDS`:
+DES's ``MAGZERO``, ZTF's and unWISE's ``MAGZP``, ...) are per image unit in some
+pipelines and per second in others (CASU's ``MAGZPT``, not read at all, is for 1 s at
+airmass 1): they are read only when asked for (``survey_keywords``), as per image unit.
+
+The image's own header comes first: the first header that states a zeropoint gives
+it, its companion keywords (``BUNIT``, ``EXPTIME``, ``PHOTPLAM``, ``PIXAR_SR``) looked
+up in the image's header, then the primary's (HST keeps ``PHOTFLAM`` and ``EXPTIME``
+in the primary header and ``BUNIT`` in the image's).
 """
 
 from __future__ import annotations
@@ -28,49 +37,78 @@ from astropy.io import fits
 
 from jointfit.errors import DataError
 
-__all__ = ["ZEROPOINT_KEYWORDS", "Zeropoint", "header_zeropoint", "pixel_solid_angle"]
+__all__ = ["STANDARD_KEYWORDS", "SURVEY_KEYWORDS", "Zeropoint", "header_zeropoint", "survey_keywords_present"]
 
-ZEROPOINT_KEYWORDS = ("MAGZERO", "MAGZP", "MAGZPT", "ZEROPT", "ZEROPOINT", "ZPMAG", "MAG_ZP", "PHOTZP", "ZP")
-"""Header keywords read as the magnitude of one image unit, in this order."""
+STANDARD_KEYWORDS = ("PHOTZP", "FLUXMAG0")
+"""Zeropoint keywords whose meaning a standard fixes, read by default."""
+
+SURVEY_KEYWORDS = ("MAGZERO", "MAGZP", "ZEROPT", "ZEROPOINT", "MAG_ZP", "ZPMAG")
+"""Zeropoint keywords read, as per image unit, only when asked for."""
 
 _COUNT_UNITS = ("ELECTRON", "COUNT", "DN", "ADU")
+_RATE_ENDINGS = ("/S", "/SEC", "/SECOND", "S-1", "S**-1", "S^-1")
 
 
 @dataclass(frozen=True)
 class Zeropoint:
-    """A zeropoint (magnitude of one image unit) and where it came from, for messages
-    and displays."""
+    """A zeropoint and where it came from.
+
+    Attributes
+    ----------
+    value : float
+        Magnitude (mag) of one image unit summed over pixels.
+    origin : str
+        The keywords it came from and the magnitude system, for messages and displays.
+    """
 
     value: float
     origin: str
 
 
-def _lookup(headers: Sequence[fits.Header], keyword: str) -> tuple[Any, int] | None:
-    """First value of ``keyword`` in ``headers`` and the index of the header holding it."""
-    for index, header in enumerate(headers):
-        if keyword in header and header[keyword] is not None and not isinstance(header[keyword], fits.Undefined):
-            return header[keyword], index
-    return None
+class _Headers:
+    """Keyword lookups in an image's headers, the image's own first."""
 
+    def __init__(self, headers: Sequence[fits.Header], label: str) -> None:
+        self.headers, self.label = tuple(headers), label
 
-def _number(headers: Sequence[fits.Header], keyword: str, label: str) -> float | None:
-    found = _lookup(headers, keyword)
-    if found is None:
+    def value(self, keyword: str, headers: Sequence[fits.Header] | None = None) -> Any:
+        """The first value of ``keyword`` (None if absent or undefined)."""
+        for header in self.headers if headers is None else headers:
+            value = header.get(keyword)
+            if value is not None and not isinstance(value, fits.card.Undefined):
+                return value
         return None
-    value = found[0]
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise DataError(f"{label}: header keyword {keyword} = {value!r} should be a finite number")
-    return float(value)
+
+    def number(self, keyword: str, headers: Sequence[fits.Header] | None = None, positive: bool = False
+               ) -> float | None:
+        """``keyword`` as a finite number (positive if asked), None if absent.
+
+        Raises
+        ------
+        DataError
+            A value that is not such a number.
+        """
+        value = self.value(keyword, headers)
+        if value is None:
+            return None
+        if (isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value)
+                or positive and value <= 0):
+            expected = "a positive number" if positive else "a finite number"
+            raise DataError(f"{self.label}: header keyword {keyword} = {value!r} should be {expected}")
+        return float(value)
 
 
 def _flux_unit(text: str) -> u.UnitBase | None:
     """``text`` (a BUNIT) as a unit of spectral flux density per pixel or per solid
-    angle, or of maggies (flux ratios to the AB zero); None for anything else
-    (counts, surface brightness in magnitudes, ...)."""
+    angle, or of maggies (flux ratios to the AB zero); None for anything else (counts,
+    surface brightness in magnitudes, ...). Only maggies are read case-insensitively
+    and in the plural: elsewhere case tells milli from mega."""
     word = text.strip()
-    plural = word.lower()  # SDSS writes "nanomaggies", HST "ELECTRONS"
-    singular = plural[:-3] + "y" if plural.endswith("ies") else plural.removesuffix("s")
-    for spelling in (word, plural, singular):
+    spellings = [word]
+    if "magg" in word.lower():
+        lower = word.lower()
+        spellings += [lower, lower[:-3] + "y" if lower.endswith("ies") else lower]
+    for spelling in spellings:
         try:
             unit = u.Unit(spelling)
         except (ValueError, TypeError):
@@ -88,72 +126,99 @@ def _ab_magnitude(flux: u.Quantity) -> float:
     return float(flux.to_value(u.ABmag))
 
 
-def _from_bunit(headers: Sequence[fits.Header], pixel_solid_angle: float, label: str) -> Zeropoint | None:
-    found = _lookup(headers, "BUNIT")
-    if found is None or not isinstance(found[0], str):
-        return None
-    unit = _flux_unit(found[0])
+def _from_keywords(lookup: _Headers, header: fits.Header, keywords: Sequence[str], system: str) -> Zeropoint | None:
+    """A zeropoint keyword of ``header``: ``FLUXMAG0`` as 2.5 log10 of it, the others as
+    they are."""
+    for keyword in keywords:
+        value = lookup.number(keyword, [header], positive=keyword == "FLUXMAG0")
+        if value is not None:
+            if keyword == "FLUXMAG0":
+                value = 2.5 * math.log10(value)
+            return Zeropoint(value, f"header keyword {keyword} ({system})")
+    return None
+
+
+def _from_bunit(lookup: _Headers, header: fits.Header, wcs: Any) -> Zeropoint | None:
+    """The AB zeropoint of ``header``'s BUNIT, when it is a unit of flux density."""
+    bunit = lookup.value("BUNIT", [header])
+    unit = _flux_unit(bunit) if isinstance(bunit, str) else None
     if unit is None:
         return None
-    origin = f"BUNIT = {found[0]!r} (AB)"
+    origin = f"BUNIT = {bunit!r} (AB)"
     if unit.is_equivalent(u.mgy):  # SDSS's definition: one nanomaggy is 22.5
-        return Zeropoint(-2.5 * math.log10(unit.to(u.mgy)), origin)
+        return Zeropoint(-2.5 * math.log10(unit.to(u.mgy)) + 0.0, origin)
     if unit.is_equivalent(u.Jy):
         return Zeropoint(_ab_magnitude(1.0 * unit), origin)
-    area = _number(headers, "PIXAR_SR", label)
-    if area is not None and area <= 0:
-        raise DataError(f"{label}: header keyword PIXAR_SR = {area!r} should be a positive solid angle (sr)")
-    origin = f"BUNIT = {found[0]!r} times the pixel's solid angle ({'PIXAR_SR' if area else 'from the WCS'}) (AB)"
-    return Zeropoint(_ab_magnitude(1.0 * unit * (area or pixel_solid_angle) * u.sr), origin)
+    area, where = lookup.number("PIXAR_SR", positive=True), "PIXAR_SR"
+    if area is None:
+        area, where = float(wcs.proj_plane_pixel_area().to_value(u.sr)), "from the WCS"
+    origin = f"BUNIT = {bunit!r} times the pixel's solid angle ({where}) (AB)"
+    return Zeropoint(_ab_magnitude(1.0 * unit * area * u.sr), origin)
 
 
-def _from_photflam(headers: Sequence[fits.Header], label: str) -> Zeropoint | None:
-    photflam, photplam = _number(headers, "PHOTFLAM", label), _number(headers, "PHOTPLAM", label)
-    if photflam is None or photplam is None:
+def _from_photflam(lookup: _Headers, header: fits.Header) -> Zeropoint | None:
+    """The AB zeropoint from ``header``'s PHOTFLAM, with PHOTPLAM, BUNIT and EXPTIME from
+    any header; None when BUNIT does not say whether the image is a rate or a total."""
+    photflam = lookup.number("PHOTFLAM", [header], positive=True)
+    if photflam is None:
         return None
-    if photflam <= 0 or photplam <= 0:
-        raise DataError(f"{label}: PHOTFLAM = {photflam!r} and PHOTPLAM = {photplam!r} should be positive")
+    photplam = lookup.number("PHOTPLAM", positive=True)
+    if photplam is None:
+        return None
     # AB magnitude of one electron per second: f_nu = PHOTFLAM PHOTPLAM^2 / c
     f_nu = (photflam * u.erg / u.s / u.cm**2 / u.AA).to(u.Jy, u.spectral_density(photplam * u.AA))
     value = _ab_magnitude(f_nu)
-    found = _lookup(headers, "BUNIT")
-    bunit = found[0].strip().upper() if found is not None and isinstance(found[0], str) else ""
-    if bunit.replace(" ", "").endswith(("/S", "/SEC", "/SECOND", "S-1", "S**-1", "S^-1")):
+    bunit = lookup.value("BUNIT")
+    bunit = bunit.strip().upper().replace(" ", "") if isinstance(bunit, str) else ""
+    if bunit.endswith(_RATE_ENDINGS):
         return Zeropoint(value, "PHOTFLAM and PHOTPLAM (AB)")
     if bunit.rstrip("S") in _COUNT_UNITS:
-        exposure = _number(headers, "EXPTIME", label)
-        if exposure is None or exposure <= 0:
-            raise DataError(f"{label}: an image in {bunit} with PHOTFLAM needs a positive EXPTIME (s) for its "
-                            f"zeropoint, found {exposure!r}; give zeropoint=")
+        exposure = lookup.number("EXPTIME", positive=True)
+        if exposure is None:
+            raise DataError(f"{lookup.label}: an image in {bunit} with PHOTFLAM needs EXPTIME (s) for its zeropoint")
         return Zeropoint(value + 2.5 * math.log10(exposure), "PHOTFLAM, PHOTPLAM and EXPTIME (AB)")
-    return None  # a rate or a total? without BUNIT the header does not say
+    return None
 
 
-def header_zeropoint(headers: Sequence[fits.Header], *, pixel_solid_angle: float, label: str) -> Zeropoint | None:
-    """The zeropoint the headers state (see the module docstring), or None.
+def header_zeropoint(headers: Sequence[fits.Header], *, wcs: Any, label: str,
+                     survey_keywords: bool = False) -> Zeropoint | None:
+    """The zeropoint the headers state (see the module docstring).
 
     Parameters
     ----------
     headers : sequence of astropy.io.fits.Header
         The image's header, then any others whose keywords hold for it (the primary's).
-    pixel_solid_angle : float
-        The pixel's solid angle (sr), for images per steradian without ``PIXAR_SR``.
+    wcs : astropy.wcs.WCS
+        The image's celestial WCS: the pixel's solid angle for images per steradian
+        without ``PIXAR_SR``.
     label : str
         The image, for messages.
+    survey_keywords : bool
+        Also read :data:`SURVEY_KEYWORDS`, as the magnitude of one image unit.
+
+    Returns
+    -------
+    Zeropoint or None
+        None when no header states one.
 
     Raises
     ------
     DataError
-        A zeropoint keyword that is not a finite number, a non-positive ``PIXAR_SR``,
-        ``PHOTFLAM`` or ``PHOTPLAM``, or an image in electrons without ``EXPTIME``.
+        A zeropoint keyword that is not a finite number, a non-positive ``FLUXMAG0``,
+        ``PIXAR_SR``, ``PHOTFLAM``, ``PHOTPLAM`` or ``EXPTIME``, or an image in
+        electrons with ``PHOTFLAM`` but no ``EXPTIME``.
     """
-    for keyword in ZEROPOINT_KEYWORDS:
-        value = _number(headers, keyword, label)
-        if value is not None:
-            return Zeropoint(value, f"header keyword {keyword}")
-    return _from_bunit(headers, pixel_solid_angle, label) or _from_photflam(headers, label)
+    lookup = _Headers(headers, label)
+    keywords = STANDARD_KEYWORDS + (SURVEY_KEYWORDS if survey_keywords else ())
+    for header in lookup.headers:
+        found = (_from_keywords(lookup, header, keywords, "the survey's magnitude system")
+                 or _from_bunit(lookup, header, wcs) or _from_photflam(lookup, header))
+        if found is not None:
+            return found
+    return None
 
 
-def pixel_solid_angle(wcs: Any) -> float:
-    """Solid angle (sr) of a pixel at the WCS's reference point."""
-    return float(wcs.proj_plane_pixel_area().to_value(u.sr))
+def survey_keywords_present(headers: Sequence[fits.Header]) -> list[str]:
+    """The :data:`SURVEY_KEYWORDS` the headers hold, with their values, for a hint."""
+    return [f"{keyword} = {header[keyword]!r}" for header in headers for keyword in SURVEY_KEYWORDS
+            if keyword in header]

@@ -11,6 +11,8 @@ box plus a margin of half the PSF so that light from outside a window scatters i
 from __future__ import annotations
 
 import math
+import numbers
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 from scipy import special
 
-from jointfit.errors import DataError, PluginError
+from jointfit.errors import DataError, JointfitWarning, PluginError
 from jointfit.parameter import Parameter
 from jointfit.plugin import Plugin
 from jointfit.priors import Uniform_prior
@@ -29,7 +31,7 @@ from jointfit.space import ParameterSpace
 from .brightness import BandMagnitudes, band_flux
 from .data import read_image
 from .grid import SkyGrid, icrs_to_pixel, pixel_scale_at
-from .photometry import ZEROPOINT_KEYWORDS, header_zeropoint, pixel_solid_angle
+from .photometry import STANDARD_KEYWORDS, SURVEY_KEYWORDS, header_zeropoint, survey_keywords_present
 from .psf import psf_image
 from .render import PixelIntegrator, PSFConvolver
 from .shapes import ImagingShape, gnomonic
@@ -107,10 +109,12 @@ class ImageLike(Plugin):
         Without one the model is not convolved.
     zeropoint : float, "header" or None
         Magnitude of one image unit summed over pixels. By default (None) what the
-        image's FITS header states, if it does (a keyword such as ``MAGZERO`` or
-        ``MAGZP``, a ``BUNIT`` of flux density such as ``nanomaggy`` or ``MJy/sr``, or
-        HST's ``PHOTFLAM``; :mod:`~jointfit_imaging.photometry`), else 0: magnitudes
-        of one image unit. ``"header"`` requires the header to state it.
+        image's FITS header states in a standard way (ESO's ``PHOTZP``, ``FLUXMAG0``,
+        a ``BUNIT`` of flux density such as ``nanomaggy`` or ``MJy/sr``, HST's
+        ``PHOTFLAM``; :mod:`~jointfit_imaging.photometry`), else 0: magnitudes of one
+        image unit (with a warning when the header has a survey keyword such as
+        ``MAGZERO``, whose convention varies). ``"header"`` also reads those survey
+        keywords, as per image unit, and requires a zeropoint.
         :attr:`zeropoint_origin` says where the value came from.
     band : str, optional
         Band name looked up in the sources' ``BandMagnitudes`` (default: ``name``).
@@ -194,24 +198,33 @@ class ImageLike(Plugin):
 
     def _zeropoint(self, given: float | str | None) -> tuple[float, str]:
         """(zeropoint, where it came from) for the ``zeropoint`` argument."""
-        if not (given is None or isinstance(given, str) and given == "header"):
-            try:
-                value = math.nan if isinstance(given, str) else float(given)
-            except (TypeError, ValueError):
-                value = math.nan
-            if not math.isfinite(value):
+        if given is not None and not (isinstance(given, str) and given == "header"):
+            if isinstance(given, bool | str) or not isinstance(given, numbers.Real) or not math.isfinite(given):
                 raise PluginError(f"plugin {self.name!r}: zeropoint must be a finite number (magnitude of one "
                                   f"image unit), 'header' or None, got {given!r}")
-            return value, "given"
-        stated = header_zeropoint(self.image.headers, pixel_solid_angle=pixel_solid_angle(self.image.wcs),
-                                  label=self.image.label)
+            return float(given), "given"
+        required, label = given == "header", self.image.label
+        try:
+            stated = header_zeropoint(self.image.headers, wcs=self.image.wcs, label=label, survey_keywords=required)
+        except DataError as exc:
+            if required:
+                raise
+            warnings.warn(f"{exc}; zeropoint 0 used (magnitudes of one image unit): give zeropoint=",
+                          JointfitWarning, stacklevel=3)
+            return 0.0, f"not read ({exc})"
         if stated is not None:
             return stated.value, stated.origin
-        if given == "header":
+        if required:
             where = "its header" if self.image.headers else "an array, which has no header"
-            raise DataError(f"{self.image.label}: zeropoint='header', but {where} states no zeropoint (keywords "
-                            f"{', '.join(ZEROPOINT_KEYWORDS)}; BUNIT in flux density; PHOTFLAM and PHOTPLAM); "
-                            "give zeropoint= as a number")
+            raise DataError(f"{label}: zeropoint='header', but {where} states no zeropoint (keywords "
+                            f"{', '.join(STANDARD_KEYWORDS + SURVEY_KEYWORDS)}; BUNIT in flux density; PHOTFLAM "
+                            "and PHOTPLAM); give zeropoint= as a number")
+        survey = survey_keywords_present(self.image.headers)
+        if survey:
+            warnings.warn(f"{label}: the header states {', '.join(survey)}, a zeropoint per image unit in some "
+                          "surveys and per second in others; zeropoint 0 used (magnitudes of one image unit): "
+                          "give zeropoint='header' to read it as per image unit, or a number",
+                          JointfitWarning, stacklevel=3)
         return 0.0, "not stated (magnitudes of one image unit)"
 
     def _add_sky_parameters(self, sky: str) -> None:

@@ -233,13 +233,14 @@ def _zeropoint_of(tmp_path, keywords: dict, primary_keywords: dict | None = None
 def test_zeropoint_from_what_the_header_states(tmp_path):
     import astropy.units as u
 
-    # a zeropoint keyword (DES coadds), taken as it is, before anything else
-    assert _zeropoint_of(tmp_path, {"MAGZERO": 30.0, "BUNIT": "nanomaggy"}) == (30.0, "header keyword MAGZERO")
-    assert _zeropoint_of(tmp_path, {"MAGZP": 26.3})[0] == 26.3
+    # standard keywords: ESO's PHOTZP, the LSST/HSC pipelines' FLUXMAG0
+    assert _zeropoint_of(tmp_path, {"PHOTZP": 30.0}) == (30.0, "header keyword PHOTZP (the survey's magnitude system)")
+    assert _zeropoint_of(tmp_path, {"FLUXMAG0": 63095734448.0194})[0] == pytest.approx(27.0, abs=1e-12)
     # SDSS frames and Legacy Surveys cutouts: a nanomaggy is 22.5 AB by definition
     for bunit in ("nanomaggies", "nanomaggy", "nmgy"):
         assert _zeropoint_of(tmp_path, {"BUNIT": bunit})[0] == pytest.approx(22.5, abs=1e-12)
     assert _zeropoint_of(tmp_path, {"BUNIT": "nJy"})[0] == pytest.approx(31.4, abs=1e-4)  # 31.4 by the 3631 Jy rule
+    assert _zeropoint_of(tmp_path, {"BUNIT": "MJY/SR"}) == (0.0, "not stated (magnitudes of one image unit)")
     # JWST: MJy/sr over the pixel's solid angle, -6.10 - 2.5 log10(PIXAR_SR) (JWST's documentation)
     area = 9.31e-14
     assert _zeropoint_of(tmp_path, {"BUNIT": "MJy/sr", "PIXAR_SR": area})[0] == pytest.approx(
@@ -247,6 +248,9 @@ def test_zeropoint_from_what_the_header_states(tmp_path):
     pixel_sr = (SCALE / 3600.0 * math.pi / 180.0) ** 2
     zeropoint, origin = _zeropoint_of(tmp_path, {"BUNIT": "MJy/sr"})
     assert zeropoint == pytest.approx(-6.10 - 2.5 * math.log10(pixel_sr), abs=1e-6) and "from the WCS" in origin
+    # the image's own header before the primary's
+    assert _zeropoint_of(tmp_path, {"BUNIT": "MJy/sr", "PIXAR_SR": area}, {"PHOTZP": 25.0})[0] == pytest.approx(
+        -6.10 - 2.5 * math.log10(area), abs=1e-9)
     # HST: PHOTFLAM and PHOTPLAM in the primary header, BUNIT in SCI, against astropy's AB magnitudes
     photflam, photplam = 7.0723e-20, 8045.0
     ab_of_one = (photflam * u.erg / u.s / u.cm**2 / u.AA).to(u.ABmag, u.spectral_density(photplam * u.AA)).value
@@ -255,16 +259,23 @@ def test_zeropoint_from_what_the_header_states(tmp_path):
     total = _zeropoint_of(tmp_path, {"BUNIT": "ELECTRONS"}, {"PHOTFLAM": photflam, "PHOTPLAM": photplam,
                                                                  "EXPTIME": 500.0})
     assert total[0] == pytest.approx(ab_of_one + 2.5 * math.log10(500.0), abs=1e-9)
+    # survey keywords (per image unit in some pipelines, per second in others): only when asked for
+    with pytest.warns(JointfitWarning, match=r"the header states MAGZERO = 30.0, a zeropoint per image unit in "
+                                             r"some surveys and per second in others; zeropoint 0 used"):
+        assert _zeropoint_of(tmp_path, {"MAGZERO": 30.0})[0] == 0.0
+    assert _zeropoint_of(tmp_path, {"MAGZERO": 30.0}, zeropoint="header")[0] == 30.0
+    assert _zeropoint_of(tmp_path, {"MAGZP": 26.3, "BUNIT": "nanomaggy"}, zeropoint="header") == (
+        26.3, "header keyword MAGZP (the survey's magnitude system)")
     # a header that says nothing (an SDSS cutout in DN), a number given, an array
     assert _zeropoint_of(tmp_path, {"BUNIT": "DNs"}) == (0.0, "not stated (magnitudes of one image unit)")
-    assert _zeropoint_of(tmp_path, {"MAGZERO": 30.0}, zeropoint=25.0) == (25.0, "given")
+    assert _zeropoint_of(tmp_path, {"PHOTZP": 30.0}, zeropoint=25.0) == (25.0, "given")
     assert blank().zeropoint == 22.5
     assert ImageLike("r", np.zeros(SHAPE), variance=np.ones(SHAPE), wcs=simple_wcs(SHAPE, SCALE, RA, DEC)).zeropoint == 0
 
 
 def test_the_header_zeropoint_sets_the_model_flux(tmp_path):
     header = simple_wcs(SHAPE, SCALE, RA, DEC).to_header()
-    header["MAGZERO"] = 30.0
+    header["PHOTZP"] = 30.0
     fits.PrimaryHDU(np.zeros(SHAPE), header).writeto(tmp_path / "des.fits")
     plugin = ImageLike("r", tmp_path / "des.fits", variance=np.ones(SHAPE), psf=GaussianPSF(1.0))
     model = Model(PointSource("star", RA, DEC, spectral_shape=BandMagnitudes(r=21.0)))
@@ -274,21 +285,24 @@ def test_the_header_zeropoint_sets_the_model_flux(tmp_path):
 
 def test_zeropoint_problems_are_named(tmp_path):
     with pytest.raises(DataError, match=r"zp.fits\[0\]: zeropoint='header', but its header states no zeropoint "
-                                        r"\(keywords MAGZERO, MAGZP"):
+                                        r"\(keywords PHOTZP, FLUXMAG0, MAGZERO"):
         _zeropoint_of(tmp_path, {"BUNIT": "DNs"}, zeropoint="header")
     with pytest.raises(DataError, match="an array, which has no header"):
         ImageLike("r", np.zeros(SHAPE), variance=np.ones(SHAPE), wcs=simple_wcs(SHAPE, SCALE, RA, DEC),
                   zeropoint="header")
-    with pytest.raises(DataError, match=r"header keyword MAGZERO = 'thirty' should be a finite number"):
-        _zeropoint_of(tmp_path, {"MAGZERO": "thirty"})
-    with pytest.raises(DataError, match=r"image in ELECTRONS with PHOTFLAM needs a positive EXPTIME"):
-        _zeropoint_of(tmp_path, {"BUNIT": "ELECTRONS", "PHOTFLAM": 1e-19, "PHOTPLAM": 5000.0})
-    with pytest.raises(DataError, match=r"PIXAR_SR = -1.0 should be a positive solid angle"):
-        _zeropoint_of(tmp_path, {"BUNIT": "MJy/sr", "PIXAR_SR": -1.0})
-    for bad in ("22.5", math.nan, [22.5]):
+    # a statement that cannot be read: an error when the zeropoint is required, else 0 and a warning
+    for keywords, message in (({"PHOTZP": "thirty"}, r"header keyword PHOTZP = 'thirty' should be a finite number"),
+                              ({"BUNIT": "ELECTRONS", "PHOTFLAM": 1e-19, "PHOTPLAM": 5000.0},
+                               r"image in ELECTRONS with PHOTFLAM needs EXPTIME"),
+                              ({"BUNIT": "MJy/sr", "PIXAR_SR": -1.0}, r"PIXAR_SR = -1.0 should be a positive number")):
+        with pytest.raises(DataError, match=message):
+            _zeropoint_of(tmp_path, keywords, zeropoint="header")
+        with pytest.warns(JointfitWarning, match=message + ".*; zeropoint 0 used"):
+            assert _zeropoint_of(tmp_path, keywords)[0] == 0.0
+    for bad in ("22.5", math.nan, [22.5], True):
         with pytest.raises(PluginError, match="zeropoint must be a finite number"):
-            blank_options = {"variance": np.ones(SHAPE), "wcs": simple_wcs(SHAPE, SCALE, RA, DEC), "zeropoint": bad}
-            ImageLike("r", np.zeros(SHAPE), **blank_options)
+            ImageLike("r", np.zeros(SHAPE), variance=np.ones(SHAPE), wcs=simple_wcs(SHAPE, SCALE, RA, DEC),
+                      zeropoint=bad)
 
 
 # -- bad input ---------------------------------------------------------------------------------

@@ -84,13 +84,26 @@ def test_magnitude_table_gives_colours_with_the_bands_correlation(joint_fit):
     assert len(hdi) == 3 and hdi.attrs["interval"] == "hdi" and (hdi["lower"] < hdi["value"]).all()
 
 
+def test_a_fixed_magnitude_enters_the_table_as_its_value(cutouts):
+    model = tutorial_model()
+    model.parameters[PATHS["NUV"]].free = False
+    fixed = model.parameters[PATHS["NUV"]].value
+    fit = JointLikelihood(model, DataList(*read_band_images(cutouts)[:2]))
+    fit.fit(quiet=True)
+    table = magnitude_table(fit.results, colours=["NUV - r"])
+    assert tuple(table.loc["galaxy: NUV"]) == (fixed, fixed, fixed)
+    r, colour = table.loc["galaxy: r"], table.loc["galaxy: NUV - r"]
+    assert colour["value"] == pytest.approx(fixed - r["value"], abs=1e-12)
+    assert colour["upper"] - colour["lower"] == pytest.approx(r["upper"] - r["lower"], rel=1e-9)
+
+
 @pytest.mark.parametrize("options, message", [
     ({"colours": ["NUV - g"]}, r"no source has magnitudes in both 'NUV' and 'g'; their bands: \{'galaxy': \['r', "),
     ({"colours": ["NUV"]}, r"a colour is two bands, 'NUV - r' or \('NUV', 'r'\)"),
     ({"colours": ["galaxy: NUV - star: r"]}, r"'star: r' is not a magnitude 'source: band' of the table"),
     ({"sources": ["star"]}, r"no source with BandMagnitudes called \['star'\]; the model's are \['galaxy'\]"),
     ({"confidence_level": 1.5}, r"confidence_level must lie in \(0, 1\)"),
-    ({"interval": "central"}, "interval must be 'equal-tailed' or 'hdi'"),
+    ({"interval": "central"}, r"interval must be one of \('equal-tailed', 'hdi'\), not 'central'"),
 ])
 def test_magnitude_table_names_what_it_cannot_tabulate(joint_fit, options, message):
     with pytest.raises(AnalysisError, match=message):
