@@ -28,8 +28,7 @@ The regions move with the centre (dynamic slices).
 :class:`PSFConvolver` convolves by FFT with the PSF's transform precomputed, zero
 padding that keeps light from wrapping around, the PSF's centre at its geometric
 centre (odd or even size) and point sources as phase ramps: sub-pixel exact
-positions, scaled PSFs; a separable PSF (a Gaussian) without point sources goes
-along rows and columns instead, which is cheaper.
+positions, scaled PSFs.
 """
 
 from __future__ import annotations
@@ -299,14 +298,7 @@ class PixelIntegrator:
 
 
 class PSFConvolver:
-    """Convolution of images of one shape with one PSF, by FFT, or directly along rows
-    and columns when the PSF is separable.
-
-    A PSF that is the outer product of two profiles (a Gaussian integrated over pixels,
-    say: its image has rank one to rounding) and has odd sides is convolved, when no
-    point source is added, as two 1-D convolutions on the CPU: for a 21-pixel Gaussian on a
-    524 x 524 grid, value and gradient in 3.3 ms against the transforms' 5.2 ms on one
-    core (2.2 against 5.5 ms on two), equal to 1e-15.
+    """Convolution of images of one shape with one PSF, by FFT.
 
     Parameters
     ----------
@@ -340,41 +332,14 @@ class PSFConvolver:
         centre_shift = np.exp(2j * np.pi * (self._fy * (ky - 1) / 2.0 + self._fx * (kx - 1) / 2.0))
         self._psf_ft = jnp.asarray(np.fft.rfft2(psf, s=self.fft_shape) * centre_shift)
         self._fy_j, self._fx_j = jnp.asarray(self._fy), jnp.asarray(self._fx)
-        self.separable = _separable_factors(psf)
-
-    def _convolve_separable(self, image: Any) -> Any:
-        """``image`` convolved with the PSF ``column x row`` along each axis in turn
-        (zero outside the image, as the FFT with padding)."""
-        column, row = self.separable
-        ky, kx = column.size, row.size
-        # lax's convolution correlates: the kernels reversed
-        row_kernel = jnp.asarray(row[::-1])[None, None, None, :]
-        along_x = jax.lax.conv_general_dilated(image[None, None], row_kernel, (1, 1), [(0, 0), (kx // 2, kx // 2)])
-        return jax.lax.conv_general_dilated(along_x, jnp.asarray(column[::-1])[None, None, :, None], (1, 1),
-                                            [(ky // 2, ky // 2), (0, 0)])[0, 0]
 
     def __call__(self, image: Any, point_x: Any = None, point_y: Any = None, point_flux: Any = None) -> Any:
         """``image`` convolved with the PSF, plus point sources of ``point_flux`` at
         pixel positions (``point_x``, ``point_y``) (arrays, in the image's zero-based
         pixel coordinates), as an image of the same shape."""
-        # measured faster on CPUs only; accelerators keep their FFTs
-        if point_flux is None and self.separable is not None and jax.default_backend() == "cpu":
-            return self._convolve_separable(image)
         transform = jnp.fft.rfft2(image, s=self.fft_shape)
         if point_flux is not None:
             phase = -2j * jnp.pi * (self._fy_j[None] * point_y[:, None, None] + self._fx_j[None] * point_x[:, None, None])
             transform = transform + jnp.sum(point_flux[:, None, None] * jnp.exp(phase), axis=0)
         ny, nx = self.shape
         return jnp.fft.irfft2(transform * self._psf_ft, s=self.fft_shape)[:ny, :nx]
-
-
-def _separable_factors(psf: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """``(column, row)`` with ``psf == outer(column, row)`` to rounding (its second
-    singular value below 1e-13 of the first), for PSFs of odd sides; None otherwise."""
-    if psf.shape[0] % 2 == 0 or psf.shape[1] % 2 == 0:
-        return None
-    left, values, right = np.linalg.svd(psf)
-    if values.size > 1 and values[1] > 1e-13 * values[0]:
-        return None
-    sign = 1.0 if left[:, 0].sum() >= 0 else -1.0
-    return sign * left[:, 0] * math.sqrt(values[0]), sign * right[0] * math.sqrt(values[0])

@@ -111,28 +111,6 @@ def test_fft_convolution_equals_direct_convolution(psf_shape):
     assert total == pytest.approx(full[ky // 2:ky // 2 + 40, kx // 2:kx // 2 + 52].sum(), rel=0.05)
 
 
-def test_a_separable_psf_is_convolved_along_rows_and_columns_as_the_fft_does():
-    """A Gaussian integrated over pixels (an outer product) goes through two 1-D
-    convolutions; values and gradients equal the transform's and scipy's."""
-    rng = np.random.default_rng(7)
-    image = jnp.asarray(rng.random((40, 52)))
-    gaussian = GaussianPSF(1.12).sample(0.262)
-    direct = PSFConvolver(gaussian, image.shape)
-    assert direct.separable is not None and PSFConvolver(MoffatPSF(1.0).sample(0.262), image.shape).separable is None
-    assert PSFConvolver(np.outer([1.0, 2.0], [1.0, 3.0, 1.0]), image.shape).separable is None  # even: half-pixel shift
-    np.testing.assert_allclose(np.outer(*direct.separable), gaussian / gaussian.sum(), rtol=0, atol=1e-16)
-    convolved = np.asarray(direct(image))
-    np.testing.assert_allclose(convolved, signal.convolve2d(np.asarray(image), gaussian / gaussian.sum(), mode="same"),
-                               rtol=0, atol=1e-13)
-    # the same convolution by FFT: a point source of zero flux keeps the transform's path
-    by_fft = direct(image, jnp.zeros(1), jnp.zeros(1), jnp.zeros(1))
-    np.testing.assert_allclose(convolved, np.asarray(by_fft), rtol=0, atol=1e-13)
-    weights = jnp.asarray(rng.random(image.shape))
-    gradient = jax.grad(lambda x: jnp.sum(weights * direct(x) ** 2))(image)
-    fft_gradient = jax.grad(lambda x: jnp.sum(weights * direct(x, jnp.zeros(1), jnp.zeros(1), jnp.zeros(1)) ** 2))(image)
-    np.testing.assert_allclose(np.asarray(gradient), np.asarray(fft_gradient), rtol=1e-12)
-
-
 def test_no_light_wraps_around():
     image = np.zeros((30, 30))
     image[0, 0] = 1.0  # a source in a corner: its light must not appear at the far edges
