@@ -66,7 +66,7 @@ ASTROPHOT_SCRIPT = textwrap.dedent("""
         sigma = header["PSFFWHM"] / 2.355
         width = 2 * int(np.ceil(5 * sigma / scale)) + 1
         # AstroPhot reads CD keywords from files; the WCS object covers CDELT/PC headers too
-        targets.append(ap.TargetImage(data=data, wcs=WCS(header), zeropoint=header["ZEROPT"],
+        targets.append(ap.TargetImage(data=data, wcs=WCS(header), zeropoint=header["PHOTZP"],
                                       variance=variance, psf=ap.utils.initialize.gaussian_psf(sigma, width, scale),
                                       name=f"{band}band"))
     models = [ap.Model(name=f"{t.name}_model", model_type="sersic galaxy model", target=t, psf_convolve=True)

@@ -89,9 +89,9 @@ def simulate_cutout(path: str | os.PathLike[str], model: Model, band: Band, size
     cutout of ``band`` centred on ``centre`` (ra, dec in degrees; north up, east left),
     with Gaussian noise of the band's sigma (``ImageLike.simulate``; ``seed`` an
     integer or a JAX random key), and write it as a survey cutout: the image with its
-    WCS header, FILTER, ZEROPT and PSFFWHM (arcsec; ``psf_fwhm`` overrides the band's)
-    keywords, and a VARIANCE extension. The image sees every source with a magnitude
-    in the band; ``keywords`` are added to the header.
+    WCS header, FILTER, PHOTZP (the zeropoint, ESO's keyword) and PSFFWHM (arcsec;
+    ``psf_fwhm`` overrides the band's) keywords, and a VARIANCE extension. The image
+    sees every source with a magnitude in the band; ``keywords`` are added to the header.
     """
     fwhm = band.psf_fwhm if psf_fwhm is None else psf_fwhm
     wcs = simple_wcs((size, size), band.pixel_scale, *centre)
@@ -103,7 +103,8 @@ def simulate_cutout(path: str | os.PathLike[str], model: Model, band: Band, size
     key = jax.random.PRNGKey(seed) if isinstance(seed, int) else seed
     image = np.asarray(plugin.simulate(space.unpack(space.initial_theta), key))
     header = wcs.to_header()
-    header["FILTER"], header["ZEROPT"] = band.name, band.zeropoint
+    header["FILTER"] = band.name
+    header["PHOTZP"] = (band.zeropoint, "mag = -2.5 log10(data) + PHOTZP")
     header["PSFFWHM"] = (fwhm, "Gaussian PSF FWHM (arcsec)")
     for keyword, value in (keywords or {}).items():
         header[keyword] = value
@@ -127,12 +128,12 @@ def write_band_images(folder: str | os.PathLike[str], truth: dict[str, float] | 
 
 def read_cutout(path: str | os.PathLike[str], name: str | None = None, **options: object) -> ImageLike:
     """A cutout written by :func:`simulate_cutout`, read as a user reads a survey
-    cutout: the file's WCS, its VARIANCE extension, the PSF, zeropoint and band from its
-    header; ``name`` defaults to the file's stem."""
+    cutout: the file's WCS, its VARIANCE extension, the PSF and band from its header (the
+    zeropoint, its PHOTZP, ImageLike reads itself); ``name`` defaults to the file's stem."""
     path = Path(path)
     header = fits.getheader(path)
     return ImageLike(name or path.stem, path, variance="VARIANCE", psf=GaussianPSF(header["PSFFWHM"]),
-                     zeropoint=header["ZEROPT"], band=header["FILTER"], **options)
+                     band=header["FILTER"], **options)
 
 
 def read_band_images(folder: str | os.PathLike[str], bands: tuple[str, ...] = ("r", "W1", "NUV"),
