@@ -6,10 +6,11 @@ polynomial term, sampled every ``PSF_SAMP`` image pixels, the pixel response inc
 and the polynomial in the image position: the terms are ``x^i y^j`` for ``i + j <=
 POLDEG1``, ``i`` running fastest, with ``x = (X_IMAGE - POLZERO1) / POLSCAL1`` and
 ``y = (Y_IMAGE - POLZERO2) / POLSCAL2`` in the one-based pixel coordinates of
-SExtractor. The model at a position is the sum of the basis images times the terms;
-an oversampled model (``PSF_SAMP < 1``) is then interpolated at the image's pixel
-centres (cubic spline), not integrated over them, since its samples already hold the
-pixel response.
+SExtractor. The model at a position is the sum of the basis images times the terms,
+centred on sample ``w // 2`` of each side ``w`` (odd or even, as PSFEx's own
+resampling); an oversampled model (``PSF_SAMP < 1``) is then interpolated at the
+image's pixel centres (cubic spline), not integrated over them, since its samples
+already hold the pixel response.
 """
 
 from __future__ import annotations
@@ -75,9 +76,6 @@ class PSFExPSF:
         if basis.ndim != 3 or basis.shape[0] != terms.size:
             raise DataError(f"{label}: PSF_MASK has shape {basis.shape}, expected ({terms.size}, ny, nx) for "
                             f"POLDEG1 = {degree}")
-        if basis.shape[1] % 2 == 0 or basis.shape[2] % 2 == 0:
-            raise DataError(f"{label}: PSF_MASK images of even size {basis.shape[1:]} are not supported (their "
-                            "centre pixel is ambiguous); PSFEx makes odd ones by default")
         if not sampling > 0:
             raise DataError(f"{label}: PSF_SAMP must be positive, got {sampling}")
         return np.tensordot(terms, basis, axes=1), sampling
@@ -89,6 +87,10 @@ class PSFExPSF:
         image, sampling = self.model()
         if not math.isclose(sampling, 1.0, rel_tol=1e-9):
             image = _interpolate(image, sampling)
+        else:
+            # PSFEx's centre is sample w // 2 on each axis: an even side gets a last
+            # row or column of zeros, which puts it at the geometric centre
+            image = np.pad(image, [(0, 1 - k % 2) for k in image.shape])
         total = image.sum()
         if not total > 0:
             raise DataError(f"PSFEx model {os.fspath(self.path)} at ({self.x}, {self.y}) has a sum {total} that is "
@@ -97,9 +99,10 @@ class PSFExPSF:
 
 
 def _interpolate(image: np.ndarray, sampling: float) -> np.ndarray:
-    """``image``, sampled every ``sampling`` image pixels about its centre pixel,
-    interpolated (cubic spline) at the centres of the image's pixels: an odd-sized
-    array covering the same extent, same centre."""
+    """``image``, sampled every ``sampling`` image pixels about its centre sample (``k //
+    2`` of each side ``k``), interpolated (cubic spline) at the centres of the image's
+    pixels: an odd-sized array centred there, as far out as the model reaches on its
+    shorter side of the centre (zero beyond its last sample)."""
     from scipy import ndimage
 
     ky, kx = image.shape

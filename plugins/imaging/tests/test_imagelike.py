@@ -639,6 +639,19 @@ def test_psfex_model_is_its_polynomial_at_the_position(tmp_path):
     write_psfex(tmp_path / "wrong.psf", basis[:4], degree=2, sampling=1.0)
     with pytest.raises(DataError, match=r"PSF_MASK has shape \(4, 15, 15\), expected \(6, ny, nx\) for POLDEG1 = 2"):
         psf_image(PSFExPSF(tmp_path / "wrong.psf"), SCALE)
-    write_psfex(tmp_path / "even.psf", basis[:, 1:, 1:], degree=2, sampling=1.0)
-    with pytest.raises(DataError, match=r"even size \(14, 14\) are not supported"):
-        psf_image(PSFExPSF(tmp_path / "even.psf"), SCALE)
+    # even sides (PSF_SIZE 14,14, say): PSFEx centres them on sample w // 2
+    even_y, even_x = np.mgrid[-7:7, -7:7]
+    even = np.exp(-((even_x - 0.3) ** 2 + (even_y + 0.2) ** 2) / 8.0)
+    write_psfex(tmp_path / "even.psf", even[None], degree=0, sampling=1.0)
+    sampled = psf_image(PSFExPSF(tmp_path / "even.psf"), SCALE)
+    assert sampled.shape == (15, 15)
+    np.testing.assert_allclose(sampled[:-1, :-1], even / even.sum(), rtol=0, atol=1e-15)
+    # the sample at offset 0 is the PSF image's centre pixel: the centroids agree
+    centroid = [(np.arange(15) - 7) @ sampled.sum(axis=axis) for axis in (0, 1)]
+    np.testing.assert_allclose(centroid, [(even_x * even).sum() / even.sum(), (even_y * even).sum() / even.sum()],
+                               rtol=0, atol=1e-12)
+    write_psfex(tmp_path / "even_fine.psf", np.exp(-((np.mgrid[-10:10, -10:10] * 0.5) ** 2).sum(axis=0) / 4.5)[None],
+                degree=0, sampling=0.5)
+    fine_sampled = psf_image(PSFExPSF(tmp_path / "even_fine.psf"), SCALE)
+    assert fine_sampled.shape[0] % 2 == 1
+    assert np.unravel_index(fine_sampled.argmax(), fine_sampled.shape) == (fine_sampled.shape[0] // 2,) * 2
