@@ -20,7 +20,7 @@ pipelines and per second in others (CASU's ``MAGZPT``, not read at all, is for 1
 airmass 1): they are read only when asked for (``survey_keywords``), as per image unit.
 
 The image's own header comes first: the first header that states a zeropoint gives
-it, its companion keywords (``BUNIT``, ``EXPTIME``, ``PHOTPLAM``, ``PIXAR_SR``) looked
+it (survey keywords only after every standard statement), its companion keywords (``BUNIT``, ``EXPTIME``, ``PHOTPLAM``, ``PIXAR_SR``) looked
 up in the image's header, then the primary's (HST keeps ``PHOTFLAM`` and ``EXPTIME``
 in the primary header and ``BUNIT`` in the image's).
 """
@@ -28,14 +28,17 @@ in the primary header and ``BUNIT`` in the image's).
 from __future__ import annotations
 
 import math
+import numbers
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import astropy.units as u
+import numpy as np
 from astropy.io import fits
 
-from jointfit.errors import DataError
+from jointfit.errors import DataError, JointfitWarning
 
 __all__ = ["STANDARD_KEYWORDS", "SURVEY_KEYWORDS", "Zeropoint", "header_zeropoint", "survey_keywords_present"]
 
@@ -72,10 +75,10 @@ class _Headers:
         self.headers, self.label = tuple(headers), label
 
     def value(self, keyword: str, headers: Sequence[fits.Header] | None = None) -> Any:
-        """The first value of ``keyword`` (None if absent or undefined)."""
+        """The first value of ``keyword`` (None if absent or without a value)."""
         for header in self.headers if headers is None else headers:
             value = header.get(keyword)
-            if value is not None and not isinstance(value, fits.card.Undefined):
+            if value is not None:
                 return value
         return None
 
@@ -91,7 +94,7 @@ class _Headers:
         value = self.value(keyword, headers)
         if value is None:
             return None
-        if (isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value)
+        if (isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real) or not math.isfinite(value)
                 or positive and value <= 0):
             expected = "a positive number" if positive else "a finite number"
             raise DataError(f"{self.label}: header keyword {keyword} = {value!r} should be {expected}")
@@ -113,6 +116,9 @@ def _flux_unit(text: str) -> u.UnitBase | None:
             unit = u.Unit(spelling)
         except (ValueError, TypeError):
             continue
+        # magnitudes and dex (mag(AB), dex(Jy)) are logarithmic: not a unit of image values
+        if isinstance(unit, u.FunctionUnitBase) or not (math.isfinite(unit.scale) and unit.scale > 0):
+            return None
         if "mgy" in unit.to_string() and unit.is_equivalent(u.mgy):
             return unit
         unit = unit * u.pix if unit.is_equivalent(u.Jy / u.pix) else unit
@@ -126,9 +132,11 @@ def _ab_magnitude(flux: u.Quantity) -> float:
     return float(flux.to_value(u.ABmag))
 
 
-def _from_keywords(lookup: _Headers, header: fits.Header, keywords: Sequence[str], system: str) -> Zeropoint | None:
+def _from_keywords(lookup: _Headers, header: fits.Header, keywords: Sequence[str]) -> Zeropoint | None:
     """A zeropoint keyword of ``header``: ``FLUXMAG0`` as 2.5 log10 of it, the others as
-    they are."""
+    they are, in the survey's system (ESO's ``PHOTSYS`` named when given)."""
+    photsys = lookup.value("PHOTSYS")
+    system = "the survey's magnitude system" + (f", PHOTSYS = {photsys!r}" if isinstance(photsys, str) else "")
     for keyword in keywords:
         value = lookup.number(keyword, [header], positive=keyword == "FLUXMAG0")
         if value is not None:
@@ -149,9 +157,16 @@ def _from_bunit(lookup: _Headers, header: fits.Header, wcs: Any) -> Zeropoint | 
         return Zeropoint(-2.5 * math.log10(unit.to(u.mgy)) + 0.0, origin)
     if unit.is_equivalent(u.Jy):
         return Zeropoint(_ab_magnitude(1.0 * unit), origin)
+    wcs_area = float(wcs.proj_plane_pixel_area().to_value(u.sr))
     area, where = lookup.number("PIXAR_SR", positive=True), "PIXAR_SR"
     if area is None:
-        area, where = float(wcs.proj_plane_pixel_area().to_value(u.sr)), "from the WCS"
+        area, where = wcs_area, "from the WCS"
+    elif abs(area / wcs_area - 1.0) > 0.02:
+        # a nominal detector pixel's area, kept in the header of a resampled image
+        warnings.warn(f"{lookup.label}: PIXAR_SR = {area:.4g} sr differs from the WCS pixel's {wcs_area:.4g} sr by "
+                      f"{100 * abs(area / wcs_area - 1):.0f} %; the WCS pixel's is used for the zeropoint",
+                      JointfitWarning, stacklevel=5)
+        area, where = wcs_area, "from the WCS, not PIXAR_SR"
     origin = f"BUNIT = {bunit!r} times the pixel's solid angle ({where}) (AB)"
     return Zeropoint(_ab_magnitude(1.0 * unit * area * u.sr), origin)
 
@@ -209,10 +224,14 @@ def header_zeropoint(headers: Sequence[fits.Header], *, wcs: Any, label: str,
         electrons with ``PHOTFLAM`` but no ``EXPTIME``.
     """
     lookup = _Headers(headers, label)
-    keywords = STANDARD_KEYWORDS + (SURVEY_KEYWORDS if survey_keywords else ())
     for header in lookup.headers:
-        found = (_from_keywords(lookup, header, keywords, "the survey's magnitude system")
-                 or _from_bunit(lookup, header, wcs) or _from_photflam(lookup, header))
+        found = (_from_keywords(lookup, header, STANDARD_KEYWORDS) or _from_bunit(lookup, header, wcs)
+                 or _from_photflam(lookup, header))
+        if found is not None:
+            return found
+    # survey keywords only after every standard statement, in any header
+    for header in lookup.headers if survey_keywords else ():
+        found = _from_keywords(lookup, header, SURVEY_KEYWORDS)
         if found is not None:
             return found
     return None
@@ -221,4 +240,4 @@ def header_zeropoint(headers: Sequence[fits.Header], *, wcs: Any, label: str,
 def survey_keywords_present(headers: Sequence[fits.Header]) -> list[str]:
     """The :data:`SURVEY_KEYWORDS` the headers hold, with their values, for a hint."""
     return [f"{keyword} = {header[keyword]!r}" for header in headers for keyword in SURVEY_KEYWORDS
-            if keyword in header]
+            if header.get(keyword) is not None]

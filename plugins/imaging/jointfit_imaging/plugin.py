@@ -115,7 +115,9 @@ class ImageLike(Plugin):
         image unit (with a warning when the header has a survey keyword such as
         ``MAGZERO``, whose convention varies). ``"header"`` also reads those survey
         keywords, as per image unit, and requires a zeropoint.
-        :attr:`zeropoint_origin` says where the value came from.
+        :attr:`zeropoint_origin` says where the value came from. An HDU given alone
+        brings no primary header: give the file (and ``hdu=``) when keywords are kept
+        there (HST's ``PHOTFLAM`` and ``EXPTIME``).
     band : str, optional
         Band name looked up in the sources' ``BandMagnitudes`` (default: ``name``).
     window : (x_min, x_max, y_min, y_max) or SkyWindow, optional

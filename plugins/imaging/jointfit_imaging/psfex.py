@@ -101,8 +101,9 @@ class PSFExPSF:
 def _interpolate(image: np.ndarray, sampling: float) -> np.ndarray:
     """``image``, sampled every ``sampling`` image pixels about its centre sample (``k //
     2`` of each side ``k``), interpolated (cubic spline) at the centres of the image's
-    pixels: an odd-sized array centred there, as far out as the model reaches on its
-    shorter side of the centre (zero beyond its last sample)."""
+    pixels: an odd-sized array centred there, reaching ``k // 2`` samples each way (for
+    an even side one sample past the model's last, where it is zero: PSFEx's own
+    uneven box)."""
     from scipy import ndimage
 
     ky, kx = image.shape

@@ -76,7 +76,8 @@ def test_survey_file_layouts_read_without_naming_the_hdu(tmp_path):
     fits.PrimaryHDU(data[None], cube_header).writeto(tmp_path / "cube.fits")
     # JWST's i2d: SCI in MJy/sr and the images that go with it
     sci_header = header.copy()
-    sci_header.update(BUNIT="MJy/sr", PIXAR_SR=5.9e-14)
+    pixar_sr = 1.01 * (SCALE / 3600.0 * math.pi / 180.0) ** 2
+    sci_header.update(BUNIT="MJy/sr", PIXAR_SR=pixar_sr)
     fits.HDUList([fits.PrimaryHDU(header=fits.Header({"TELESCOP": "JWST"})),
                   fits.ImageHDU(data, sci_header, name="SCI"), fits.ImageHDU(variance, name="ERR"),
                   fits.ImageHDU(np.ones((2, *SHAPE), dtype=np.int32), name="CON"),
@@ -89,7 +90,7 @@ def test_survey_file_layouts_read_without_naming_the_hdu(tmp_path):
         hst = ImageLike("r", tmp_path / "drz.fits", sigma="ERR").image
         jwst = ImageLike("F200W", tmp_path / "i2d.fits", sigma="ERR")
     assert jwst.image.label.endswith("i2d.fits[1]")
-    assert jwst.zeropoint == pytest.approx(-6.10 - 2.5 * math.log10(5.9e-14), abs=1e-9)
+    assert jwst.zeropoint == pytest.approx(-6.10 - 2.5 * math.log10(pixar_sr), abs=1e-9)
     with fits.open(tmp_path / "cutout.fits.fz") as hdul:
         np.testing.assert_array_equal(ImageLike("r", hdul[1], variance=variance).image.data, data)
     cube = ImageLike("r", tmp_path / "cube.fits", variance=variance).image
@@ -241,13 +242,22 @@ def test_zeropoint_from_what_the_header_states(tmp_path):
         assert _zeropoint_of(tmp_path, {"BUNIT": bunit})[0] == pytest.approx(22.5, abs=1e-12)
     assert _zeropoint_of(tmp_path, {"BUNIT": "nJy"})[0] == pytest.approx(31.4, abs=1e-4)  # 31.4 by the 3631 Jy rule
     assert _zeropoint_of(tmp_path, {"BUNIT": "MJY/SR"}) == (0.0, "not stated (magnitudes of one image unit)")
-    # JWST: MJy/sr over the pixel's solid angle, -6.10 - 2.5 log10(PIXAR_SR) (JWST's documentation)
-    area = 9.31e-14
+    # JWST: MJy/sr over the pixel's solid angle, -6.10 - 2.5 log10(PIXAR_SR) (JWST's documentation);
+    # the WCS pixel's solid angle without PIXAR_SR, or when PIXAR_SR is not the image's
+    # pixel (a nominal detector pixel's, kept through resampling)
+    pixel_sr = (SCALE / 3600.0 * math.pi / 180.0) ** 2
+    area = 1.01 * pixel_sr  # PIXAR_SR includes the distortion at the reference pixel
     assert _zeropoint_of(tmp_path, {"BUNIT": "MJy/sr", "PIXAR_SR": area})[0] == pytest.approx(
         -6.10 - 2.5 * math.log10(area), abs=1e-9)
-    pixel_sr = (SCALE / 3600.0 * math.pi / 180.0) ** 2
     zeropoint, origin = _zeropoint_of(tmp_path, {"BUNIT": "MJy/sr"})
     assert zeropoint == pytest.approx(-6.10 - 2.5 * math.log10(pixel_sr), abs=1e-6) and "from the WCS" in origin
+    with pytest.warns(JointfitWarning, match=r"PIXAR_SR = 1.175e-11 sr differs from the WCS pixel's 5.876e-12 sr "
+                                             r"by 100 %; the WCS pixel's is used"):
+        zeropoint, origin = _zeropoint_of(tmp_path, {"BUNIT": "MJy/sr", "PIXAR_SR": 2 * pixel_sr})
+    assert zeropoint == pytest.approx(-6.10 - 2.5 * math.log10(pixel_sr), abs=1e-6) and "not PIXAR_SR" in origin
+    # logarithmic units are not units of image values
+    for bunit in ("mag(AB)", "dex(Jy)"):
+        assert _zeropoint_of(tmp_path, {"BUNIT": bunit})[0] == 0.0
     # the image's own header before the primary's
     assert _zeropoint_of(tmp_path, {"BUNIT": "MJy/sr", "PIXAR_SR": area}, {"PHOTZP": 25.0})[0] == pytest.approx(
         -6.10 - 2.5 * math.log10(area), abs=1e-9)
@@ -264,13 +274,21 @@ def test_zeropoint_from_what_the_header_states(tmp_path):
                                              r"some surveys and per second in others; zeropoint 0 used"):
         assert _zeropoint_of(tmp_path, {"MAGZERO": 30.0})[0] == 0.0
     assert _zeropoint_of(tmp_path, {"MAGZERO": 30.0}, zeropoint="header")[0] == 30.0
-    assert _zeropoint_of(tmp_path, {"MAGZP": 26.3, "BUNIT": "nanomaggy"}, zeropoint="header") == (
+    assert _zeropoint_of(tmp_path, {"MAGZP": 26.3}, zeropoint="header") == (
         26.3, "header keyword MAGZP (the survey's magnitude system)")
+    # ... and after every standard statement
+    assert _zeropoint_of(tmp_path, {"MAGZP": 26.3}, {"PHOTZP": 27.0}, zeropoint="header")[0] == 27.0
+    assert _zeropoint_of(tmp_path, {"PHOTZP": 27.0, "PHOTSYS": "VEGA"})[1] == (
+        "header keyword PHOTZP (the survey's magnitude system, PHOTSYS = 'VEGA')")
     # a header that says nothing (an SDSS cutout in DN), a number given, an array
     assert _zeropoint_of(tmp_path, {"BUNIT": "DNs"}) == (0.0, "not stated (magnitudes of one image unit)")
     assert _zeropoint_of(tmp_path, {"PHOTZP": 30.0}, zeropoint=25.0) == (25.0, "given")
     assert blank().zeropoint == 22.5
     assert ImageLike("r", np.zeros(SHAPE), variance=np.ones(SHAPE), wcs=simple_wcs(SHAPE, SCALE, RA, DEC)).zeropoint == 0
+    # a header built in memory may hold numpy numbers
+    in_memory = simple_wcs(SHAPE, SCALE, RA, DEC).to_header()
+    in_memory["PHOTZP"] = np.float32(27.5)
+    assert ImageLike("r", fits.PrimaryHDU(np.zeros(SHAPE), in_memory), variance=np.ones(SHAPE)).zeropoint == 27.5
 
 
 def test_the_header_zeropoint_sets_the_model_flux(tmp_path):
@@ -294,7 +312,8 @@ def test_zeropoint_problems_are_named(tmp_path):
     for keywords, message in (({"PHOTZP": "thirty"}, r"header keyword PHOTZP = 'thirty' should be a finite number"),
                               ({"BUNIT": "ELECTRONS", "PHOTFLAM": 1e-19, "PHOTPLAM": 5000.0},
                                r"image in ELECTRONS with PHOTFLAM needs EXPTIME"),
-                              ({"BUNIT": "MJy/sr", "PIXAR_SR": -1.0}, r"PIXAR_SR = -1.0 should be a positive number")):
+                              ({"BUNIT": "MJy/sr", "PIXAR_SR": -1.0}, r"PIXAR_SR = -1.0 should be a positive number"),
+                              ({"PHOTZP": True}, r"PHOTZP = True should be a finite number")):
         with pytest.raises(DataError, match=message):
             _zeropoint_of(tmp_path, keywords, zeropoint="header")
         with pytest.warns(JointfitWarning, match=message + ".*; zeropoint 0 used"):
