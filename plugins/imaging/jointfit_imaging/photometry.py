@@ -108,9 +108,9 @@ def _flux_unit(text: str) -> u.UnitBase | None:
     and in the plural: elsewhere case tells milli from mega."""
     word = text.strip()
     spellings = [word]
-    if "magg" in word.lower():
-        lower = word.lower()
-        spellings += [lower, lower[:-3] + "y" if lower.endswith("ies") else lower]
+    lower = word.lower()
+    if "magg" in lower:
+        spellings.append(lower[:-3] + "y" if lower.endswith("ies") else lower)
     for spelling in spellings:
         try:
             unit = u.Unit(spelling)
@@ -154,7 +154,7 @@ def _from_bunit(lookup: _Headers, header: fits.Header, wcs: Any) -> Zeropoint | 
         return None
     origin = f"BUNIT = {bunit!r} (AB)"
     if unit.is_equivalent(u.mgy):  # SDSS's definition: one nanomaggy is 22.5
-        return Zeropoint(-2.5 * math.log10(unit.to(u.mgy)) + 0.0, origin)
+        return Zeropoint(-2.5 * math.log10(unit.to(u.mgy)) + 0.0, origin)  # + 0.0: maggies give 0, not -0
     if unit.is_equivalent(u.Jy):
         return Zeropoint(_ab_magnitude(1.0 * unit), origin)
     wcs_area = float(wcs.proj_plane_pixel_area().to_value(u.sr))
