@@ -76,8 +76,19 @@ class SamplerSetup:
         self.options = options  # the analysis's own dict: setup() changes what sample() uses
 
     def setup(self, **options: Any) -> None:
-        """Set options of the sampler's ``sample`` method."""
-        self.options.update(options)
+        """Set options of the sampler's ``sample`` method, under jointfit's names or
+        3ML's (``chain_name``, ``use_mlfriends``...; the sampler's ``OPTION_ALIASES``).
+
+        Unlike 3ML's ``setup``, which starts from the defaults each time, a later call
+        adds to or replaces the options of earlier ones.
+
+        Raises
+        ------
+        AnalysisError
+            For an option the sampler does not know (the message lists those it
+            accepts) or a value it cannot take.
+        """
+        self.options.update(get_sampler(self.name).normalize_options(options))
 
     def __repr__(self) -> str:
         return f"SamplerSetup({self.name!r}, {self.options})"
@@ -102,9 +113,16 @@ class BayesianAnalysis(_Analysis):
         self.density.precompile_draw_summary()
 
     def set_sampler(self, name: str = "ultranest", **options: Any) -> SamplerSetup:
-        """Choose the sampler by name and set its options (see its ``sample`` method);
-        more options later with ``ba.sampler.setup(...)``, as in 3ML."""
-        self._sampler_name, self._sampler_options = get_sampler(name).name, dict(options)
+        """Choose the sampler by name and set its options (see its ``sample`` method;
+        3ML's spellings too); more options later with ``ba.sampler.setup(...)``, as in 3ML.
+
+        Raises
+        ------
+        AnalysisError
+            For an unknown sampler, or an option it does not know or cannot take.
+        """
+        sampler = get_sampler(name)
+        self._sampler_name, self._sampler_options = sampler.name, sampler.normalize_options(options)
         return self.sampler
 
     @property
@@ -114,11 +132,32 @@ class BayesianAnalysis(_Analysis):
 
     def sample(self, sampler: str | None = None, quiet: bool = False, **options: Any) -> AnalysisResults:
         """Sample the posterior and return the results (also in :attr:`results`); the
-        model's parameters are set to the MAP draw, as 3ML does."""
-        name = sampler or self._sampler_name
+        model's parameters are set to the MAP draw, as 3ML does.
+
+        Parameters
+        ----------
+        sampler : str, optional
+            A sampler other than the one :meth:`set_sampler` chose, for this run only
+            (without the options set for that one).
+        quiet : bool
+            Print nothing: neither the results nor, unless ``show_status`` or
+            ``progress_bar`` is given, the sampler's progress (as 3ML's ``quiet``).
+        **options
+            Options of the sampler's ``sample`` method (3ML's spellings too), over
+            those set with :meth:`set_sampler` and ``sampler.setup``.
+
+        Raises
+        ------
+        AnalysisError
+            For an option the sampler does not know or cannot take, before it runs.
+        """
+        engine = get_sampler(sampler or self._sampler_name)
+        name = engine.name
         settings = dict(self._sampler_options) if name == self._sampler_name else {}
-        settings.update(options)
-        output = get_sampler(name).sample(self.density, on_start=self._prepare_results, **settings)
+        settings.update(engine.normalize_options(options))
+        if quiet:
+            settings = {**engine.QUIET_OPTIONS, **settings}
+        output = engine.sample(self.density, on_start=self._prepare_results, **settings)
         self._results = AnalysisResults.from_samples(self.density, output.samples, analysis="bayesian",
                                                      sampler=name, sample_stats=output.sample_stats,
                                                      extra=output.attributes)

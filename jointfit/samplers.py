@@ -11,10 +11,11 @@ from __future__ import annotations
 import dataclasses
 import gc
 import importlib
+import inspect
 import math
 import os
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,7 @@ from ._batches import RowProgram
 from ._compile import compile_for_work, jaxpr_work
 from ._optimize import hessian_from_gradient, scipy_objective
 from .errors import AnalysisError, JointfitWarning
-from .nuts_checkpoint import NUTSCheckpoint, NUTSFrame, check_resume
+from .nuts_checkpoint import RESUME_MODES, NUTSCheckpoint, NUTSFrame
 
 __all__ = ["SamplerOutput", "Sampler", "UltraNestSampler", "NUTSSampler", "register_sampler", "get_sampler",
            "available_samplers"]
@@ -44,15 +45,120 @@ class SamplerOutput:
 
 
 class Sampler:
-    """Protocol of a sampler adapter."""
+    """Protocol of a sampler adapter.
+
+    Its options are the keyword-only parameters of :meth:`sample` (less ``on_start``)
+    and the names :meth:`pass_through_options` adds; :attr:`OPTION_ALIASES` accepts other
+    spellings (3ML's) of them. :meth:`normalize_options` checks options against these
+    before anything runs.
+    """
 
     name: ClassVar[str] = ""
+    OPTION_ALIASES: ClassVar[dict[str, tuple[str, Callable[[Any], Any] | None]]] = {}
+    """Other spellings of options, by spelling: the canonical name and the function
+    that turns the value into the canonical option's (``None``: the same value)."""
+    OPTION_HINTS: ClassVar[dict[str, str]] = {}
+    """Why an option known elsewhere (3ML's) is refused, and what to give instead."""
+    QUIET_OPTIONS: ClassVar[dict[str, Any]] = {}
+    """Options that ``BayesianAnalysis.sample(quiet=True)`` sets unless they are given."""
 
     def sample(self, density: Any, *, on_start: Callable[[], None] | None = None,
                **options: Any) -> SamplerOutput:  # pragma: no cover - protocol
         """Sample ``density``, calling ``on_start()`` once its own programs are queued
         for compilation (the analysis then prepares the results' meanwhile)."""
         raise NotImplementedError
+
+    @classmethod
+    def pass_through_options(cls) -> frozenset[str]:
+        """Options that :meth:`sample` hands on to the underlying library (none here)."""
+        return frozenset()
+
+    @classmethod
+    def option_names(cls) -> frozenset[str]:
+        """The canonical option names: :meth:`sample`'s keyword-only parameters (less
+        the analysis's ``on_start`` hook) and :meth:`pass_through_options`."""
+        own = {parameter.name for parameter in inspect.signature(cls.sample).parameters.values()
+               if parameter.kind is inspect.Parameter.KEYWORD_ONLY and parameter.name != "on_start"}
+        return frozenset(own) | cls.pass_through_options()
+
+    @classmethod
+    def normalize_options(cls, options: Mapping[str, Any]) -> dict[str, Any]:
+        """``options`` under their canonical names, with checked values.
+
+        Raises
+        ------
+        AnalysisError
+            For an option the sampler does not know (the message lists those it
+            accepts), two spellings of one option, or a value it cannot take.
+        """
+        accepted = cls.option_names()
+        unknown = [key for key in options if key not in accepted and key not in cls.OPTION_ALIASES]
+        if unknown:
+            named = ", ".join(repr(key) + (f" ({cls.OPTION_HINTS[key]})" if key in cls.OPTION_HINTS else "")
+                              for key in unknown)
+            aliases = ", ".join(f"{alias} (= {canonical})"
+                                for alias, (canonical, _) in sorted(cls.OPTION_ALIASES.items()))
+            raise AnalysisError(f"unknown {cls.name} option{'s' if len(unknown) > 1 else ''} {named}; the {cls.name} "
+                                f"sampler accepts {', '.join(sorted(accepted))}"
+                                + (f", and 3ML's {aliases}" if aliases else ""))
+        normalized: dict[str, Any] = {}
+        spelled: dict[str, str] = {}
+        for key, value in options.items():
+            canonical, convert = cls.OPTION_ALIASES.get(key, (key, None))
+            if canonical in normalized:
+                raise AnalysisError(f"{spelled[canonical]!r} and {key!r} both set the {cls.name} option "
+                                    f"{canonical!r}; give one of them")
+            normalized[canonical] = cls._checked_option(canonical, value if convert is None else convert(value))
+            spelled[canonical] = key
+        return normalized
+
+    @classmethod
+    def _checked_option(cls, name: str, value: Any) -> Any:
+        """``value`` of the canonical option ``name`` as :meth:`sample` takes it, or an
+        :class:`~jointfit.errors.AnalysisError` where it cannot be (checked before a run
+        starts); the sample method itself checks the rest."""
+        return value
+
+
+def _resume_mode(resume: Any, modes: tuple[str, ...]) -> str:
+    """A log folder's resume mode: one of ``modes``, or 3ML's bool (``True``:
+    ``"resume"``, ``False``: ``"overwrite"``)."""
+    if isinstance(resume, bool | np.bool_):
+        return "resume" if resume else "overwrite"
+    if isinstance(resume, str) and resume in modes:
+        return resume
+    raise AnalysisError(f"resume must be one of {modes}, not {resume!r} (or 3ML's bool: True for 'resume', "
+                        "False for 'overwrite')")
+
+
+def _use_mlfriends(value: Any) -> str:
+    """3ML's ``use_mlfriends`` as jointfit's ``region_class``."""
+    if not isinstance(value, bool | np.bool_):
+        raise AnalysisError(f"use_mlfriends must be True or False, not {value!r}")
+    return "mlfriends" if value else "ellipsoid"
+
+
+def _wrapped_flags(wrapped_params: Any, names: Sequence[str] | None) -> list[bool] | None:
+    """UltraNest's ``wrapped_params`` (one bool per free parameter) from bools in the
+    order of ``names`` or from the paths of the circular parameters; with ``names``
+    ``None`` only the form is checked (before the parameters are known)."""
+    if isinstance(wrapped_params, str) or not isinstance(wrapped_params, Sequence | np.ndarray):
+        raise AnalysisError(f"wrapped_params must be a list of bools (one per free parameter) or of parameter "
+                            f"paths, not {wrapped_params!r}")
+    items = list(wrapped_params)
+    if all(isinstance(item, bool | np.bool_) for item in items):
+        if names is not None and len(items) != len(names):
+            raise AnalysisError(f"wrapped_params has {len(items)} flags for {len(names)} free parameters "
+                                f"{list(names)}")
+        return [bool(item) for item in items]
+    if not all(isinstance(item, str) for item in items):
+        raise AnalysisError(f"wrapped_params must be all bools or all parameter paths, not {items!r}")
+    if names is None:
+        return None
+    unknown = [item for item in items if item not in names]
+    if unknown:
+        raise AnalysisError(f"wrapped_params names {unknown}, which are not free parameters; they are {list(names)}")
+    return [name in items for name in names]
 
 
 _REGISTRY: dict[str, type[Sampler]] = {}
@@ -159,22 +265,63 @@ class UltraNestSampler(Sampler):
     one of the log-likelihood."""
 
     name = "ultranest"
+    OPTION_ALIASES = {"chain_name": ("log_dir", None), "use_mlfriends": ("region_class", _use_mlfriends)}
+    QUIET_OPTIONS = {"show_status": False}
+    RESUME_MODES: ClassVar[tuple[str, ...]] = ("resume", "resume-similar", "overwrite", "subfolder")
+    """UltraNest's ``resume`` modes."""
+    REGION_CLASSES: ClassVar[tuple[str, ...]] = ("mlfriends", "ellipsoid")
+    _SET_BY_JOINTFIT: ClassVar[frozenset[str]] = frozenset({"viz_callback"})
+    """``ReactiveNestedSampler.run`` options jointfit sets itself."""
+
+    @classmethod
+    def pass_through_options(cls) -> frozenset[str]:
+        """The other options of UltraNest's ``ReactiveNestedSampler.run`` (``Lepsilon``,
+        ``min_ess``, ``dKL``, ``max_iters``...), read from its signature."""
+        import ultranest
+
+        parameters = inspect.signature(ultranest.ReactiveNestedSampler.run).parameters
+        return frozenset(parameters) - {"self"} - cls._SET_BY_JOINTFIT
+
+    @classmethod
+    def _checked_option(cls, name: str, value: Any) -> Any:
+        if name == "resume":
+            return _resume_mode(value, cls.RESUME_MODES)
+        if name == "region_class" and isinstance(value, str) and value.lower() not in cls.REGION_CLASSES:
+            raise AnalysisError(f"unknown UltraNest region_class {value!r}; use one of {list(cls.REGION_CLASSES)} "
+                                "or an ultranest.mlfriends region class")
+        if name == "stepsampler" and value is not None and not (hasattr(value, "__next__") or callable(value)):
+            raise AnalysisError(f"stepsampler must be an UltraNest step sampler (such as "
+                                f"ultranest.stepsampler.SliceSampler(...)) or a function of the ReactiveNestedSampler "
+                                f"that returns one, not {value!r}")
+        if name == "wrapped_params" and value is not None:
+            _wrapped_flags(value, None)
+        return value
 
     def sample(self, density: Any, *, min_num_live_points: int = 400, dlogz: float = 0.5,
                frac_remain: float = 0.01, log_dir: str | os.PathLike[str] | None = None,
-               resume: str = "resume", seed: int | None = 0, show_status: bool = True,
+               resume: str | bool = "resume", seed: int | None = 0, show_status: bool = True,
                max_ncalls: int | None = None, ndraw_min: int | None = None, ndraw_max: int = 65536,
-               region_class: str | type = "mlfriends", on_start: Callable[[], None] | None = None,
+               region_class: str | type = "mlfriends", wrapped_params: Sequence[bool | str] | None = None,
+               stepsampler: Any = None, on_start: Callable[[], None] | None = None,
                **run_options: Any) -> SamplerOutput:
         """Run UltraNest.
+
+        ``BayesianAnalysis`` takes 3ML's spellings too (:attr:`OPTION_ALIASES`):
+        ``chain_name`` for ``log_dir``, ``use_mlfriends=False`` for
+        ``region_class="ellipsoid"``; this method takes jointfit's.
 
         Parameters
         ----------
         min_num_live_points, dlogz, frac_remain, max_ncalls
             UltraNest's ``run`` options (its defaults).
         log_dir : path, optional
-            Folder where UltraNest keeps its state and results; a run interrupted there
-            resumes where it stopped (``resume="resume"``; ``"overwrite"`` restarts).
+            Folder where UltraNest keeps its state and results (made if missing; 3ML's
+            ``chain_name``, such as ``"chains/fit-"``, is this folder).
+        resume : {"resume", "resume-similar", "overwrite", "subfolder"} or bool
+            What a run does with a previous one in ``log_dir``: ``"resume"`` goes on
+            where it stopped, ``"overwrite"`` starts again (UltraNest's modes; 3ML's
+            ``True`` is ``"resume"``, ``False`` ``"overwrite"``). 3ML's default is
+            ``"overwrite"``, jointfit's ``"resume"``.
         seed : int or None
             Seeds numpy's global generator, which UltraNest draws from.
         show_status : bool
@@ -190,19 +337,42 @@ class UltraNestSampler(Sampler):
             likelihood contours; ``"ellipsoid"`` (``RobustEllipsoidRegion``, 3ML's
             ``use_mlfriends=False``) skips the nearest-neighbour bookkeeping, which is
             cheaper per iteration when the posterior is one roughly elliptical mode.
+        wrapped_params : sequence of bool or of str, optional
+            Circular parameters (UltraNest wraps their unit-cube coordinate): one bool
+            per free parameter in the order of ``density.space.free_names``, as 3ML and
+            UltraNest take them, or the paths of the circular ones.
+        stepsampler : UltraNest step sampler or callable, optional
+            Set as the ``ReactiveNestedSampler``'s ``stepsampler`` (as 3ML does): an
+            object such as ``ultranest.stepsampler.SliceSampler(nsteps=10,
+            generate_direction=ultranest.stepsampler.generate_mixture_random_direction)``,
+            or a function of the ``ReactiveNestedSampler`` that returns one (to size
+            it by ``len(sampler.paramnames)``, say).
+        **run_options
+            UltraNest's other ``ReactiveNestedSampler.run`` options (``Lepsilon``,
+            ``min_ess``, ``dKL``, ``max_iters``...; :meth:`pass_through_options`).
+
+        Raises
+        ------
+        AnalysisError
+            For an unknown option or a value it cannot take, before anything runs.
         """
         import ultranest
         import ultranest.mlfriends
 
+        self.normalize_options(run_options)  # unknown names
+        aliases = sorted(set(run_options) - self.pass_through_options())
+        if aliases:  # BayesianAnalysis renames them; a direct call takes the canonical names
+            raise AnalysisError(f"give {', '.join(self.OPTION_ALIASES[a][0] for a in aliases)} rather than 3ML's "
+                                f"{', '.join(aliases)} to UltraNestSampler.sample (BayesianAnalysis takes both)")
+        resume = _resume_mode(resume, self.RESUME_MODES)
         regions = {"mlfriends": ultranest.mlfriends.MLFriends, "ellipsoid": ultranest.mlfriends.RobustEllipsoidRegion}
         if isinstance(region_class, str):
-            if region_class.lower() not in regions:
-                raise AnalysisError(f"unknown UltraNest region_class {region_class!r}; use one of {sorted(regions)} "
-                                    "or an ultranest.mlfriends region class")
-            region_class = regions[region_class.lower()]
+            region_class = regions[self._checked_option("region_class", region_class).lower()]
+        self._checked_option("stepsampler", stepsampler)
 
         space = density.space
         space.require_priors()
+        wrapped = None if wrapped_params is None else _wrapped_flags(wrapped_params, space.free_names)
         if ndraw_min is None:
             ndraw_min = min(512 if _work_per_point(density) < CHEAP_POINT_WORK else 128, ndraw_max)
         callbacks = _UnitCubeDensity(density)
@@ -216,8 +386,15 @@ class UltraNestSampler(Sampler):
         sampler = ultranest.ReactiveNestedSampler(
             list(space.free_names), callbacks.loglike, callbacks.transform, vectorized=True,
             log_dir=None if log_dir is None else os.fspath(log_dir), resume=resume,
-            ndraw_min=ndraw_min, ndraw_max=ndraw_max)
+            ndraw_min=ndraw_min, ndraw_max=ndraw_max, wrapped_params=wrapped)
         try:
+            if stepsampler is not None:
+                if not hasattr(stepsampler, "__next__"):  # a function that makes one
+                    stepsampler = stepsampler(sampler)
+                    if not hasattr(stepsampler, "__next__"):
+                        raise AnalysisError(f"the stepsampler function returned {stepsampler!r}, not an UltraNest "
+                                            "step sampler")
+                sampler.stepsampler = stepsampler
             with _existing_objects_frozen():
                 result = sampler.run(min_num_live_points=min_num_live_points, dlogz=dlogz, frac_remain=frac_remain,
                                      show_status=show_status, viz_callback=False, max_ncalls=max_ncalls,
@@ -238,14 +415,33 @@ class NUTSSampler(Sampler):
     maximum a posteriori point."""
 
     name = "nuts"
+    # 3ML's MCMC setup names (emcee's and zeus's n_iterations and n_burn_in; n_adapt
+    # and delta of its NUTS module, which set_sampler does not offer) where they mean
+    # what jointfit's options mean
+    OPTION_ALIASES = {"n_iterations": ("num_samples", None), "n_burn_in": ("num_warmup", None),
+                      "n_adapt": ("num_warmup", None), "delta": ("target_accept_prob", None),
+                      "chain_name": ("log_dir", None)}
+    OPTION_HINTS = {"n_walkers": "NUTS runs independent chains, not an ensemble of walkers; num_chains sets how many"}
+    QUIET_OPTIONS = {"progress_bar": False}
+
+    @classmethod
+    def _checked_option(cls, name: str, value: Any) -> Any:
+        if name == "resume":
+            return _resume_mode(value, RESUME_MODES)
+        return value
 
     def sample(self, density: Any, *, num_warmup: int = 500, num_samples: int = 1000, num_chains: int = 1,
                chain_method: str = "parallel", dense_mass: bool = True, target_accept_prob: float = 0.8,
                seed: int = 0, progress_bar: bool = True, init_values: dict[str, float] | None = None,
                max_tree_depth: int = 10, log_dir: str | os.PathLike[str] | None = None,
-               resume: Literal["resume", "overwrite"] = "resume",
+               resume: Literal["resume", "overwrite"] | bool = "resume",
                on_start: Callable[[], None] | None = None) -> SamplerOutput:
         """Run NUTS (numpyro). ``init_values`` (by path) override the MAP start.
+
+        ``BayesianAnalysis`` takes 3ML's spellings too (:attr:`OPTION_ALIASES`):
+        ``n_iterations`` for ``num_samples``, ``n_burn_in`` and ``n_adapt`` for
+        ``num_warmup``, ``delta`` for ``target_accept_prob``, ``chain_name`` for
+        ``log_dir``; this method takes jointfit's.
 
         NUTS moves in the unconstrained coordinates ``z`` of the parameter space
         (:meth:`~jointfit.space.ParameterSpace.constrain`), on the potential
@@ -270,6 +466,7 @@ class NUTSSampler(Sampler):
             ``log_dir`` (``resume="resume"``), skipping the MAP search and giving the
             draws an uninterrupted run gives; ``resume="overwrite"`` starts again. A
             folder holding a run of other settings, parameters or data is an error.
+            3ML's ``True`` is ``"resume"``, ``False`` ``"overwrite"``.
         """
         # scipy is first imported here, not by the MAP search while the background thread
         # traces: two threads importing scipy for the first time can fail half-way
@@ -280,7 +477,7 @@ class NUTSSampler(Sampler):
         if num_warmup < 0 or num_samples < 1 or num_chains < 1:
             raise AnalysisError(f"NUTS needs num_warmup >= 0, num_samples >= 1 and num_chains >= 1; got "
                                 f"{num_warmup}, {num_samples}, {num_chains}")
-        check_resume(resume)
+        resume = _resume_mode(resume, RESUME_MODES)
         space = density.space
         search = _MAPSearch(density)
         settings = NUTSSettings(num_warmup=num_warmup, num_samples=num_samples, dense_mass=dense_mass,
