@@ -268,7 +268,8 @@ def read_pha(name: str | os.PathLike[str] | FileName, spectrum_number: int | Non
     name : str, path or FileName
         The file; ``file{n}`` selects row ``n`` (1-based) of a type II file.
     spectrum_number : int, optional
-        Row (1-based) of a type II file; required for a type II file without selector.
+        Row (1-based) of a type II file; required for a type II file of several rows
+        without selector (a file of one row gives that row).
     is_background : bool
         Read a background spectrum (a file's BKG extension is then acceptable).
     keyword, relative_to
@@ -292,6 +293,8 @@ def read_pha(name: str | os.PathLike[str] | FileName, spectrum_number: int | Non
                 raise DataError(f"{file.path} is a PHA type I file (one spectrum); row {row} does not exist")
             spectrum = _read_table(hdu, file.path, None, is_background)
         else:
+            if row is None and rows == 1:
+                row = 1  # one row is unambiguous: 3ML's write_pha writes type II files so
             if row is None:
                 raise DataError(f"{file.path} is a PHA type II file with {rows} spectra: choose one with "
                                 f"spectrum_number=<1..{rows}> or '{file.path}{{n}}', or read all with read_pha_rows")

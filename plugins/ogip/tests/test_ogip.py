@@ -18,6 +18,7 @@ from jointfit.errors import DataError, PluginError
 from jointfit_ogip import (DispersionSpectrumLike, EffectiveArea, OGIPLike, Response,
                            group_min_counts, read_arf, read_pha, read_pha_rows, read_rmf)
 from jointfit_ogip.writing import ebounds_hdu, matrix_hdu, write_arf, write_response
+from mission_layouts import write_3ml_pha2
 
 N_ENERGY, N_CHANNEL = 60, 24
 
@@ -143,6 +144,32 @@ def test_pha_type_ii_rows_selectors_and_rate(tmp_path):
         read_pha(tmp_path / "rows.pha")
     with pytest.raises(DataError, match=r"spectrum 4 requested, the file holds 3"):
         read_pha(tmp_path / "rows.pha", spectrum_number=4)
+
+
+def test_pha_type_ii_of_one_row_as_3ml_writes_it_reads_by_plain_path(tmp_path):
+    path, counts, background = write_3ml_pha2(tmp_path, "grb", rows=1)
+    plain, numbered = read_pha(path), read_pha(path, spectrum_number=1)
+    for field in ("channels", "counts", "sys_err", "quality", "grouping", "backscal", "areascal"):
+        np.testing.assert_array_equal(getattr(plain, field), getattr(numbered, field), err_msg=field)
+    for field in ("origin", "exposure", "poisson", "backfile", "respfile", "ancrfile", "row"):
+        assert getattr(plain, field) == getattr(numbered, field), field
+    assert (plain.row, plain.backfile, plain.respfile, plain.ancrfile) == (0, "grb_bak.pha{1}", "grb.rsp{1}", None)
+    np.testing.assert_array_equal(plain.counts, counts[0])  # RATE (float32) x EXPOSURE, rounded
+    plugin = OGIPLike("grb", path)  # BACKFILE and RESPFILE columns, with {1}
+    np.testing.assert_array_equal(plugin.observation.counts, counts[0])
+    np.testing.assert_array_equal(plugin.background.counts, background[0])
+    assert plugin.response.has_area and plugin.statistic == "wstat"
+    np.testing.assert_array_equal(plugin.response.matrix, OGIPLike("grb1", path, spectrum_number=1).response.matrix)
+    np.testing.assert_array_equal(plugin.response.matrix, read_rmf(tmp_path / "grb.rsp").matrix)
+
+    two, _, _ = write_3ml_pha2(tmp_path, "two", rows=2)
+    with pytest.raises(DataError, match=r"two\.pha is a PHA type II file with 2 spectra: choose one with "
+                                        r"spectrum_number=<1\.\.2>"):
+        read_pha(two)
+    with pytest.raises(DataError, match=r"PHA type II file with 2 spectra"):
+        OGIPLike("two", two)
+    assert OGIPLike("two_2", two, spectrum_number=2).response.matrix.max() == pytest.approx(
+        2 * plugin.response.matrix.max(), rel=1e-6)  # row 2 names the second matrix, {2}
 
 
 def test_background_in_a_second_hdu_of_the_same_file(tmp_path, simulated):
