@@ -153,44 +153,122 @@ def _matrix_hdus(hdus: fits.HDUList) -> list[fits.BinTableHDU]:
     return found
 
 
-def _channel_offset(hdu: fits.BinTableHDU) -> int:
-    """First channel number of F_CHAN: its TLMIN, or 1 when absent (CAL/GEN/92-002)."""
+def _holds_area(hdu: fits.BinTableHDU) -> bool:
+    """Whether a matrix extension is an RSP, the effective area (cm²) folded in.
+
+    HDUCLAS3 says so (FULL) or not (REDIST, DETECTOR); without one of these values the
+    extension name decides (``SPECRESP MATRIX``). ASCA's SIS matrices carry the
+    non-standard HDUCLAS3 = 'SPECRESP MATRIX' in a ``MATRIX`` extension and hold no area.
+    """
+    kind = str(hdu.header.get("HDUCLAS3", "")).strip().upper()
+    if kind == "FULL":
+        return True
+    if kind in ("REDIST", "DETECTOR"):
+        return False
+    return hdu.name.upper() == "SPECRESP MATRIX"
+
+
+def _ebounds_channels(ebounds: fits.BinTableHDU, origin: str) -> np.ndarray:
+    """EBOUNDS ``CHANNEL`` as integers, checked to count up by one."""
+    columns = {c.name.upper(): c.name for c in ebounds.columns}
+    if "CHANNEL" not in columns:
+        raise DataError(f"{origin}[EBOUNDS]: missing column CHANNEL")
+    values = np.asarray(ebounds.data[columns["CHANNEL"]], dtype=float)  # CIAO writes it as reals
+    channels = np.rint(values).astype(np.int64)
+    if channels.size == 0 or np.any(channels != values) or np.any(np.diff(channels) != 1):
+        raise DataError(f"{origin}[EBOUNDS]: CHANNEL must be whole numbers counting up by one, got "
+                        f"{values[:5].tolist()}{' ...' if values.size > 5 else ''}")
+    return channels
+
+
+def _first_channel(hdu: fits.BinTableHDU, channels: np.ndarray) -> int:
+    """The channel number that F_CHAN gives the first channel.
+
+    CAL/GEN/92-002 puts it in the TLMIN keyword of the F_CHAN column (0 or 1 in
+    practice). Files without it number F_CHAN like their EBOUNDS ``CHANNEL`` column:
+    XMM-Newton SAS writes none and counts both from 0, the others count both from 1.
+    """
     for index, column in enumerate(hdu.columns, start=1):
-        if column.name.upper() == "F_CHAN":
-            return int(hdu.header.get(f"TLMIN{index}", 1))
-    return 1
+        if column.name.upper() == "F_CHAN" and f"TLMIN{index}" in hdu.header:
+            return int(hdu.header[f"TLMIN{index}"])
+    return int(channels[0])
+
+
+def _cell(value: object) -> np.ndarray:
+    """One row of a scalar, fixed-length or variable-length column, as a 1-D array."""
+    return np.atleast_1d(np.asarray(value)).ravel()
 
 
 def _expand_matrix(hdu: fits.BinTableHDU, n_channels: int, first_channel: int, origin: str) -> np.ndarray:
-    """Dense matrix from the compressed rows (N_GRP groups of N_CHAN values from F_CHAN)."""
+    """Dense matrix ``(n_energy, n_channels)`` from the compressed rows of ``hdu``.
+
+    Row ``i`` holds ``N_GRP`` groups; group ``g`` puts the next ``N_CHAN[g]`` values of
+    ``MATRIX`` in the channels from ``F_CHAN[g]`` on. Everything CAL/GEN/92-002 allows
+    is read: F_CHAN, N_CHAN and MATRIX as scalars, fixed-length vectors (entries past
+    ``N_GRP``, or past the values the groups take, are padding) or variable-length
+    arrays (``P`` and ``Q`` descriptors); rows with ``N_GRP = 0``; and empty groups
+    (``N_CHAN = 0``, which SAS writes below the detector threshold with ``F_CHAN = 0``),
+    which hold nothing and so may start anywhere. Channels no group covers are 0.
+
+    Raises
+    ------
+    DataError
+        Naming the file, extension, row (1-based) and what was expected, for a missing
+        column, a negative N_GRP or N_CHAN, fewer F_CHAN/N_CHAN entries than N_GRP,
+        groups beyond the channels of EBOUNDS, groups taking more values than MATRIX
+        holds, or NaN/inf values.
+    """
     columns = {c.name.upper(): c.name for c in hdu.columns}
     for name in ("N_GRP", "F_CHAN", "N_CHAN", "MATRIX"):
         if name not in columns:
             raise DataError(f"{origin}[{hdu.name}]: missing column {name}")
     data = hdu.data
-    n_groups = np.asarray(data[columns["N_GRP"]], dtype=int)
+    n_groups = np.asarray(data[columns["N_GRP"]], dtype=np.int64).ravel()
     first, count, values = data[columns["F_CHAN"]], data[columns["N_CHAN"]], data[columns["MATRIX"]]
+    last_channel = first_channel + n_channels - 1
     matrix = np.zeros((len(data), n_channels))
-    for i in range(len(data)):  # load time only: rows have variable-length groups
-        groups = n_groups[i]
-        starts = np.atleast_1d(first[i]).astype(int)[:groups] - first_channel
-        lengths = np.atleast_1d(count[i]).astype(int)[:groups]
-        row = np.atleast_1d(values[i]).astype(float)
-        if lengths.sum() > row.size or np.any(starts < 0) or np.any(starts + lengths > n_channels):
-            raise DataError(f"{origin}[{hdu.name}]: row {i} has groups outside the {n_channels} channels "
-                            f"or more values than MATRIX holds (F_CHAN {starts + first_channel}, N_CHAN {lengths})")
+    for i in range(len(data)):  # load time only: rows hold different numbers of groups
+        where = f"{origin}[{hdu.name}] row {i + 1}"
+        groups = int(n_groups[i])
+        if groups < 0:
+            raise DataError(f"{where}: N_GRP is {groups}, it must be 0 or more")
+        starts, lengths = _cell(first[i]), _cell(count[i])
+        for name, cell in (("F_CHAN", starts), ("N_CHAN", lengths)):
+            if cell.size < groups:
+                raise DataError(f"{where}: N_GRP is {groups} but {name} holds {cell.size} value(s)")
+        starts, lengths = starts[:groups].astype(np.int64), lengths[:groups].astype(np.int64)
+        if np.any(lengths < 0):
+            raise DataError(f"{where}: N_CHAN {lengths.tolist()} has a negative group length")
+        used = lengths > 0
+        outside = used & ((starts < first_channel) | (starts + lengths - 1 > last_channel))
+        if np.any(outside):
+            g = int(np.flatnonzero(outside)[0])
+            raise DataError(f"{where}: group {g + 1} (F_CHAN {starts[g]}, N_CHAN {lengths[g]}) covers channels "
+                            f"{starts[g]}-{starts[g] + lengths[g] - 1}, outside the channels {first_channel}-"
+                            f"{last_channel} of EBOUNDS (F_CHAN counts from {first_channel})")
+        row = _cell(values[i])
+        if lengths.sum() > row.size:
+            raise DataError(f"{where}: the groups take {int(lengths.sum())} values (N_CHAN {lengths.tolist()}) "
+                            f"but MATRIX holds {row.size}")
+        row = row[:lengths.sum()].astype(float)
+        if not np.all(np.isfinite(row)):
+            raise DataError(f"{where}: MATRIX has NaN/inf values")
         position = 0
-        for start, length in zip(starts, lengths):
+        for start, length in zip(starts[used] - first_channel, lengths[used]):
             matrix[i, start:start + length] = row[position:position + length]
             position += length
-    if not np.all(np.isfinite(matrix)):
-        raise DataError(f"{origin}[{hdu.name}]: MATRIX has NaN/inf values")
     return matrix
 
 
 def read_rmf(name: str | os.PathLike[str] | FileName, *, keyword: str | None = None,
              relative_to: Path | None = None) -> Response:
     """Read an RMF or RSP file (``file{n}`` selects its n-th matrix extension).
+
+    The matrix is read as CAL/GEN/92-002 allows (see ``_expand_matrix``), gzipped or
+    not. F_CHAN counts from its column's TLMIN when there is one, else from the first
+    EBOUNDS channel. An RSP (HDUCLAS3 = 'FULL', or a ``SPECRESP MATRIX`` extension)
+    gives ``has_area=True``. LO_THRES, the threshold under which the file's author set
+    elements to zero, changes nothing: the matrix is used as stored, as XSPEC does.
 
     Raises
     ------
@@ -211,24 +289,27 @@ def read_rmf(name: str | os.PathLike[str] | FileName, *, keyword: str | None = N
         if "EBOUNDS" not in hdus:
             raise DataError(f"{origin}: no EBOUNDS extension")
         ebounds = hdus["EBOUNDS"]
-        channels = np.asarray(ebounds.data["CHANNEL"], dtype=int)
-        first_channel = _channel_offset(hdu)
-        matrix = _expand_matrix(hdu, channels.size, first_channel, origin)
+        channels = _ebounds_channels(ebounds, origin)
+        matrix = _expand_matrix(hdu, channels.size, _first_channel(hdu, channels), origin)
         return Response(
             energy_lo=_energy_column(hdu, "ENERG_LO", origin), energy_hi=_energy_column(hdu, "ENERG_HI", origin),
             channels=channels, channel_lo=_energy_column(ebounds, "E_MIN", origin),
             channel_hi=_energy_column(ebounds, "E_MAX", origin), matrix=matrix,
-            origin=str(file))
+            origin=str(file), has_area=_holds_area(hdu))
 
 
 def read_arf(name: str | os.PathLike[str] | FileName, *, keyword: str | None = None,
              relative_to: Path | None = None) -> EffectiveArea:
-    """Read an ARF (SPECRESP extension).
+    """Read an ARF (SPECRESP extension), gzipped or not.
+
+    A type II ARF (CAL/GEN/92-002 §4.1.3: one ARF per row, in vector columns) gives the
+    row that ``file{n}`` selects, or its only row.
 
     Raises
     ------
     DataError
-        For a missing extension or column, or negative/NaN areas.
+        For a missing extension or column, negative/NaN areas, or a type II ARF of
+        several rows without a selector.
     """
     file = name if isinstance(name, FileName) else parse_file_name(name, relative_to, keyword)
     origin = str(file.path)
@@ -236,8 +317,23 @@ def read_arf(name: str | os.PathLike[str] | FileName, *, keyword: str | None = N
         if "SPECRESP" not in hdus:
             raise DataError(f"{origin}: no SPECRESP extension; its HDUs are {[h.name for h in hdus]}")
         hdu = hdus["SPECRESP"]
-        area = np.asarray(hdu.data["SPECRESP"], dtype=float)
+        columns = {c.name.upper(): c.name for c in hdu.columns}
+        if "SPECRESP" not in columns:
+            raise DataError(f"{origin}[SPECRESP]: missing column SPECRESP")
+        area = np.asarray(hdu.data[columns["SPECRESP"]], dtype=float)
+        energy_lo, energy_hi = _energy_column(hdu, "ENERG_LO", origin), _energy_column(hdu, "ENERG_HI", origin)
+        if area.ndim == 2:
+            rows = area.shape[0]
+            row = file.selector if file.selector is not None else 1 if rows == 1 else None
+            if row is None:
+                raise DataError(f"{origin} is a type II ARF with {rows} rows: choose one with '{origin}{{n}}'")
+            if not 1 <= row <= rows:
+                raise DataError(f"{origin}: ARF row {row} requested, the file holds {rows} (1..{rows})")
+            area = area[row - 1]
+            energy_lo, energy_hi = (e[row - 1] if e.ndim == 2 else e for e in (energy_lo, energy_hi))
+            origin = f"{origin}{{{row}}}"
+        elif file.selector not in (None, 1):
+            raise DataError(f"{origin} holds one ARF; ARF row {file.selector} does not exist")
         if not np.all(np.isfinite(area)) or np.any(area < 0):
             raise DataError(f"{origin}: SPECRESP must be finite and non-negative (cm2)")
-        return EffectiveArea(_energy_column(hdu, "ENERG_LO", origin), _energy_column(hdu, "ENERG_HI", origin),
-                             area, origin)
+        return EffectiveArea(energy_lo, energy_hi, area, origin)
