@@ -50,7 +50,8 @@ class Sampler:
     Its options are the keyword-only parameters of :meth:`sample` (less ``on_start``)
     and the names :meth:`pass_through_options` adds; :attr:`OPTION_ALIASES` accepts other
     spellings (3ML's) of them. :meth:`normalize_options` checks options against these
-    before anything runs.
+    before anything runs; a sampler whose ``sample`` takes ``**options`` and that does
+    not override :meth:`pass_through_options` has its other options passed unchecked.
     """
 
     name: ClassVar[str] = ""
@@ -93,6 +94,11 @@ class Sampler:
         """
         accepted = cls.option_names()
         unknown = [key for key in options if key not in accepted and key not in cls.OPTION_ALIASES]
+        open_ended = cls.pass_through_options.__func__ is Sampler.pass_through_options.__func__ and any(
+            parameter.kind is inspect.Parameter.VAR_KEYWORD
+            for parameter in inspect.signature(cls.sample).parameters.values())
+        if open_ended:  # a registered sampler that names no pass-through options: its own business
+            unknown = []
         if unknown:
             named = ", ".join(repr(key) + (f" ({cls.OPTION_HINTS[key]})" if key in cls.OPTION_HINTS else "")
                               for key in unknown)
@@ -544,14 +550,14 @@ class NUTSSampler(Sampler):
 def _warn_on_poor_mixing(samples: np.ndarray, names: tuple[str, ...]) -> None:
     """Warn when R-hat exceeds 1.01 (several chains) or a bulk or tail ESS is below 100
     per chain (Vehtari et al. 2021's thresholds), naming the parameters."""
-    import arviz as az
+    from . import _arviz
 
     chains = samples.shape[0]
     poor = []
     for i, name in enumerate(names):
         draws = samples[..., i]
-        r_hat = float(az.rhat(draws)) if chains > 1 else 1.0
-        ess = min(float(az.ess(draws, method="bulk")), float(az.ess(draws, method="tail")))
+        r_hat = _arviz.rhat(draws) if chains > 1 else 1.0
+        ess = min(_arviz.ess(draws, "bulk"), _arviz.ess(draws, "tail"))
         if r_hat > 1.01 or not ess >= 100 * chains:
             poor.append(f"{name} (R-hat {r_hat:.3f}, ESS {ess:.0f})")
     if poor:

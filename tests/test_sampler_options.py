@@ -174,3 +174,26 @@ def test_nuts_runs_under_3ml_names_and_quiet_silences_its_progress(analysis, cap
     assert np.all(np.isfinite(results.samples_matrix))
     captured = capfd.readouterr()
     assert "warmup" not in captured.err and "sample" not in captured.err and captured.out == ""
+
+
+def test_a_sampler_of_open_options_passes_them_on_and_one_of_named_options_checks_them():
+    from jointfit.samplers import Sampler
+
+    class Open(Sampler):
+        name = "open"
+
+        def sample(self, density, *, steps: int = 3, on_start=None, **options):
+            raise NotImplementedError
+
+    class Closed(Sampler):
+        name = "closed"
+        OPTION_ALIASES = {"n_steps": ("steps", int)}
+
+        def sample(self, density, *, steps: int = 3, on_start=None):
+            raise NotImplementedError
+
+    assert Open.normalize_options({"steps": 1, "its_own": 2}) == {"steps": 1, "its_own": 2}
+    assert Closed.normalize_options({"n_steps": 2.0}) == {"steps": 2}
+    with pytest.raises(AnalysisError, match=r"^unknown closed option 'its_own'; the closed sampler accepts steps, "
+                                            r"and 3ML's n_steps \(= steps\)$"):
+        Closed.normalize_options({"its_own": 2})
