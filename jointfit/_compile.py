@@ -10,10 +10,16 @@ image likelihood). A program is therefore compiled quickly when its estimated wo
 (:func:`jaxpr_work`) times the number of times the run executes it is below
 :data:`QUICK_COMPILE_WORK`. ``JOINTFIT_QUICK_COMPILE=0`` always uses the default
 pipeline, ``=1`` always the quick one.
+
+XLA's options come and go between jaxlib releases (jaxlib 0.12 no longer knows
+``xla_cpu_use_fusion_emitters``), and compiling with an unknown one is an error: each
+option is tried once on a trivial program and only those this jaxlib accepts are used
+(:func:`supported_compile_options`).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from typing import Any
@@ -21,13 +27,35 @@ from typing import Any
 import jax
 from jax.extend import core as jax_core
 
-__all__ = ["QUICK_COMPILE_WORK", "compile_for_work", "jaxpr_work"]
+__all__ = ["QUICK_COMPILE_WORK", "compile_for_work", "jaxpr_work", "supported_compile_options"]
 
 QUICK_COMPILE_WORK = 2e10
 """Floating-point work (operations, :func:`jaxpr_work`) of a program over a whole run
 below which it is compiled with the quick pipeline: a few seconds of one CPU core."""
 
 _QUICK_CPU_PIPELINE = {"xla_cpu_use_fusion_emitters": False, "xla_llvm_disable_expensive_passes": True}
+
+
+def supported_compile_options(options: dict[str, Any]) -> dict[str, Any]:
+    """The entries of ``options`` (XLA compile options) that this jaxlib accepts.
+
+    Each option is tried once, on its own, in the compilation of a trivial program;
+    the answer is kept for the rest of the process. Errors other than an unknown
+    option are raised.
+    """
+    return {name: value for name, value in options.items() if _accepts_option(name, value)}
+
+
+@functools.cache
+def _accepts_option(name: str, value: Any) -> bool:
+    probe = jax.jit(lambda x: x + 1.0).trace(jax.ShapeDtypeStruct((), float)).lower()
+    try:
+        probe.compile({name: value})
+    except Exception as exc:  # jaxlib's runtime error type has moved between releases
+        if "no such compile option" in str(exc).lower():
+            return False
+        raise
+    return True
 
 
 def _elements(variable: Any) -> int:
@@ -91,4 +119,4 @@ def compile_for_work(traced: Any, executions: float) -> Any:
     ``jax.jit(f).trace(...)``) with the pipeline that finishes a run of ``executions``
     executions soonest (see the module's docstring)."""
     quick = use_quick_pipeline(jaxpr_work(traced.jaxpr.jaxpr), executions)
-    return traced.lower().compile(_QUICK_CPU_PIPELINE if quick else None)
+    return traced.lower().compile(supported_compile_options(_QUICK_CPU_PIPELINE) if quick else None)

@@ -33,8 +33,8 @@ def credible_bounds(values: np.ndarray, confidence_level: float = 0.68, interval
     check_interval(confidence_level, interval)
     values = np.asarray(values, dtype=float)
     if interval == "hdi":
-        import arviz as az
+        from ._arviz import hdi
 
-        return np.array([az.hdi(values[:, j], hdi_prob=confidence_level) for j in range(values.shape[1])])
+        return np.array([hdi(values[:, j], confidence_level) for j in range(values.shape[1])])
     tail = 0.5 * (1.0 - confidence_level)
     return np.quantile(values, [tail, 1.0 - tail], axis=0).T

@@ -1,7 +1,9 @@
-"""Results of an analysis: the posterior (or MLE) as ArviZ InferenceData, statistics,
-displays, corner plots, and a self-describing netCDF file.
+"""Results of an analysis: the posterior (or MLE) as ArviZ data, statistics, displays,
+corner plots, and a self-describing netCDF file.
 
-Everything a result needs is in its InferenceData: posterior draws named by parameter
+The ArviZ data is what the installed ArviZ uses: an ``InferenceData`` under ArviZ 0.x,
+an xarray ``DataTree`` under ArviZ 1.x (:mod:`jointfit._arviz`); a results file written
+under either reads under the other. Everything a result needs is in it: posterior draws named by parameter
 path (linked parameters included), ``sample_stats`` (log-likelihood, log-prior and
 the sampler's own statistics), the pointwise ``log_likelihood`` of every plugin (for an
 MLE, each plugin's total at the best fit), and in the posterior's attributes the model
@@ -22,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _arviz
 from .errors import AnalysisError
 from .model import Model
 
@@ -38,11 +41,16 @@ class AnalysisResults:
     """
 
     def __init__(self, inference_data: Any) -> None:
-        attrs = inference_data.posterior.attrs
-        if attrs.get("jointfit_format") != _FORMAT:
-            raise AnalysisError("this InferenceData was not written by jointfit (no jointfit_format attribute)")
+        if not _arviz.has_group(inference_data, "posterior"):
+            raise AnalysisError("this ArviZ data has no posterior group: it was not written by jointfit")
+        posterior = _arviz.group(inference_data, "posterior")
+        if posterior.attrs.get("jointfit_format") != _FORMAT:
+            raise AnalysisError("this ArviZ data was not written by jointfit (no jointfit_format attribute)")
         self._idata = inference_data
-        self._attrs = attrs
+        self._posterior = posterior
+        self._sample_stats = _arviz.group(inference_data, "sample_stats")
+        self._log_likelihood = _arviz.group(inference_data, "log_likelihood")
+        self._attrs = posterior.attrs
         self._flux_calculator: Any = None
 
     # -- construction ---------------------------------------------------------------------
@@ -64,7 +72,6 @@ class AnalysisResults:
         draws times points exceed the density's ``POINTWISE_LIMIT``; it then holds each
         plugin's total per draw, and WAIC and LOO are not available.
         """
-        import arviz as az
         import jax.numpy as jnp
 
         space = density.space
@@ -109,16 +116,17 @@ class AnalysisResults:
         }
         for key, value in (extra or {}).items():
             attrs[key] = json.dumps(value) if isinstance(value, list | dict) else value
-        idata = az.from_dict(posterior=posterior, sample_stats=stats,
-                             log_likelihood={f"{k}": v for k, v in pointwise.items()},
-                             dims={k: [f"{k}_point"] for k in pointwise})
-        idata.posterior.attrs.update(attrs)
-        return cls(idata)
+        data = _arviz.build({"posterior": posterior, "sample_stats": stats, "log_likelihood": pointwise},
+                            dims={k: [f"{k}_point"] for k in pointwise}, attrs={"posterior": attrs})
+        return cls(data)
 
     # -- access -------------------------------------------------------------------------------
     @property
     def inference_data(self) -> Any:
-        """The ArviZ ``InferenceData`` holding everything."""
+        """The ArviZ data holding everything: an ``InferenceData`` under ArviZ 0.x, an
+        xarray ``DataTree`` under ArviZ 1.x, with groups ``posterior``,
+        ``sample_stats`` and ``log_likelihood`` (``inference_data.posterior`` works
+        under both)."""
         return self._idata
 
     @property
@@ -153,9 +161,9 @@ class AnalysisResults:
 
     def samples(self, path: str) -> np.ndarray:
         """All draws of one parameter, chains concatenated."""
-        if path not in self._idata.posterior:
+        if path not in self._posterior:
             raise AnalysisError(f"no parameter {path!r} in the results; they have {self.parameter_names}")
-        return np.asarray(self._idata.posterior[path]).reshape(-1)
+        return np.asarray(self._posterior[path]).reshape(-1)
 
     @property
     def samples_matrix(self) -> np.ndarray:
@@ -163,7 +171,7 @@ class AnalysisResults:
         return np.column_stack([self.samples(p) for p in self.free_parameters])
 
     def _stat(self, name: str) -> np.ndarray:
-        return np.asarray(self._idata.sample_stats[name]).reshape(-1)
+        return np.asarray(self._sample_stats[name]).reshape(-1)
 
     @property
     def ln_Z(self) -> float:
@@ -192,14 +200,13 @@ class AnalysisResults:
         return int(sum(json.loads(self._attrs["n_points"]).values()))
 
     def _pointwise_matrix(self) -> np.ndarray:
-        groups = [np.asarray(self._idata.log_likelihood[k]) for k in json.loads(self._attrs["plugins"])]
+        groups = [np.asarray(self._log_likelihood[k]) for k in json.loads(self._attrs["plugins"])]
         return np.concatenate([g.reshape(g.shape[0], g.shape[1], -1) for g in groups], axis=-1)
 
     def information_criteria(self) -> dict[str, float]:
         """AIC (small-sample corrected, as 3ML), BIC, DIC and pDIC, and for posterior
-        samples WAIC and PSIS-LOO (ArviZ, deviance scale) and ln Z when available."""
-        import arviz as az
-
+        samples WAIC and PSIS-LOO (deviance scale, -2 elpd; LOO by ArviZ) and ln Z when
+        available."""
         k, n = len(self.free_parameters), self.n_points
         log_like = self._stat("log_like")
         best = float(self._attrs["mle_log_likelihood"]) if "mle_log_likelihood" in self._attrs else float(log_like.max())
@@ -216,12 +223,10 @@ class AnalysisResults:
             criteria["WAIC"] = criteria["LOO"] = math.nan  # too many points to keep per draw
         elif self.analysis == "bayesian":
             pointwise = self._pointwise_matrix()
-            combined = az.from_dict(posterior={"_": np.zeros(pointwise.shape[:2])},
-                                    log_likelihood={"all": pointwise})
+            criteria["WAIC"] = -2.0 * _arviz.elpd_waic(pointwise)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # ArviZ warns on heavy tails: the k values are returned
-                criteria["WAIC"] = float(az.waic(combined, scale="deviance").elpd_waic)
-                criteria["LOO"] = float(az.loo(combined, scale="deviance").elpd_loo)
+                criteria["LOO"] = -2.0 * _arviz.elpd_loo(pointwise)
         if "ln_Z" in self._attrs:
             criteria["ln_Z"] = self.ln_Z
             criteria["log10_Z"] = self.log10_Z
@@ -230,27 +235,21 @@ class AnalysisResults:
     def summary(self, hdi_prob: float = 0.68) -> Any:
         """pandas DataFrame, one row per parameter: unit, mean, median, the 68 % and
         90 % equal-tailed intervals, the HDI at ``hdi_prob``, bulk and tail ESS, R-hat."""
-        import arviz as az
         import pandas as pd
 
-        names = self.parameter_names
-        posterior = self._idata.posterior
-        ess_bulk = az.ess(posterior, var_names=names, method="bulk")
-        ess_tail = az.ess(posterior, var_names=names, method="tail")
-        # R-hat compares chains: nested sampling's one set of draws has none
-        r_hat = az.rhat(posterior, var_names=names) if posterior.sizes["chain"] > 1 else None
-        hdi = az.hdi(self._idata, hdi_prob=hdi_prob, var_names=names)
         rows = []
-        for name in names:
-            x = self.samples(name)
+        for name in self.parameter_names:
+            chains = np.asarray(self._posterior[name])
+            x = chains.reshape(-1)
             q = np.quantile(x, [0.05, 0.16, 0.5, 0.84, 0.95])
-            bounds = np.asarray(hdi[name])
+            bounds = _arviz.hdi(x, hdi_prob)
             rows.append({
                 "parameter": name, "unit": self.units.get(name, ""), "mean": x.mean(), "median": q[2],
                 "lower_68": q[1], "upper_68": q[3], "lower_90": q[0], "upper_90": q[4],
                 f"hdi_{hdi_prob:g}_lower": bounds[0], f"hdi_{hdi_prob:g}_upper": bounds[1],
-                "ess_bulk": float(ess_bulk[name]), "ess_tail": float(ess_tail[name]),
-                "r_hat": math.nan if r_hat is None else float(r_hat[name]),
+                "ess_bulk": _arviz.ess(chains, "bulk"), "ess_tail": _arviz.ess(chains, "tail"),
+                # R-hat compares chains: nested sampling's one set of draws has none
+                "r_hat": _arviz.rhat(chains) if chains.shape[0] > 1 else math.nan,
             })
         return pd.DataFrame(rows).set_index("parameter")
 
@@ -279,7 +278,7 @@ class AnalysisResults:
         score = self._stat("log_like")
         if self.analysis == "mle":
             return score.size - 1
-        if "log_prior" in self._idata.sample_stats:
+        if "log_prior" in self._sample_stats:
             score = score + self._stat("log_prior")
         return int(np.argmax(score))
 
@@ -289,7 +288,7 @@ class AnalysisResults:
         n_draws = self._stat("log_like").size
         per_plugin = {}
         for k in json.loads(self._attrs["plugins"]):
-            values = np.asarray(self._idata.log_likelihood[k])
+            values = np.asarray(self._log_likelihood[k])
             stored = values.shape[0] * values.shape[1]  # an MLE keeps its best fit only
             per_plugin[k] = float(values.reshape(stored, -1)[i if stored == n_draws else -1].sum())
         return per_plugin
@@ -423,12 +422,13 @@ class AnalysisResults:
 
     # -- files --------------------------------------------------------------------------------
     def write(self, path: str | os.PathLike[str], overwrite: bool = False) -> Path:
-        """Write everything to one netCDF file (no pickle); read it with
-        :func:`load_analysis_results`."""
+        """Write everything to one netCDF-4 file (no pickle), which ArviZ's
+        ``from_netcdf`` reads too; read it with :func:`load_analysis_results` under
+        ArviZ 0.x or 1.x."""
         path = Path(path)
         if path.exists() and not overwrite:
             raise AnalysisError(f"{path} exists; pass overwrite=True to replace it")
-        self._idata.to_netcdf(str(path))
+        _arviz.write_netcdf(self._idata, path)
         return path
 
     def __repr__(self) -> str:
@@ -444,12 +444,10 @@ def load_analysis_results(path: str | os.PathLike[str]) -> AnalysisResults:
     AnalysisError
         If the file does not exist or was not written by jointfit.
     """
-    import arviz as az
-
     if not Path(path).exists():
         raise AnalysisError(f"results file {os.fspath(path)!r} does not exist")
     try:
-        idata = az.from_netcdf(str(path))
+        data = _arviz.read_netcdf(path)
     except (OSError, ValueError) as exc:
         raise AnalysisError(f"{os.fspath(path)!r} is not a results file: {exc}") from None
-    return AnalysisResults(idata)
+    return AnalysisResults(data)

@@ -550,14 +550,14 @@ class NUTSSampler(Sampler):
 def _warn_on_poor_mixing(samples: np.ndarray, names: tuple[str, ...]) -> None:
     """Warn when R-hat exceeds 1.01 (several chains) or a bulk or tail ESS is below 100
     per chain (Vehtari et al. 2021's thresholds), naming the parameters."""
-    import arviz as az
+    from . import _arviz
 
     chains = samples.shape[0]
     poor = []
     for i, name in enumerate(names):
         draws = samples[..., i]
-        r_hat = float(az.rhat(draws)) if chains > 1 else 1.0
-        ess = min(float(az.ess(draws, method="bulk")), float(az.ess(draws, method="tail")))
+        r_hat = _arviz.rhat(draws) if chains > 1 else 1.0
+        ess = min(_arviz.ess(draws, "bulk"), _arviz.ess(draws, "tail"))
         if r_hat > 1.01 or not ess >= 100 * chains:
             poor.append(f"{name} (R-hat {r_hat:.3f}, ESS {ess:.0f})")
     if poor:

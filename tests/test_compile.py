@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 import jointfit  # noqa: F401  (64-bit mode)
-from jointfit._compile import QUICK_COMPILE_WORK, compile_for_work, jaxpr_work, use_quick_pipeline
+from jointfit._compile import (QUICK_COMPILE_WORK, compile_for_work, jaxpr_work, supported_compile_options,
+                               use_quick_pipeline)
 
 
 def work_of(function, *shapes) -> float:
@@ -69,3 +70,17 @@ def test_both_pipelines_compute_the_same_values_and_gradients(monkeypatch, quick
                        / np.expm1(e / np.exp(p[2]))])
     np.testing.assert_allclose(value, np.sum(np.log(model) - model), rtol=1e-12)
     np.testing.assert_allclose(gradient, (dmodel * (1.0 / model - 1.0)).sum(axis=1), rtol=1e-10)
+
+
+def test_compile_options_this_jaxlib_does_not_know_are_left_out():
+    # jaxlib 0.12 dropped xla_cpu_use_fusion_emitters: compiling with it is an error there
+    known = {"xla_llvm_disable_expensive_passes": True}
+    options = supported_compile_options({**known, "xla_jointfit_no_such_option": True})
+    assert options == known
+    program = jax.jit(lambda x: 2.0 * x).trace(jnp.zeros(2)).lower().compile(options)
+    np.testing.assert_array_equal(program(np.array([1.0, 3.0])), [2.0, 6.0])
+
+
+def test_an_option_of_the_wrong_type_is_an_error_not_an_unknown_option():
+    with pytest.raises(Exception, match="(?i)xla_llvm_disable_expensive_passes"):
+        supported_compile_options({"xla_llvm_disable_expensive_passes": "not a bool"})

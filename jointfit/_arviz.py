@@ -1,0 +1,154 @@
+"""The posterior container and diagnostics of whichever ArviZ is installed.
+
+ArviZ 0.x holds a posterior in an ``InferenceData`` (a set of xarray Datasets);
+ArviZ 1.x in an xarray ``DataTree``, and its statistics (arviz-stats) take other
+arguments and use other defaults. This module is the one place that knows the
+difference: results are built, read and written, and their diagnostics computed,
+through the functions here, each of which gives the same numbers under both.
+
+Files are netCDF-4 written through h5netcdf, one group per ArviZ group, which both
+ArviZ generations read: a file written under either reads under the other, every array
+bit for bit.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from functools import cache
+from typing import Any
+
+import numpy as np
+
+__all__ = ["uses_datatree", "build", "group", "has_group", "write_netcdf", "read_netcdf", "ess", "rhat", "hdi",
+           "elpd_loo", "elpd_waic"]
+
+_ENGINE = "h5netcdf"
+_TAIL_PROBABILITIES = (0.05, 0.95)
+"""Quantiles of the tail ESS (Vehtari et al. 2021), ArviZ 0.x's; ArviZ 1.x defaults
+to its credible-interval probability, 0.89."""
+
+
+def _arviz() -> Any:
+    import arviz
+
+    return arviz
+
+
+@cache
+def uses_datatree() -> bool:
+    """Whether the installed ArviZ (1.x and later) keeps posteriors in a DataTree."""
+    return int(_arviz().__version__.split(".")[0]) >= 1
+
+
+def build(groups: Mapping[str, Mapping[str, np.ndarray]], *, dims: Mapping[str, Sequence[str]] | None = None,
+          attrs: Mapping[str, Mapping[str, Any]] | None = None) -> Any:
+    """ArviZ data of ``groups`` (group name → variable name → array of shape
+    ``(chains, draws, ...)``), with ``dims`` naming the extra axes of variables and
+    ``attrs`` (group name → attributes) set on the groups.
+
+    Returns an ``InferenceData`` under ArviZ 0.x, a ``DataTree`` under ArviZ 1.x.
+    """
+    az = _arviz()
+    if uses_datatree():
+        data = az.from_dict({name: dict(variables) for name, variables in groups.items()}, dims=dims)
+    else:
+        data = az.from_dict(**{name: dict(variables) for name, variables in groups.items()}, dims=dims)
+    for name, group_attrs in (attrs or {}).items():
+        _attrs_of(data, name).update(group_attrs)
+    return data
+
+
+def _attrs_of(data: Any, name: str) -> dict[str, Any]:
+    """The mutable attribute dictionary of group ``name``."""
+    return data[name].attrs if _is_datatree(data) else getattr(data, name).attrs
+
+
+def group(data: Any, name: str) -> Any:
+    """Group ``name`` of ArviZ data (InferenceData or DataTree) as an xarray Dataset,
+    with its attributes."""
+    if _is_datatree(data):
+        return data[name].to_dataset()
+    return getattr(data, name)
+
+
+def _is_datatree(data: Any) -> bool:
+    return type(data).__name__ == "DataTree"
+
+
+def has_group(data: Any, name: str) -> bool:
+    """Whether ArviZ data has group ``name``."""
+    if _is_datatree(data):
+        return name in data.children
+    return name in data.groups()
+
+
+def write_netcdf(data: Any, path: str | os.PathLike[str]) -> None:
+    """Write ArviZ data to a netCDF-4 file through h5netcdf."""
+    data.to_netcdf(os.fspath(path), engine=_ENGINE)
+
+
+def read_netcdf(path: str | os.PathLike[str]) -> Any:
+    """Read ArviZ data from a netCDF file, wholly into memory; the file is closed on
+    return. Raises OSError or ValueError for files that are not netCDF."""
+    az = _arviz()
+    if uses_datatree():
+        tree = az.from_netcdf(os.fspath(path), engine=_ENGINE)
+        try:
+            return tree.load()
+        finally:
+            tree.close()
+    return az.from_netcdf(os.fspath(path), engine=_ENGINE)
+
+
+def ess(draws: np.ndarray, method: str = "bulk") -> float:
+    """Effective sample size of ``draws`` of shape ``(chains, draws)``: rank-normalised
+    ``"bulk"`` or ``"tail"`` (the 5 % and 95 % quantiles), as Vehtari et al. (2021)."""
+    az = _arviz()
+    draws = np.asarray(draws, dtype=float)
+    if method == "tail" and uses_datatree():
+        return float(az.ess(draws, method="tail", prob=_TAIL_PROBABILITIES))
+    return float(az.ess(draws, method=method))
+
+
+def rhat(draws: np.ndarray) -> float:
+    """Rank-normalised split R-hat of ``draws`` of shape ``(chains, draws)``."""
+    return float(_arviz().rhat(np.asarray(draws, dtype=float)))
+
+
+def hdi(values: np.ndarray, probability: float) -> np.ndarray:
+    """Highest-density interval ``[lower, upper]`` of one-dimensional ``values``
+    holding ``probability`` of them."""
+    az = _arviz()
+    values = np.asarray(values, dtype=float).ravel()
+    if uses_datatree():
+        return np.asarray(az.hdi(values, prob=probability), dtype=float)
+    return np.asarray(az.hdi(values, hdi_prob=probability), dtype=float)
+
+
+def elpd_loo(pointwise: np.ndarray) -> float:
+    """Expected log pointwise predictive density by Pareto-smoothed importance-sampling
+    leave-one-out (ArviZ's ``loo``), from log-likelihoods ``(chains, draws, points)``."""
+    az = _arviz()
+    pointwise = np.asarray(pointwise, dtype=float)
+    if uses_datatree():
+        data = az.from_dict({"posterior": {"_": np.zeros(pointwise.shape[:2])},
+                             "log_likelihood": {"all": pointwise}})
+        return float(az.loo(data).elpd)
+    data = az.from_dict(posterior={"_": np.zeros(pointwise.shape[:2])}, log_likelihood={"all": pointwise})
+    return float(az.loo(data, scale="log").elpd_loo)
+
+
+def elpd_waic(pointwise: np.ndarray) -> float:
+    """Widely applicable information criterion as an expected log pointwise predictive
+    density (Watanabe 2010): per point the log of the mean likelihood over all draws
+    minus the variance of the log-likelihood, summed over points.
+
+    Computed here because ArviZ 1.x has no WAIC; ArviZ 0.x's ``waic`` gives the same
+    number (population variance, every draw of every chain).
+    """
+    pointwise = np.asarray(pointwise, dtype=float)
+    draws = pointwise.reshape(-1, pointwise.shape[-1])
+    peak = draws.max(axis=0)
+    log_mean_likelihood = peak + np.log(np.mean(np.exp(draws - peak), axis=0))
+    return float(np.sum(log_mean_likelihood - draws.var(axis=0)))
