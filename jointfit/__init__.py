@@ -15,17 +15,27 @@ import jax as _jax
 _jax.config.update("jax_enable_x64", True)
 
 
+def _configure_jax(name: str, value: object) -> bool:
+    """Set JAX's option ``name`` where this JAX release has it (options come and go
+    between releases; jointfit runs without the optional ones); whether it was set."""
+    try:
+        _jax.config.update(name, value)
+    except AttributeError:  # "Unrecognized config option"
+        return False
+    return True
+
+
 def _use_persistent_compilation_cache() -> None:
     """Keep compiled likelihoods on disk (JAX's persistent cache) so that a re-run
     notebook skips compilation; ``JOINTFIT_COMPILATION_CACHE=0`` turns it off and a
     cache directory the user configured is left alone."""
     import os
 
-    if os.environ.get("JOINTFIT_COMPILATION_CACHE", "1") == "0" or _jax.config.jax_compilation_cache_dir:
+    if os.environ.get("JOINTFIT_COMPILATION_CACHE", "1") == "0" or getattr(_jax.config, "jax_compilation_cache_dir", None):
         return
     folder = os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "jointfit", "xla")
-    _jax.config.update("jax_compilation_cache_dir", folder)
-    _jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    if _configure_jax("jax_compilation_cache_dir", folder):
+        _configure_jax("jax_persistent_cache_min_compile_time_secs", 0.0)
 
 
 def _dispatch_cpu_calls_inline() -> None:
@@ -37,7 +47,7 @@ def _dispatch_cpu_calls_inline() -> None:
     import os
 
     if os.environ.get("JOINTFIT_CPU_ASYNC_DISPATCH", "0") != "1":
-        _jax.config.update("jax_cpu_enable_async_dispatch", False)
+        _configure_jax("jax_cpu_enable_async_dispatch", False)
 
 
 _use_persistent_compilation_cache()

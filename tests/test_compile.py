@@ -84,3 +84,11 @@ def test_compile_options_this_jaxlib_does_not_know_are_left_out():
 def test_an_option_of_the_wrong_type_is_an_error_not_an_unknown_option():
     with pytest.raises(Exception, match="(?i)xla_llvm_disable_expensive_passes"):
         supported_compile_options({"xla_llvm_disable_expensive_passes": "not a bool"})
+
+
+def test_jax_options_this_release_does_not_know_are_skipped():
+    from jointfit import _configure_jax
+
+    assert _configure_jax("jax_jointfit_no_such_option", True) is False
+    assert _configure_jax("jax_enable_x64", True) is True
+    assert jnp.ones(1).dtype == jnp.float64
