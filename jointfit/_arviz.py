@@ -128,15 +128,35 @@ def hdi(values: np.ndarray, probability: float) -> np.ndarray:
 
 def elpd_loo(pointwise: np.ndarray) -> float:
     """Expected log pointwise predictive density by Pareto-smoothed importance-sampling
-    leave-one-out (ArviZ's ``loo``), from log-likelihoods ``(chains, draws, points)``."""
+    leave-one-out (ArviZ's ``loo``), from log-likelihoods ``(chains, draws, points)``.
+
+    The draws' relative efficiency is taken as 1 under both ArviZ generations: it only
+    sets the length of the smoothed tail of the importance weights. A point whose
+    largest weights (that tail) are all equal (a channel whose predicted rate no draw
+    changes, or changes below the last bit) has no tail to smooth: ArviZ 1.x refuses
+    it, and its plain importance-sampling estimate ``-ln mean(1 / p)`` is exact
+    enough, since its weights are bounded.
+    """
     az = _arviz()
     pointwise = np.asarray(pointwise, dtype=float)
+    draws = pointwise.reshape(-1, pointwise.shape[-1])
+    n_draws = draws.shape[0]
+    tail = int(np.floor(3.0 * np.sqrt(n_draws)) if n_draws > 225 else np.floor(n_draws / 5))
+    largest_weights = -np.sort(draws, axis=0)[: max(tail, 1)]  # log-weights are -ln p
+    flat_tail = np.all(largest_weights == largest_weights[:1], axis=0)
+    plain = -(np.logaddexp.reduce(-draws[:, flat_tail], axis=0) - np.log(n_draws))
+    if np.all(flat_tail):
+        return float(np.sum(plain))
+    return float(np.sum(plain)) + _psis_loo(az, pointwise[..., ~flat_tail])
+
+
+def _psis_loo(az: Any, pointwise: np.ndarray) -> float:
     if uses_datatree():
         data = az.from_dict({"posterior": {"_": np.zeros(pointwise.shape[:2])},
                              "log_likelihood": {"all": pointwise}})
-        return float(az.loo(data).elpd)
+        return float(az.loo(data, reff=1.0).elpd)
     data = az.from_dict(posterior={"_": np.zeros(pointwise.shape[:2])}, log_likelihood={"all": pointwise})
-    return float(az.loo(data, scale="log").elpd_loo)
+    return float(az.loo(data, reff=1.0, scale="log").elpd_loo)
 
 
 def elpd_waic(pointwise: np.ndarray) -> float:

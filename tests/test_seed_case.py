@@ -19,9 +19,10 @@ QUANTILES = (0.05, 0.5, 0.95)
 
 def quantiles_and_errors(draws: np.ndarray, effective_size: float) -> list[tuple[float, float]]:
     """5/50/95 % quantiles of ``draws`` and their Monte-Carlo errors for ``effective_size``
-    effective draws (ArviZ's quantile MCSE, rescaled from the number of draws)."""
+    effective draws (ArviZ's quantile MCSE of the draws as one chain, rescaled from the
+    number of draws)."""
     inflation = np.sqrt(draws.size / effective_size)
-    return [(float(np.quantile(draws, q)), inflation * float(az.mcse(draws.ravel(), method="quantile", prob=q)))
+    return [(float(np.quantile(draws, q)), inflation * float(az.mcse(draws.reshape(1, -1), method="quantile", prob=q)))
             for q in QUANTILES]
 
 
