@@ -215,15 +215,12 @@ def worker_replay(folder: Path, region: str) -> dict:
 
 
 def worker_nuts(folder: Path) -> dict:
-    import arviz as az
-
     start = time.perf_counter()
     analysis = load_analysis(folder)
     results = analysis.sample(sampler="nuts", quiet=True, num_warmup=500, num_samples=1000, progress_bar=False)
     seconds = time.perf_counter() - start
     posterior = results.inference_data.posterior
-    ess = az.ess(posterior[results.free_parameters], method="bulk")
-    min_ess = float(min(float(ess[name]) for name in results.free_parameters))
+    min_ess = float(results.summary()["ess_bulk"].loc[results.free_parameters].min())
     samples = np.stack([posterior[name].values for name in results.free_parameters], axis=-1)
     return {"seconds": seconds, "min_bulk_ess": min_ess, "quantiles": quantiles_with_errors(samples),
             "log_like": None}

@@ -4,7 +4,8 @@ ArviZ 0.x holds a posterior in an ``InferenceData`` (a set of xarray Datasets);
 ArviZ 1.x in an xarray ``DataTree``, and its statistics (arviz-stats) take other
 arguments and use other defaults. This module is the one place that knows the
 difference: results are built, read and written, and their diagnostics computed,
-through the functions here, each of which gives the same numbers under both.
+through the functions here, which give the same numbers under both (PSIS-LOO to the
+rounding of ArviZ's tail length, see :func:`elpd_loo`).
 
 Files are netCDF-4 written through h5netcdf, one group per ArviZ group, which both
 ArviZ generations read: a file written under either reads under the other, every array
@@ -25,8 +26,8 @@ __all__ = ["uses_datatree", "build", "group", "has_group", "write_netcdf", "read
 
 _ENGINE = "h5netcdf"
 _TAIL_PROBABILITIES = (0.05, 0.95)
-"""Quantiles of the tail ESS (Vehtari et al. 2021), ArviZ 0.x's; ArviZ 1.x defaults
-to its credible-interval probability, 0.89."""
+"""Quantiles of the tail ESS (Vehtari et al. 2021): ArviZ 0.x's, which ArviZ 1.x must
+be given (its array functions have no default, its DataTree ones 0.11 and 0.89)."""
 
 
 def _arviz() -> Any:
@@ -98,7 +99,9 @@ def read_netcdf(path: str | os.PathLike[str]) -> Any:
             return tree.load()
         finally:
             tree.close()
-    return az.from_netcdf(os.fspath(path), engine=_ENGINE)
+    # ArviZ 0.x reads lazily by default, keeping the file open (and unwritable)
+    with az.rc_context({"data.load": "eager"}):
+        return az.from_netcdf(os.fspath(path), engine=_ENGINE)
 
 
 def ess(draws: np.ndarray, method: str = "bulk") -> float:
@@ -128,10 +131,13 @@ def hdi(values: np.ndarray, probability: float) -> np.ndarray:
 
 def elpd_loo(pointwise: np.ndarray) -> float:
     """Expected log pointwise predictive density by Pareto-smoothed importance-sampling
-    leave-one-out (ArviZ's ``loo``), from log-likelihoods ``(chains, draws, points)``.
+    leave-one-out (the installed ArviZ's ``loo``), from log-likelihoods ``(chains,
+    draws, points)``.
 
     The draws' relative efficiency is taken as 1 under both ArviZ generations: it only
-    sets the length of the smoothed tail of the importance weights. A point whose
+    sets the length of the smoothed tail of the importance weights. That length is
+    rounded up by ArviZ 0.x and down by ArviZ 1.x, so the two differ slightly (1e-5 of
+    the value for well-behaved points, up to ~0.05 for a heavy-tailed one). A point whose
     largest weights (that tail) are all equal (a channel whose predicted rate no draw
     changes, or changes below the last bit) has no tail to smooth: ArviZ 1.x refuses
     it, and its plain importance-sampling estimate ``-ln mean(1 / p)`` is exact
@@ -151,11 +157,9 @@ def elpd_loo(pointwise: np.ndarray) -> float:
 
 
 def _psis_loo(az: Any, pointwise: np.ndarray) -> float:
+    data = build({"posterior": {"_": np.zeros(pointwise.shape[:2])}, "log_likelihood": {"all": pointwise}})
     if uses_datatree():
-        data = az.from_dict({"posterior": {"_": np.zeros(pointwise.shape[:2])},
-                             "log_likelihood": {"all": pointwise}})
         return float(az.loo(data, reff=1.0).elpd)
-    data = az.from_dict(posterior={"_": np.zeros(pointwise.shape[:2])}, log_likelihood={"all": pointwise})
     return float(az.loo(data, reff=1.0, scale="log").elpd_loo)
 
 

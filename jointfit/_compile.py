@@ -20,6 +20,7 @@ option is tried once on a trivial program and only those this jaxlib accepts are
 from __future__ import annotations
 
 import functools
+import logging
 import math
 import os
 from typing import Any
@@ -53,6 +54,7 @@ def _accepts_option(name: str, value: Any) -> bool:
         probe.compile({name: value})
     except Exception as exc:  # jaxlib's runtime error type has moved between releases
         if "no such compile option" in str(exc).lower():
+            logging.getLogger(__name__).debug("this jaxlib has no XLA option %s: compiling without it", name)
             return False
         raise
     return True

@@ -46,6 +46,10 @@ class AnalysisResults:
         posterior = _arviz.group(inference_data, "posterior")
         if posterior.attrs.get("jointfit_format") != _FORMAT:
             raise AnalysisError("this ArviZ data was not written by jointfit (no jointfit_format attribute)")
+        missing = [name for name in ("sample_stats", "log_likelihood") if not _arviz.has_group(inference_data, name)]
+        if missing:
+            raise AnalysisError(f"these jointfit results lack their {' and '.join(missing)} group(s); "
+                                "a results file must keep every group jointfit wrote")
         self._idata = inference_data
         self._posterior = posterior
         self._sample_stats = _arviz.group(inference_data, "sample_stats")
@@ -428,7 +432,10 @@ class AnalysisResults:
         path = Path(path)
         if path.exists() and not overwrite:
             raise AnalysisError(f"{path} exists; pass overwrite=True to replace it")
-        _arviz.write_netcdf(self._idata, path)
+        try:
+            _arviz.write_netcdf(self._idata, path)
+        except OSError as exc:
+            raise AnalysisError(f"cannot write the results to {os.fspath(path)!r}: {exc}") from None
         return path
 
     def __repr__(self) -> str:

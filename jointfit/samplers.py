@@ -76,10 +76,13 @@ class Sampler:
 
     @classmethod
     def option_names(cls) -> frozenset[str]:
-        """The canonical option names: :meth:`sample`'s keyword-only parameters (less
-        the analysis's ``on_start`` hook) and :meth:`pass_through_options`."""
-        own = {parameter.name for parameter in inspect.signature(cls.sample).parameters.values()
-               if parameter.kind is inspect.Parameter.KEYWORD_ONLY and parameter.name != "on_start"}
+        """The canonical option names: :meth:`sample`'s named parameters after
+        ``density`` (less the analysis's ``on_start`` hook) and
+        :meth:`pass_through_options`."""
+        named = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        parameters = list(inspect.signature(cls.sample).parameters.values())[2:]  # after self, density
+        own = {parameter.name for parameter in parameters
+               if parameter.kind in named and parameter.name != "on_start"}
         return frozenset(own) | cls.pass_through_options()
 
     @classmethod

@@ -202,7 +202,7 @@ def test_nuts_chain_methods_agree_and_record_hmc_statistics():
     runs = {method: BayesianAnalysis(line_model(), line_data()).sample(
         "nuts", num_warmup=300, num_samples=500, num_chains=2, chain_method=method, seed=4, progress_bar=False,
         quiet=True) for method in ("sequential", "vectorized", "parallel")}
-    np.testing.assert_allclose(runs["sequential"].samples_matrix, runs["vectorized"].samples_matrix, rtol=1e-3)
+    np.testing.assert_allclose(runs["sequential"].samples_matrix, runs["vectorized"].samples_matrix, rtol=3e-4)
     np.testing.assert_array_equal(runs["parallel"].samples_matrix, runs["sequential"].samples_matrix)
     stats = runs["sequential"].inference_data.sample_stats
     assert {"diverging", "n_steps", "energy", "acceptance_rate", "step_size"} <= set(stats.data_vars)

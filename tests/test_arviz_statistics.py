@@ -4,10 +4,14 @@ runs one ArviZ generation per Python)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from jointfit import _arviz
+
+REFERENCE = Path(__file__).resolve().parent / "data" / "arviz0_statistics.npz"
 
 
 def test_waic_is_watanabes_from_every_draw():
@@ -62,3 +66,25 @@ def test_ess_and_rhat_see_correlated_and_mixed_chains():
     assert _arviz.rhat(independent) == pytest.approx(1.0, abs=0.01)
     shifted = independent + np.array([[0.0], [3.0]])
     assert _arviz.rhat(shifted) > 1.5
+
+
+def test_every_arviz_generation_gives_arviz_0s_own_numbers():
+    """ESS (bulk and tail), R-hat, HDI and WAIC as ArviZ 0.23's own functions gave them
+    for fixed arrays (tests/data/make_arviz0_statistics.py), to rounding."""
+    import sys
+
+    sys.path.insert(0, str(REFERENCE.parent))
+    try:
+        from make_arviz0_statistics import arrays
+    finally:
+        sys.path.pop(0)
+    data = arrays()
+    with np.load(REFERENCE) as stored:
+        reference = {key: stored[key] for key in stored.files}
+    for name in ("autocorrelated", "skewed"):
+        assert _arviz.ess(data[name], "bulk") == pytest.approx(float(reference[f"{name}/ess_bulk"]), rel=1e-12)
+        assert _arviz.ess(data[name], "tail") == pytest.approx(float(reference[f"{name}/ess_tail"]), rel=1e-12)
+        assert _arviz.rhat(data[name]) == pytest.approx(float(reference[f"{name}/rhat"]), rel=1e-12)
+        np.testing.assert_allclose(_arviz.hdi(data[name].ravel(), 0.68), reference[f"{name}/hdi_68"], rtol=1e-12)
+    assert _arviz.elpd_waic(data["log_likelihood"]) == pytest.approx(
+        float(reference["log_likelihood/elpd_waic"]), rel=1e-12)

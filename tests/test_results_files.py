@@ -123,3 +123,24 @@ def test_a_file_that_is_not_results_is_a_named_error(tmp_path):
         load_analysis_results(path)
     with pytest.raises(AnalysisError, match="does not exist"):
         load_analysis_results(tmp_path / "missing.nc")
+
+
+def test_a_loaded_file_can_be_overwritten_by_its_own_results(tmp_path):
+    path = tmp_path / "fit.nc"
+    path.write_bytes((DATA / "made_by_arviz0.nc").read_bytes())
+    results = load_analysis_results(path)
+    results.write(path, overwrite=True)  # the file was read whole and closed
+    assert_bit_for_bit(arrays_of(load_analysis_results(path)), reference("arviz0")[0])
+
+
+def test_results_without_every_group_jointfit_wrote_are_a_named_error(tmp_path):
+    results = load_analysis_results(DATA / "made_by_arviz1.nc")
+    data = results.inference_data
+    if ARVIZ_1:
+        del data["log_likelihood"]
+    else:
+        data = az.InferenceData(posterior=data.posterior, sample_stats=data.sample_stats)
+    from jointfit.results import AnalysisResults
+
+    with pytest.raises(AnalysisError, match="lack their log_likelihood group"):
+        AnalysisResults(data)

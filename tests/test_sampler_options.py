@@ -197,3 +197,18 @@ def test_a_sampler_of_open_options_passes_them_on_and_one_of_named_options_check
     with pytest.raises(AnalysisError, match=r"^unknown closed option 'its_own'; the closed sampler accepts steps, "
                                             r"and 3ML's n_steps \(= steps\)$"):
         Closed.normalize_options({"its_own": 2})
+
+
+def test_a_sampler_whose_options_are_positional_parameters_keeps_them():
+    from jointfit.samplers import Sampler
+
+    class Plain(Sampler):
+        name = "plain"
+
+        def sample(self, density, steps=3, thin=1, on_start=None):
+            raise NotImplementedError
+
+    assert Plain.option_names() == {"steps", "thin"}
+    assert Plain.normalize_options({"steps": 5}) == {"steps": 5}
+    with pytest.raises(AnalysisError, match=r"^unknown plain option 'density'; the plain sampler accepts steps, thin"):
+        Plain.normalize_options({"density": 1})
