@@ -8,6 +8,7 @@ ARF is applied) that a photon of energy bin ``i`` is recorded in channel ``j``.
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import astropy.units as u
 import numpy as np
 from astropy.io import fits
 
-from jointfit.errors import DataError
+from jointfit.errors import DataError, JointfitWarning
 
 from .files import FileName, open_fits, parse_file_name
 
@@ -50,7 +51,8 @@ class Response:
     origin : str
         Files it was built from.
     has_area : bool
-        Whether an ARF has been applied.
+        Whether the matrix holds the effective area: an ARF has been applied, or the
+        file is an RSP (HDUCLAS3 ``FULL``, or extension ``SPECRESP MATRIX``).
     """
 
     energy_lo: np.ndarray
@@ -75,6 +77,10 @@ class Response:
     def with_arf(self, arf: EffectiveArea) -> Response:
         """This response times the effective area of ``arf``, row by row.
 
+        A matrix that already holds an area (an RSP, or an ARF applied before) is
+        multiplied all the same, as XSPEC does, with a :class:`JointfitWarning` saying
+        that the area now counts twice.
+
         Raises
         ------
         DataError
@@ -90,6 +96,10 @@ class Response:
             raise DataError(
                 f"the energy grids of {arf.origin} and {self.origin} differ, first at bin {i}: "
                 f"[{arf.energy_lo[i]}, {arf.energy_hi[i]}] vs [{self.energy_lo[i]}, {self.energy_hi[i]}] keV")
+        if self.has_area:
+            warnings.warn(f"{self.origin} already holds an effective area (an RSP, or an ARF applied before); "
+                          f"multiplying by {arf.origin} counts an area twice: give no ARF with a full response",
+                          JointfitWarning, stacklevel=2)
         return replace(self, matrix=self.matrix * arf.area[:, None], has_area=True,
                        origin=f"{self.origin} x {arf.origin}")
 
@@ -298,6 +308,19 @@ def read_rmf(name: str | os.PathLike[str] | FileName, *, keyword: str | None = N
             origin=str(file), has_area=_holds_area(hdu))
 
 
+def _area_column(values: object, origin: str) -> np.ndarray:
+    """SPECRESP as floats: a vector per row for a type II ARF, whether its column is
+    fixed- or variable-length (rows of one length)."""
+    try:
+        return np.asarray(values, dtype=float)
+    except (TypeError, ValueError):  # a variable-length column: one array per row
+        rows = [np.asarray(row, dtype=float) for row in values]
+        if len({row.size for row in rows}) != 1:
+            raise DataError(f"{origin}[SPECRESP]: the rows of column SPECRESP hold {sorted({r.size for r in rows})} "
+                            "values; every row of a type II ARF needs one area per energy bin") from None
+        return np.vstack(rows)
+
+
 def read_arf(name: str | os.PathLike[str] | FileName, *, keyword: str | None = None,
              relative_to: Path | None = None) -> EffectiveArea:
     """Read an ARF (SPECRESP extension), gzipped or not.
@@ -320,7 +343,7 @@ def read_arf(name: str | os.PathLike[str] | FileName, *, keyword: str | None = N
         columns = {c.name.upper(): c.name for c in hdu.columns}
         if "SPECRESP" not in columns:
             raise DataError(f"{origin}[SPECRESP]: missing column SPECRESP")
-        area = np.asarray(hdu.data[columns["SPECRESP"]], dtype=float)
+        area = _area_column(hdu.data[columns["SPECRESP"]], origin)
         energy_lo, energy_hi = _energy_column(hdu, "ENERG_LO", origin), _energy_column(hdu, "ENERG_HI", origin)
         if area.ndim == 2:
             rows = area.shape[0]

@@ -279,3 +279,34 @@ def test_type_ii_arf_rows_are_chosen_like_pha_rows(tmp_path):
     with pytest.raises(DataError, match=r"ARF row 3 requested, the file holds 2 \(1\.\.2\)"):
         read_arf(f"{two}{{3}}")
     np.testing.assert_array_equal(read_arf(type_ii(tmp_path / "one.arf", 1)).area, areas[0])
+
+
+def test_variable_length_type_ii_arf_rows_read_and_ragged_ones_are_refused(tmp_path):
+    energy_lo, energy_hi = np.linspace(0.5, 5.0, 8), np.linspace(1.0, 5.5, 8)
+    areas = [np.full(8, 10.0), np.linspace(1.0, 8.0, 8)]
+
+    def variable(path: Path, rows: list[np.ndarray]) -> Path:
+        hdu = fits.BinTableHDU.from_columns([
+            fits.Column(name="ENERG_LO", format="8D", unit="keV", array=np.tile(energy_lo, (2, 1))),
+            fits.Column(name="ENERG_HI", format="8D", unit="keV", array=np.tile(energy_hi, (2, 1))),
+            fits.Column(name="SPECRESP", format="PD()", unit="cm**2",
+                        array=np.array(rows, dtype=object))], name="SPECRESP")
+        fits.HDUList([fits.PrimaryHDU(), hdu]).writeto(path)
+        return path
+
+    np.testing.assert_array_equal(read_arf(f"{variable(tmp_path / 'vla.arf', areas)}{{2}}").area, areas[1])
+    with pytest.raises(DataError, match=r"ragged\.arf\[SPECRESP\]: the rows of column SPECRESP hold \[7, 8\] values"):
+        read_arf(f"{variable(tmp_path / 'ragged.arf', [areas[0], areas[1][:7]])}{{1}}")
+
+
+def test_an_arf_on_a_full_response_warns_that_the_area_counts_twice(tmp_path):
+    from jointfit.errors import JointfitWarning
+    from jointfit_ogip.response import EffectiveArea
+
+    arrays = small_response()
+    write_rmf(tmp_path / "full.rsp", *arrays, extname="MATRIX", hduclas3="FULL")
+    full = read_rmf(tmp_path / "full.rsp")
+    area = EffectiveArea(full.energy_lo, full.energy_hi, np.full(full.n_energies, 2.0), "twice.arf")
+    with pytest.warns(JointfitWarning, match=r"full\.rsp already holds an effective area.*twice\.arf counts an area"):
+        doubled = full.with_arf(area)
+    np.testing.assert_array_equal(doubled.matrix, 2.0 * full.matrix)
