@@ -35,6 +35,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+# imported with this module, in the caller's thread: the programs are built in a
+# background thread, and two threads importing numpyro at once can leave one of them
+# a half-initialised numpyro.distributions
+from numpyro.infer.hmc import hmc
+from numpyro.infer.util import ParamInfo
+
 from ._background import in_background
 from ._compile import compile_for_work
 from .errors import AnalysisError
@@ -76,9 +82,6 @@ def _chunk_program(potential: Callable[[Any], Any], to_theta: Callable[[Any], An
     ``start`` is ``(seed, chain, w, potential_energy, gradient)``; when
     ``first_iteration`` is 0 the chain starts there and ``state`` is ignored.
     """
-    from numpyro.infer.hmc import hmc
-    from numpyro.infer.util import ParamInfo
-
     def potential_of_w(offset: Any, cholesky: Any) -> Callable[[Any], Any]:
         return lambda w: potential(offset + cholesky @ w)
 

@@ -255,8 +255,10 @@ def test_polished_reference_ppf_is_scipys_ppf_made_exact() -> None:
     """The truncated-normal reference: within scipy's own accuracy of scipy's ppf, and
     exact where a closed form exists (a one-sided truncation's upper tail)."""
     for a, b in [(-2.0, 1.5), (-0.5, np.inf), (5.0, 9.0), (-9.0, -5.0), (-np.inf, 2.0)]:
+        # scipy's truncnorm.ppf is good to 3e-7 from scipy 1.16 on, to 3.1e-6 before (at
+        # u = 1 - 1e-12 of a = -0.5, b = inf, where the closed form below is exact)
         np.testing.assert_allclose(
-            _polished_truncnorm_ppf(a, b, U_GRID), stats.truncnorm.ppf(U_GRID, a, b), rtol=1e-6, atol=1e-12
+            _polished_truncnorm_ppf(a, b, U_GRID), stats.truncnorm.ppf(U_GRID, a, b), rtol=5e-6, atol=1e-12
         )
         body = U_GRID[(U_GRID > 1e-3) & (U_GRID < 1 - 1e-3)]
         np.testing.assert_allclose(
