@@ -281,6 +281,7 @@ class ParameterSpace:
         """A numpyro model: samples each free parameter from its prior, records linked
         parameters as deterministic sites, and adds ``loglike(values)`` as a factor."""
         import numpyro
+        from numpyro.distributions import Unit
 
         distributions = self.numpyro_distributions()
         linked = [path for path, _, _ in self._links]
@@ -291,7 +292,12 @@ class ParameterSpace:
             for path in linked:
                 numpyro.deterministic(path, values[path])
             if loglike is not None:
-                numpyro.factor("loglike", loglike(values))
+                # numpyro.factor, written with the names numpyro.distributions exports:
+                # factor reaches Unit as numpyro.distributions.distribution.Unit, and in
+                # some pytest-xdist workers under Python 3.13 that submodule attribute of
+                # numpyro.distributions is missing (the module itself is complete)
+                factor = Unit(loglike(values))
+                numpyro.sample("loglike", factor, obs=factor.sample(None), infer={"is_auxiliary": True})
 
         return model
 
