@@ -28,7 +28,8 @@ from ._batches import RowProgram
 from ._compile import compile_for_work, jaxpr_work
 from ._optimize import hessian_from_gradient, scipy_objective
 from .errors import AnalysisError, JointfitWarning
-from .nuts_checkpoint import RESUME_MODES, NUTSCheckpoint, NUTSFrame
+from .nuts_checkpoint import RESUME_MODES as NUTS_RESUME_MODES
+from .nuts_checkpoint import NUTSCheckpoint, NUTSFrame
 
 __all__ = ["SamplerOutput", "Sampler", "UltraNestSampler", "NUTSSampler", "register_sampler", "get_sampler",
            "available_samplers"]
@@ -47,8 +48,8 @@ class SamplerOutput:
 class Sampler:
     """Protocol of a sampler adapter.
 
-    Its options are the keyword-only parameters of :meth:`sample` (less ``on_start``)
-    and the names :meth:`pass_through_options` adds; :attr:`OPTION_ALIASES` accepts other
+    Its options are the named parameters of :meth:`sample` after ``density`` (less
+    ``on_start``) and the names :meth:`pass_through_options` adds; :attr:`OPTION_ALIASES` accepts other
     spellings (3ML's) of them. :meth:`normalize_options` checks options against these
     before anything runs; a sampler whose ``sample`` takes ``**options`` and that does
     not override :meth:`pass_through_options` has its other options passed unchecked.
@@ -62,6 +63,9 @@ class Sampler:
     """Why an option known elsewhere (3ML's) is refused, and what to give instead."""
     QUIET_OPTIONS: ClassVar[dict[str, Any]] = {}
     """Options that ``BayesianAnalysis.sample(quiet=True)`` sets unless they are given."""
+    RESUME_MODES: ClassVar[tuple[str, ...]] = ()
+    """The modes of a ``resume`` option, for a sampler that keeps its state in a log
+    folder (3ML's bools are accepted too); empty for one that has no such option."""
 
     def sample(self, density: Any, *, on_start: Callable[[], None] | None = None,
                **options: Any) -> SamplerOutput:  # pragma: no cover - protocol
@@ -126,6 +130,8 @@ class Sampler:
         """``value`` of the canonical option ``name`` as :meth:`sample` takes it, or an
         :class:`~jointfit.errors.AnalysisError` where it cannot be (checked before a run
         starts); the sample method itself checks the rest."""
+        if name == "resume" and cls.RESUME_MODES:
+            return _resume_mode(value, cls.RESUME_MODES)
         return value
 
 
@@ -293,8 +299,6 @@ class UltraNestSampler(Sampler):
 
     @classmethod
     def _checked_option(cls, name: str, value: Any) -> Any:
-        if name == "resume":
-            return _resume_mode(value, cls.RESUME_MODES)
         if name == "region_class" and isinstance(value, str) and value.lower() not in cls.REGION_CLASSES:
             raise AnalysisError(f"unknown UltraNest region_class {value!r}; use one of {list(cls.REGION_CLASSES)} "
                                 "or an ultranest.mlfriends region class")
@@ -304,7 +308,7 @@ class UltraNestSampler(Sampler):
                                 f"that returns one, not {value!r}")
         if name == "wrapped_params" and value is not None:
             _wrapped_flags(value, None)
-        return value
+        return super()._checked_option(name, value)
 
     def sample(self, density: Any, *, min_num_live_points: int = 400, dlogz: float = 0.5,
                frac_remain: float = 0.01, log_dir: str | os.PathLike[str] | None = None,
@@ -373,7 +377,7 @@ class UltraNestSampler(Sampler):
         if aliases:  # BayesianAnalysis renames them; a direct call takes the canonical names
             raise AnalysisError(f"give {', '.join(self.OPTION_ALIASES[a][0] for a in aliases)} rather than 3ML's "
                                 f"{', '.join(aliases)} to UltraNestSampler.sample (BayesianAnalysis takes both)")
-        resume = _resume_mode(resume, self.RESUME_MODES)
+        resume = self._checked_option("resume", resume)
         regions = {"mlfriends": ultranest.mlfriends.MLFriends, "ellipsoid": ultranest.mlfriends.RobustEllipsoidRegion}
         if isinstance(region_class, str):
             region_class = regions[self._checked_option("region_class", region_class).lower()]
@@ -432,12 +436,7 @@ class NUTSSampler(Sampler):
                       "chain_name": ("log_dir", None)}
     OPTION_HINTS = {"n_walkers": "NUTS runs independent chains, not an ensemble of walkers; num_chains sets how many"}
     QUIET_OPTIONS = {"progress_bar": False}
-
-    @classmethod
-    def _checked_option(cls, name: str, value: Any) -> Any:
-        if name == "resume":
-            return _resume_mode(value, RESUME_MODES)
-        return value
+    RESUME_MODES = NUTS_RESUME_MODES
 
     def sample(self, density: Any, *, num_warmup: int = 500, num_samples: int = 1000, num_chains: int = 1,
                chain_method: str = "parallel", dense_mass: bool = True, target_accept_prob: float = 0.8,
@@ -486,7 +485,7 @@ class NUTSSampler(Sampler):
         if num_warmup < 0 or num_samples < 1 or num_chains < 1:
             raise AnalysisError(f"NUTS needs num_warmup >= 0, num_samples >= 1 and num_chains >= 1; got "
                                 f"{num_warmup}, {num_samples}, {num_chains}")
-        resume = _resume_mode(resume, RESUME_MODES)
+        resume = self._checked_option("resume", resume)
         space = density.space
         search = _MAPSearch(density)
         settings = NUTSSettings(num_warmup=num_warmup, num_samples=num_samples, dense_mass=dense_mass,
