@@ -18,7 +18,20 @@ from .errors import AnalysisError
 from .flux_units import resolve_flux_unit
 from .fluxes import band_in_kev, flux_rows
 
-__all__ = ["display_spectrum_model_counts", "plot_spectra", "posterior_draws"]
+__all__ = ["display_spectrum_model_counts", "plot_spectra", "posterior_draws", "as_draws"]
+
+
+def as_draws(values: Any) -> dict[str, Any]:
+    """Parameter values by path with a leading axis of draws (JAX arrays): arrays of
+    draws as they are, one model's scalars as one draw; what a plugin's picture maps a
+    pure function over with ``jax.vmap``."""
+    import jax.numpy as jnp
+
+    batched = {k: jnp.asarray(v, dtype=float) for k, v in values.items()}
+    if all(v.ndim == 0 for v in batched.values()):
+        batched = {k: v[None] for k, v in batched.items()}
+    n = max(v.shape[0] for v in batched.values() if v.ndim)
+    return {k: jnp.broadcast_to(v, (n,)) if v.ndim == 0 else v for k, v in batched.items()}
 
 
 def _draw_subset(samples: np.ndarray, n_draws: int, seed: int) -> np.ndarray:

@@ -15,6 +15,8 @@ __all__ = [
     "LinkError",
     "PriorError",
     "DataError",
+    "FilterError",
+    "UnknownFilterError",
     "AnalysisError",
     "PluginError",
     "UnitError",
@@ -55,6 +57,18 @@ class PriorError(ModelError):
 
 class DataError(JointfitError, ValueError):
     """Data or files that are malformed, inconsistent or of the wrong format."""
+
+
+class FilterError(DataError):
+    """A filter curve that cannot be used (negative response, unsorted or non-positive
+    wavelengths, no unit) or a filter name that no library knows."""
+
+
+class UnknownFilterError(FilterError, KeyError):
+    """A filter name that no library knows; the message suggests close names."""
+
+    def __str__(self) -> str:  # KeyError would show the message quoted
+        return str(self.args[0]) if self.args else ""
 
 
 class AnalysisError(JointfitError):

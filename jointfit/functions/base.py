@@ -391,6 +391,11 @@ class SpectralFunction(Function):
         (absorption edges): flux integration splits its panels there. None here."""
         return np.empty(0)
 
+    def valid_energy_range(self) -> tuple[float, float]:
+        """Energies (keV, observed frame) where the function is defined: a filter or
+        response reaching outside is refused at setup. Everywhere here."""
+        return (0.0, math.inf)
+
 
 _OPERATORS: dict[type[ast.operator], str] = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 _APPLY: dict[str, Callable[[Any, Any], Any]] = {
@@ -523,6 +528,15 @@ class CompositeFunction(SpectralFunction):
         found = [leaf.breakpoints() for i, leaf in enumerate(self._leaves, start=1)
                  if roles.get(i) != "argument" and isinstance(leaf, SpectralFunction)]
         return np.unique(np.concatenate([np.empty(0), *found]))
+
+    def valid_energy_range(self) -> tuple[float, float]:
+        """Where every function summed or multiplied is defined (the intersection of
+        their ranges; those inside a composition's argument are left out, as their
+        energies are mapped)."""
+        roles = _leaf_roles(self._tree)
+        ranges = [leaf.valid_energy_range() for i, leaf in enumerate(self._leaves, start=1)
+                  if roles.get(i) != "argument" and isinstance(leaf, SpectralFunction)]
+        return (max((lo for lo, _ in ranges), default=0.0), min((hi for _, hi in ranges), default=math.inf))
 
     @property
     def components(self) -> dict[str, Callable[[Any, Mapping[str, Any]], Any]]:

@@ -81,13 +81,10 @@ def view_count_spectrum(plugin: OGIPLike, ax: Any = None) -> Figure:
 def _model_counts(plugin: OGIPLike, draws: Mapping[str, Any]) -> np.ndarray:
     """Model counts per bin, shape ``(n_draws, n_bins)``, in one vectorised call."""
     import jax
-    import jax.numpy as jnp
 
-    batched = {k: jnp.asarray(v, dtype=float) for k, v in draws.items()}
-    if all(v.ndim == 0 for v in batched.values()):
-        batched = {k: v[None] for k, v in batched.items()}
-    n = max(v.shape[0] for v in batched.values() if v.ndim)
-    batched = {k: jnp.broadcast_to(v, (n,)) if v.ndim == 0 else v for k, v in batched.items()}
+    from jointfit.displays import as_draws
+
+    batched = as_draws(draws)
     return np.asarray(jax.jit(jax.vmap(plugin.expected_counts))(batched))
 
 

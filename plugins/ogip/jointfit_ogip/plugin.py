@@ -19,7 +19,7 @@ from jointfit.plugin import Plugin
 from jointfit.priors import Uniform_prior
 from jointfit.space import ParameterSpace
 
-from . import statistics as stats
+from jointfit import statistics as stats
 from .binning import Binning, group_ids_from_flags, group_optimal, parse_selection
 from .pha import PHASpectrum, read_pha, read_pha_rows
 from .quadrature import MAX_POINTS, TOLERANCE, BinIntegrator

@@ -1,9 +1,20 @@
-"""Per-channel likelihoods and fit statistics for binned (OGIP) spectra.
+"""The likelihoods every plugin shares, element by element, and the fit statistics.
 
-Everything here is an element-wise, pure JAX function of arrays of *counts* (not
-rates): it broadcasts its arguments against each other, returns one value per
-channel, and is safe under ``jax.jit``, ``jax.vmap`` and ``jax.grad``. The caller sums
-over channels. Nothing loops over channels in Python.
+Every function here is an element-wise, pure JAX function of arrays: it broadcasts its
+arguments against each other, returns one value per data point (a spectral channel, a
+pixel, a photometric band), and is safe under ``jax.jit``, ``jax.vmap`` and
+``jax.grad``. The caller sums over points, so the same call gives a plugin's pointwise
+log-likelihoods (for WAIC/LOO) and, summed, its log-likelihood. Nothing loops over
+points in Python.
+
+* Counts: :func:`poisson_loglike`, and for binned (OGIP) spectra with a background
+  :func:`poisson_profile_background_loglike` (W-stat) and
+  :func:`poisson_gaussian_background_loglike` (PG-stat).
+* Measurements with Gaussian errors: :func:`gaussian_loglike` (in any unit, fluxes
+  included, where it stays right at low signal-to-noise and for negative values),
+  :func:`magnitude_loglike` (Gaussian in magnitudes, 3ML's photometric likelihood) and
+  :func:`censored_gaussian_loglike` (an upper or lower limit: the probability that the
+  measurement lies beyond it).
 
 Two families:
 
@@ -40,7 +51,7 @@ from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
-from jax.scipy.special import gammaln
+from jax.scipy.special import gammaln, log_ndtr
 from jax.typing import ArrayLike
 
 __all__ = [
@@ -48,6 +59,8 @@ __all__ = [
     "poisson_profile_background_loglike",
     "poisson_gaussian_background_loglike",
     "gaussian_loglike",
+    "magnitude_loglike",
+    "censored_gaussian_loglike",
     "cstat",
     "wstat",
     "chi2",
@@ -399,6 +412,67 @@ def gaussian_loglike(observed: ArrayLike, expected: ArrayLike, sigma: ArrayLike)
     o, m, sd = _float(observed), _float(expected), _float(sigma)
     z = (o - m) / sd
     return -0.5 * z * z - jnp.log(sd) - _LOG_SQRT_2PI
+
+
+@_elementwise
+def magnitude_loglike(observed: ArrayLike, flux: ArrayLike, sigma: ArrayLike,
+                      zero_point_flux: ArrayLike = 1.0) -> jax.Array:
+    """Gaussian log-density of a magnitude, per band (3ML's photometric likelihood).
+
+    ``m = -2.5 log10(flux / zero_point_flux)``;
+    ``ln L = -(o - m)^2 / (2 sigma^2) - ln(sigma sqrt(2 pi))``
+
+    Parameters
+    ----------
+    observed : array_like
+        Measured magnitude ``o`` (mag).
+    flux : array_like
+        Model flux in the band, in the unit of ``zero_point_flux`` (for AB magnitudes:
+        the flux density relative to 3631 Jy with the default ``zero_point_flux = 1``).
+    sigma : array_like
+        1-sigma error of the magnitude, ``> 0`` (mag).
+    zero_point_flux : array_like
+        Flux of magnitude 0.
+
+    Returns
+    -------
+    jax.Array
+        Per-band normalised log-density; ``-inf`` where the model flux is not positive
+        (it has no magnitude).
+    """
+    positive = _float(flux) > 0
+    ratio = jnp.where(positive, _float(flux) / _float(zero_point_flux), 1.0)
+    model_magnitude = -2.5 * jnp.log10(ratio)
+    return jnp.where(positive, gaussian_loglike(observed, model_magnitude, sigma), -jnp.inf)
+
+
+@_elementwise
+def censored_gaussian_loglike(limit: ArrayLike, expected: ArrayLike, sigma: ArrayLike,
+                              upper: ArrayLike = True) -> jax.Array:
+    """Log-probability that a Gaussian measurement lies beyond a limit, per point.
+
+    For an upper limit (``upper`` true), ``ln P(o < limit) = ln Phi((limit - m) / sigma)``;
+    for a lower limit ``ln P(o > limit) = ln Phi((m - limit) / sigma)``. An upper limit on
+    a flux is a lower limit on a magnitude.
+
+    Parameters
+    ----------
+    limit : array_like
+        The limit, in the unit of ``expected``.
+    expected : array_like
+        Model value ``m``.
+    sigma : array_like
+        1-sigma error of the measurement at the limit, ``> 0``.
+    upper : array_like of bool
+        Whether each limit is an upper limit (else a lower limit).
+
+    Returns
+    -------
+    jax.Array
+        Per-point log-probability, accurate far into both tails (``log_ndtr``).
+    """
+    z = (_float(limit) - _float(expected)) / _float(sigma)
+    return log_ndtr(jnp.where(upper, z, -z))
 
 
 # ----------------------------------------------------------------------------------

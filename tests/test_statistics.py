@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from scipy import optimize, special, stats
 
-from jointfit_ogip import statistics as st
+from jointfit import statistics as st
 
 LN2PI_HALF = 0.5 * math.log(2.0 * math.pi)
 EPS = np.finfo(float).eps  # 2.2e-16, one ulp at 1
@@ -567,7 +567,7 @@ def test_second_derivatives_match_finite_differences():
 def test_one_logarithm_log_ratio_is_as_precise_as_log1p_and_log():
     """ln(m/n) from one logarithm: log1p's precision near m = n (to a few ulps, value
     and derivative), log's elsewhere, on tiny and on extreme ratios."""
-    from jointfit_ogip.statistics import _log_ratio
+    from jointfit.statistics import _log_ratio
 
     x = np.concatenate([np.geomspace(1e-300, 0.49, 400), -np.geomspace(1e-300, 0.49, 400), [0.0]])
     near = jnp.asarray(x)
