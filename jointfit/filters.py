@@ -483,6 +483,18 @@ def _unknown(name: str) -> UnknownFilterError:
                               "(jointfit.filters.speclite_filter_names() lists every band)")
 
 
+def _speclite_order(pattern: str, matches: list[str]) -> list[str]:
+    """``matches`` in speclite's order for its ``"group-*"`` patterns (a group's bands
+    by wavelength, as ``speclite.filters.load_filters`` gives them), else as found."""
+    import speclite.filters
+
+    try:
+        ordered = list(speclite.filters.load_filters(pattern).names)
+    except ValueError:  # speclite knows only "<group>-*"
+        return matches
+    return ordered if sorted(ordered) == sorted(matches) else matches
+
+
 def get_filter(spec: Any) -> Filter:
     """One :class:`Filter` from a speclite name, a speclite ``FilterResponse`` or a
     :class:`Filter`.
@@ -522,7 +534,7 @@ def get_filters(*specs: Any) -> list[Filter]:
             matches = [n for n in speclite_filter_names() if fnmatch.fnmatchcase(n, spec)]
             if not matches:
                 raise _unknown(spec)
-            found.extend(_speclite_filter(n) for n in matches)
+            found.extend(_speclite_filter(n) for n in _speclite_order(spec, matches))
         elif isinstance(spec, (list, tuple)) or (not isinstance(spec, (str, Filter)) and hasattr(spec, "__iter__")
                                                    and not hasattr(spec, "wavelength")):
             found.extend(get_filters(*spec))

@@ -34,7 +34,7 @@ from .functions.base import CompositeFunction
 from .intervals import check_interval, credible_bounds
 from .space import SpectrumFn
 
-__all__ = ["FluxRow", "flux_rows", "FluxCalculator", "flux_table"]
+__all__ = ["FluxRow", "flux_rows", "FluxCalculator", "flux_table", "magnitude_table"]
 
 _NODES_PER_PANEL = 16
 _BASE_PANELS = 16
@@ -231,6 +231,13 @@ class FluxCalculator:
         raw = np.asarray(self._programs[key](jnp.asarray(np.atleast_2d(thetas)), jnp.asarray(energies)))
         return raw * np.array([unit.conversion(e) for e in energies])
 
+    def band_flux_ratios(self, thetas: np.ndarray, rows: list[FluxRow], integrals: Any) -> np.ndarray:
+        """AB flux / 3631 Jy of every row in each filter of ``integrals``
+        (:class:`~jointfit.filters.BandIntegrals`) for every draw, shape
+        ``(n_draws, n_rows, n_filters)`` (one compiled call)."""
+        thetas = jnp.asarray(np.atleast_2d(np.asarray(thetas, dtype=float)))
+        return self._run(rows, 0, thetas, integrals.nodes_kev, integrals.matrix)
+
     def _run(self, rows: list[FluxRow], power: int, thetas: Any, nodes: np.ndarray, weights: np.ndarray) -> np.ndarray:
         program = self._program(rows, power)
         return np.asarray(program(thetas, jnp.asarray(nodes), jnp.asarray(weights)))
@@ -294,4 +301,50 @@ def flux_table(space: Any, thetas: np.ndarray, best: np.ndarray | None, ene_min:
     table["unit"] = unit.unit.to_string()
     table.attrs.update({"ene_min_keV": lo, "ene_max_keV": hi, "confidence_level": confidence_level,
                         "interval": interval, "integration": integration, "n_draws": int(values.shape[0])})
+    return table
+
+
+def magnitude_table(space: Any, thetas: np.ndarray, best: np.ndarray | None, filters: Any, *,
+                    sources: Sequence[str] = (), confidence_level: float = 0.68, use_components: bool = False,
+                    components: Sequence[str] = (), sum_sources: bool = False, interval: str = "equal-tailed",
+                    calculator: FluxCalculator | None = None) -> Any:
+    """The magnitude table of :meth:`AnalysisResults.get_magnitudes` (see there)."""
+    import pandas as pd
+
+    from .filters import BandIntegrals, get_filters
+
+    check_interval(confidence_level, interval)
+    chosen = get_filters(filters)
+    if not chosen:
+        raise AnalysisError("get_magnitudes needs at least one filter")
+    rows = flux_rows(space, list(sources) or None, use_components, components, sum_sources)
+    breakpoints = np.concatenate([np.empty(0)] + [space.model.sources[name].spectral_shape.breakpoints()
+                                                  for name in space.source_names])
+    integrals = BandIntegrals.of(chosen, breakpoints)
+    calculator = calculator or FluxCalculator(space)
+    ratios = calculator.band_flux_ratios(thetas, rows, integrals)  # (draws, rows, filters)
+    central_ratio = (np.median(ratios, axis=0) if best is None
+                     else calculator.band_flux_ratios(best[None], rows, integrals)[0])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        magnitudes = -2.5 * np.log10(np.where(ratios > 0, ratios, np.nan))
+        central = -2.5 * np.log10(np.where(central_ratio > 0, central_ratio, np.nan))
+    n_draws, n_rows, n_filters = ratios.shape
+    flat = magnitudes.reshape(n_draws, n_rows * n_filters)
+    finite = np.all(np.isfinite(flat), axis=0)
+    bounds = np.full((n_rows * n_filters, 2), np.nan)
+    if np.any(finite):
+        bounds[finite] = credible_bounds(flat[:, finite], confidence_level, interval)
+    flux_bounds = credible_bounds(ratios.reshape(n_draws, -1), confidence_level, interval)
+    microjansky = 3631e6
+    index = pd.MultiIndex.from_product([[r.label for r in rows], [f.name for f in chosen]], names=["row", "filter"])
+    table = pd.DataFrame(index=index)
+    # magnitudes run the other way: the faint bound is the larger number
+    table["magnitude"] = central.ravel()
+    table["bright bound"], table["faint bound"] = bounds[:, 0], bounds[:, 1]
+    table["flux density (uJy)"] = central_ratio.ravel() * microjansky
+    table["flux low bound (uJy)"] = flux_bounds[:, 0] * microjansky
+    table["flux hi bound (uJy)"] = flux_bounds[:, 1] * microjansky
+    table["pivot wavelength (AA)"] = np.tile([f.pivot_wavelength.value for f in chosen], n_rows)
+    table.attrs.update({"confidence_level": confidence_level, "interval": interval, "n_draws": int(n_draws),
+                        "magnitude_system": "AB"})
     return table

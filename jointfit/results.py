@@ -411,6 +411,52 @@ class AnalysisResults:
                           components=components, sum_sources=sum_sources, integration=integration,
                           interval=interval, at_energy=at_energy, calculator=calculator)
 
+    def get_magnitudes(self, filters: Any, sources: Sequence[str] = (), confidence_level: float = 0.68,
+                       use_components: bool = False, components: Sequence[str] = (), sum_sources: bool = False,
+                       interval: str = "equal-tailed", include_extended: bool = False) -> Any:
+        """Predicted AB magnitudes (and flux densities) of the sources in any filters,
+        with intervals from every draw: posterior-predictive photometry.
+
+        Parameters
+        ----------
+        filters : str, Filter, speclite object or a sequence of them
+            Speclite names (``"sdss2010-r"``, wildcards ``"twomass-*"``), speclite
+            ``FilterResponse``/``FilterSequence`` objects or :class:`~jointfit.filters.Filter`.
+        sources, use_components, components, sum_sources, include_extended
+            Which rows, as in :meth:`get_flux`.
+        confidence_level, interval
+            As in :meth:`get_flux`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by (row, filter), with columns ``magnitude`` (AB: the draws' median,
+            or the MLE's), ``bright bound``, ``faint bound``, the AB flux density in µJy
+            with its bounds, and the filter's pivot wavelength (Å). A draw with a
+            non-positive flux has no magnitude: its row's bounds are NaN.
+
+        Raises
+        ------
+        UnknownFilterError, FilterError
+            For filters that cannot be loaded.
+        AnalysisError
+            For unknown sources or components and invalid options.
+        """
+        from .fluxes import magnitude_table
+
+        calculator, thetas = self._flux_draws()
+        space = calculator.space
+        if not sources:
+            sources = space.point_source_names + (space.extended_source_names if include_extended else ())
+            if not sources:
+                raise AnalysisError("the model has no point source; include_extended=True adds the extended ones")
+        best = None
+        if self.analysis == "mle":
+            best = np.asarray(json.loads(self._attrs["mle"]))[self._model_columns(space)]
+        return magnitude_table(space, thetas, best, filters, sources=sources, confidence_level=confidence_level,
+                               use_components=use_components, components=tuple(components),
+                               sum_sources=sum_sources, interval=interval, calculator=calculator)
+
     def _model_columns(self, space: Any) -> list[int]:
         """Columns of :attr:`samples_matrix` holding ``space``'s free parameters."""
         return [self.free_parameters.index(name) for name in space.free_names]

@@ -24,6 +24,7 @@ from jointfit import (
     CompositeFunction,
     Constant,
     Cutoff_powerlaw,
+    Broken_powerlaw,
     Gaussian,
     Line,
     Powerlaw,
@@ -70,6 +71,10 @@ def ref_cutoff_powerlaw(x, K, piv, index, xc):
     return K * (x / piv) ** index * np.exp(-x / xc)
 
 
+def ref_broken_powerlaw(x, K, xb, alpha, beta, piv=1.0):
+    return K * (x / xb) ** np.where(x < xb, alpha, beta)
+
+
 def ref_band(x, K, alpha, xp, beta, piv):
     e0 = xp / (2.0 + alpha)
     x_break = (alpha - beta) * e0
@@ -113,6 +118,9 @@ FCASES = [
     FCase("powerlaw_flux_soft", Powerlaw_flux, dict(F=0.25, index=-0.5, a=2.0, b=30.0), ref_powerlaw_flux),
     FCase("powerlaw_flux_at_minus_one", Powerlaw_flux, dict(F=2.0, index=-1.0, a=10.0, b=1000.0), ref_powerlaw_flux),
     FCase("cutoff_powerlaw", Cutoff_powerlaw, dict(K=0.4, piv=20.0, index=-1.2, xc=300.0), ref_cutoff_powerlaw),
+    FCase("broken_powerlaw", Broken_powerlaw, dict(K=0.3, xb=40.0, alpha=-0.6, beta=-2.2, piv=1.0), ref_broken_powerlaw),
+    FCase("broken_powerlaw_optical_break", Broken_powerlaw, dict(K=2e3, xb=3e-3, alpha=-0.7, beta=-1.6, piv=1.0),
+          ref_broken_powerlaw),
     FCase("band", Band, dict(K=2e-2, alpha=-0.8, xp=350.0, beta=-2.4, piv=100.0), ref_band),
     FCase("band_hard", Band, dict(K=5e-3, alpha=0.7, xp=40.0, beta=-3.1, piv=50.0), ref_band),
     FCase("blackbody", Blackbody, dict(K=3e-4, kT=45.0), ref_blackbody),
@@ -129,7 +137,8 @@ def fcase(request: pytest.FixtureRequest) -> FCase:
 
 # one case per function (plus Powerlaw_flux at index -1) for the tests whose cost is
 # compilation (jit, grad, vmap)
-JAX_FCASES = [c for c in FCASES if c.id not in ("powerlaw_hard", "powerlaw_flux_soft", "band_hard")]
+JAX_FCASES = [c for c in FCASES if c.id not in ("powerlaw_hard", "powerlaw_flux_soft", "band_hard",
+                                                "broken_powerlaw_optical_break")]
 
 
 @pytest.fixture(params=JAX_FCASES, ids=[c.id for c in JAX_FCASES])
@@ -425,6 +434,13 @@ DEFAULTS = {
         "piv": (1.0, (None, None), False, u.keV),
         "index": (-2.0, (-10.0, 10.0), True, u.dimensionless_unscaled),
         "xc": (10.0, (1.0, None), True, u.keV),
+    },
+    Broken_powerlaw: {  # astromodels' defaults; K > 0 and xb down to 1e-6 keV (astromodels: 1 keV)
+        "K": (1.0, (1e-30, None), True, Y_UNIT),
+        "xb": (10.0, (1e-6, 1e6), True, u.keV),
+        "alpha": (-1.5, (-10.0, 10.0), True, u.dimensionless_unscaled),
+        "beta": (-2.5, (-10.0, 10.0), True, u.dimensionless_unscaled),
+        "piv": (1.0, (None, None), False, u.keV),
     },
     Band: {
         "K": (1e-4, (1e-50, None), True, Y_UNIT),

@@ -21,6 +21,7 @@ __all__ = [
     "Powerlaw",
     "Powerlaw_flux",
     "Cutoff_powerlaw",
+    "Broken_powerlaw",
     "Band",
     "Blackbody",
     "Gaussian",
@@ -52,6 +53,30 @@ class Powerlaw(SpectralFunction):
     @staticmethod
     def evaluate(x: Any, K: Any, piv: Any, index: Any) -> Any:
         return K * jnp.exp(index * (jnp.log(x) - jnp.log(piv)))  # ln x folds at compile time
+
+
+class Broken_powerlaw(SpectralFunction):
+    r"""Broken power law, normalised at the break:
+    :math:`K\,(x/x_b)^{\alpha}` below :math:`x_b`, :math:`K\,(x/x_b)^{\beta}` from it on.
+
+    As astromodels' ``Broken_powerlaw`` (``piv`` is kept for its model files and is not
+    used), except that ``K`` must be positive and ``xb`` may go down to 1e-6 keV
+    (astromodels: 1 keV), so that a break between the optical and X-rays (an
+    afterglow's cooling break) can be fitted.
+    The kink is sharp: where ``xb`` is free, integrals over a band that contains it
+    converge more slowly than for smooth spectra.
+    """
+
+    K = P(1.0, bounds=(1e-30, None), unit=Y, description="Normalization (differential flux at the break)")
+    xb = P(10.0, bounds=(1e-6, 1e6), unit=X, description="Break point")
+    alpha = P(-1.5, bounds=(-10.0, 10.0), description="Index before the break xb")
+    beta = P(-2.5, bounds=(-10.0, 10.0), description="Index after the break xb")
+    piv = P(1.0, unit=X, free=False, description="Pivot energy (unused, as in astromodels)")
+
+    @staticmethod
+    def evaluate(x: Any, K: Any, xb: Any, alpha: Any, beta: Any, piv: Any) -> Any:
+        log_ratio = jnp.log(x) - jnp.log(xb)
+        return K * jnp.exp(jnp.where(log_ratio < 0.0, alpha, beta) * log_ratio)
 
 
 class Powerlaw_flux(SpectralFunction):
