@@ -152,6 +152,14 @@ class Plugin(abc.ABC):
     def simulate(self, values: Values, key: Any) -> jnp.ndarray:
         """A data set drawn from the model at ``values`` (``key``: ``jax.random`` key)."""
 
+    def sed_points(self, draws: Values, **options: Any) -> Any:
+        """Optional: this data set's points in the broad-band picture
+        (:func:`jointfit.sed.plot_sed`), a :class:`~jointfit.sed.SEDPoints` of νFν
+        unfolded with the model at ``draws`` (parameter values by path, a leading axis
+        of posterior draws); ``None`` for data that have no such points (here).
+        ``options``: ``min_significance``, ``confidence_level``."""
+        return None
+
     @classmethod
     def display_model_counts(cls, plugins: Sequence[Plugin], draws: Values, **options: Any) -> Any:
         """Optional picture: these plugins' data against the model, ``draws`` the

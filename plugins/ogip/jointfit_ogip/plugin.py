@@ -492,6 +492,14 @@ class OGIPLike(Plugin):
 
         return plot_model_counts([self], values, min_significance=min_significance, min_rate=min_rate)
 
+    def sed_points(self, draws: Any, min_significance: float = 3.0, **options: Any) -> Any:
+        """The spectrum unfolded with the model at ``draws`` for the broad-band picture:
+        in each display bin (merged to ``min_significance``), net counts over the median
+        model counts times the median model's νFν at the bin's centre."""
+        from .plots import sed_points
+
+        return sed_points(self, draws, min_significance)
+
     @classmethod
     def display_model_counts(cls, plugins: Any, draws: Any, **options: Any) -> Any:
         """All OGIP plugins of an analysis in one count-spectrum picture."""

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     from .plugin import PhotometryLike
 
-__all__ = ["plot_model_magnitudes", "model_flux_ratios"]
+__all__ = ["plot_model_magnitudes", "model_flux_ratios", "sed_points"]
 
 
 def model_flux_ratios(plugin: PhotometryLike, values: Mapping[str, Any]) -> np.ndarray:
@@ -71,3 +71,25 @@ def plot_model_magnitudes(plugins: Sequence[PhotometryLike], values: Mapping[str
     top.legend()
     figure.tight_layout()
     return figure
+
+
+def sed_points(plugin: PhotometryLike) -> Any:
+    """The set-up plugin's active bands as :class:`jointfit.sed.SEDPoints`: νFν =
+    ν_pivot × AB flux density, magnitudes' errors as the fluxes at m ± σ, limits as
+    upper limits at the limiting flux."""
+    from jointfit.sed import KEV_TO_HZ, SEDPoints
+
+    bands = plugin._setup_bands
+    filters = [plugin.filters[b] for b in bands]
+    measured = [plugin.measurements[b] for b in bands]
+    energy = np.array([f.effective_energy for f in filters])
+    low, high = np.array([f.half_maximum_range for f in filters]).T
+    value = np.array([m.value for m in measured])
+    error = np.array([m.error for m in measured])
+    is_flux = np.array([m.kind == "flux" for m in measured])
+    ratio = np.where(is_flux, value, 10.0 ** (-0.4 * value))
+    ratio_low = np.where(is_flux, value - error, 10.0 ** (-0.4 * (value + error)))
+    ratio_high = np.where(is_flux, value + error, 10.0 ** (-0.4 * (value - error)))
+    to_nufnu = energy * KEV_TO_HZ * 3631e-23  # erg/(cm2 s) per unit AB flux ratio
+    return SEDPoints(plugin.name, energy, low, high, ratio * to_nufnu, ratio_low * to_nufnu, ratio_high * to_nufnu,
+                     np.array([m.limit for m in measured]))

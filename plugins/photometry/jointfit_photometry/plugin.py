@@ -213,6 +213,13 @@ class PhotometryLike(Plugin):
         return model + self._error * jax.random.normal(key, model.shape)
 
     # -- pictures ------------------------------------------------------------------------------
+    def sed_points(self, draws: Any, **options: Any) -> Any:
+        """The active bands as νFν points at their pivot energies (width: where the
+        response exceeds half its maximum), from the measurements alone."""
+        from .plots import sed_points
+
+        return sed_points(self)
+
     def plot_model_magnitudes(self, values: Mapping[str, Any], ax: Any = None) -> Any:
         """Measured against model magnitudes at ``values`` (arrays of draws give a band),
         residuals below (3ML's ``display_photometry_model_magnitudes``); a figure."""
