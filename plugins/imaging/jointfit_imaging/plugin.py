@@ -22,6 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 from scipy import special
 
+from jointfit import statistics as stats
 from jointfit.errors import DataError, JointfitWarning, PluginError
 from jointfit.parameter import Parameter
 from jointfit.plugin import Plugin
@@ -330,8 +331,11 @@ class ImageLike(Plugin):
         else:
             pixel_weight = np.ones(pixel_data.size)
             pixel_constant = -special.gammaln(pixel_data + 1.0)
-        self._pixel_data, self._pixel_weight = jnp.asarray(pixel_data), jnp.asarray(pixel_weight)
-        self._pixel_constant = jnp.asarray(pixel_constant)
+        self._pixel_data = jnp.asarray(pixel_data)
+        # the pointwise forms (WAIC/LOO) come from the shared likelihoods; the total is
+        # computed below as weighted sums over the box
+        self._pixel_sigma = jnp.asarray(1.0 / np.sqrt(pixel_weight))
+        self._pixel_log_factorials = stats.log_factorial_remainder(self._pixel_data)
         weight = np.zeros(included.shape)
         weight[included] = pixel_weight
         self._weight = jnp.asarray(weight)
@@ -377,10 +381,9 @@ class ImageLike(Plugin):
     def pointwise_loglike(self, values: Any) -> jnp.ndarray:
         """Log-likelihood of each included pixel (row-major order in the box)."""
         model = self.model_image(values).ravel()[self._pixels]
-        data = self._pixel_data
         if self.likelihood == "poisson":
-            return jax.scipy.special.xlogy(data, model) - model + self._pixel_constant
-        return -0.5 * self._pixel_weight * (data - model) ** 2 + self._pixel_constant
+            return stats.poisson_loglike(self._pixel_data, model, self._pixel_log_factorials)
+        return stats.gaussian_loglike(self._pixel_data, model, self._pixel_sigma)
 
     def loglike(self, values: Any) -> jnp.ndarray:
         """Total log-likelihood (pure JAX): :meth:`pointwise_loglike` summed, computed as

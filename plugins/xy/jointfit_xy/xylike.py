@@ -8,16 +8,13 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.scipy.special import gammaln
 
+from jointfit import statistics as stats
 from jointfit.errors import DataError
 from jointfit.plugin import Plugin
 from jointfit.space import ParameterSpace
 
 __all__ = ["XYLike"]
-
-_LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
-
 
 def _as_vector(values: Any, what: str, name: str) -> np.ndarray:
     try:
@@ -117,10 +114,9 @@ class XYLike(Plugin):
         self._x = jnp.asarray(self.x)
         self._y = jnp.asarray(self.y)
         if self.poisson:
-            self._log_factorial = jnp.asarray(gammaln(self.y + 1.0))
+            self._log_factorials = stats.log_factorial_remainder(self._y)
         else:
             self._yerr = jnp.asarray(self.yerr)
-            self._log_norm = jnp.asarray(-np.log(self.yerr) - _LOG_SQRT_2PI)
 
     def expected(self, values: Mapping[str, Any]) -> jnp.ndarray:
         """Model value at each ``x`` (pure JAX)."""
@@ -132,14 +128,8 @@ class XYLike(Plugin):
         including ``-ln y!``; a non-positive model where counts were seen gives ``-inf``."""
         model = self.expected(values)
         if self.poisson:
-            positive = model > 0
-            safe = jnp.where(positive, model, 1.0)
-            log_model = jnp.where(self._y > 0, self._y * jnp.log(safe), 0.0)
-            finite = positive | (self._y == 0)
-            value = log_model - jnp.where(positive, model, 0.0) - self._log_factorial
-            return jnp.where(finite & (model >= 0), value, -jnp.inf)
-        z = (self._y - model) / self._yerr
-        return self._log_norm - 0.5 * z * z
+            return stats.poisson_loglike(self._y, model, self._log_factorials)
+        return stats.gaussian_loglike(self._y, model, self._yerr)
 
     def simulate(self, values: Mapping[str, Any], key: Any) -> jnp.ndarray:
         """New ``y`` drawn at ``values``: Poisson counts or Gaussian scatter by ``yerr``."""
