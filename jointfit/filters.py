@@ -17,16 +17,22 @@ own table (:meth:`Filter.read`, :meth:`Filter.from_table`) or arrays
 (:class:`Filter`) in wavelength, frequency or energy. A curve is linearly
 interpolated in the variable it is tabulated in and is zero outside its table.
 
-Quadrature (product integration). Tabulated curves are fine-grained (1 Å for LSST)
-while spectra are smooth, so the cost of an evaluation should not grow with the
-curve's sampling. The spectrum is interpolated by polynomials through 8
-Gauss–Legendre nodes in ln E on panels at most 0.05 wide in ln E (split at the
-spectrum's kinks, such as fixed breaks or edges), and the interpolated curve times
-each node's Lagrange polynomial is integrated once, at setup, to machine precision.
-An evaluation is then one dot product of a few dozen to a few hundred spectrum
-values with fixed weights, and agrees with a direct adaptive quadrature of the
-interpolated curve to better than 1e-8 (relative) for power laws, blackbodies down to
-kT = E/30, redshifted and absorbed spectra (``tests/test_filters.py``).
+Quadrature (Gauss rules of the filters). Tabulated curves are fine-grained (1 Å for
+LSST) while spectra are smooth over a band, so an evaluation should cost a few
+spectrum values per band whatever the curve's sampling. At setup each filter, as a
+measure on ln E (the interpolated curve integrated to machine precision by
+Gauss–Legendre points on its segments), gets its own Gaussian quadrature (Stieltjes'
+procedure, then Golub–Welsch): n nodes integrate every polynomial in ln E of degree
+2n − 1 against the filter exactly. n is the fewest (typically 5 to 8) that integrate
+power laws of index −4 to 3 and blackbodies from kT = E_max/30 (deep in the Wien tail)
+to 10 E_max to 1e-9 relative; where the spectrum has fixed kinks (edges, fixed breaks)
+the measure is split there and each piece gets its rule. An evaluation is one dot
+product of the spectrum at those nodes with fixed weights, and agrees with a direct
+adaptive quadrature of the interpolated curve to better than 1e-8 (relative) for power
+laws, blackbodies, redshifted and absorbed spectra (``tests/test_filters.py``). A kink
+whose position is a free parameter cannot be split at: a broken power law whose break
+lies inside a band is integrated to ~6e-4 relative (sdss r, a change of index of 1.2;
+measured), below photometric errors but not exact.
 """
 
 from __future__ import annotations
@@ -56,9 +62,11 @@ __all__ = [
 
 AB_ZERO_POINT = 3631.0 * u.Jy
 _COUNTING = ("photon", "energy")
-_PANEL_WIDTH = 0.05  # ln E: the widest panel the spectrum is interpolated on
-_PANEL_NODES = 8
-_FINE_NODES = 12  # Gauss–Legendre nodes per segment of the tabulated curve at setup
+_FINE_WIDTH = 0.02  # ln E: the widest segment of the fine measure
+_FINE_NODES = 12  # Gauss–Legendre nodes per segment of the fine measure
+_TOLERANCE = 1e-9  # relative: how well a filter's Gauss rule integrates the test spectra
+_MAX_NODES = 40
+_COOLEST_BLACKBODY = 1.0 / 30.0  # kT / E_max of the coolest test blackbody
 _H_ERG_S = 6.62607015e-27
 # photons / (cm2 s keV) of the AB reference at 1 keV: 3631 Jy / h, per keV of energy
 _AB_PHOTONS_AT_1KEV = 3631e-23 / _H_ERG_S
@@ -127,16 +135,16 @@ class Filter:
                                   f"index {bad[0]}")
         if np.any(values <= 0):
             index = int(np.flatnonzero(values <= 0)[0])
-            raise FilterError(f"filter {name!r}: the {kind}s must be > 0; {kind}[{index}] = {values[index]!r}")
+            raise FilterError(f"filter {name!r}: the {kind}s must be > 0; {kind}[{index}] = {float(values[index])!r}")
         steps = np.diff(values)
         if np.any(steps <= 0):
             index = int(np.flatnonzero(steps <= 0)[0]) + 1
             raise FilterError(f"filter {name!r}: the {kind}s must increase strictly; {kind}[{index}] = "
-                              f"{values[index]!r} follows {values[index - 1]!r} (sort the table)")
+                              f"{float(values[index])!r} follows {float(values[index - 1])!r} (sort the table)")
         if np.any(response < 0):
             index = int(np.flatnonzero(response < 0)[0])
             raise FilterError(f"filter {name!r}: the response must be >= 0; response[{index}] = "
-                              f"{response[index]!r} at {kind} {values[index]!r} {grid.unit}")
+                              f"{float(response[index])!r} at {kind} {float(values[index])!r} {grid.unit}")
         if not np.any(response > 0):
             raise FilterError(f"filter {name!r}: the response is zero everywhere")
         self._kind = kind
@@ -347,63 +355,98 @@ def _gauss_legendre(n: int) -> tuple[np.ndarray, np.ndarray]:
     return 0.5 * (nodes + 1.0), 0.5 * weights  # on [0, 1]
 
 
-def _panel_edges(lo: float, hi: float, breakpoints: Sequence[float]) -> np.ndarray:
-    """Panel edges in ln E over [lo, hi] (keV): split at the breakpoints, then into
-    equal panels at most ``_PANEL_WIDTH`` wide."""
+def _cuts_in_log_energy(lo: float, hi: float, breakpoints: Sequence[float], width: float) -> np.ndarray:
+    """ln E (keV) of cuts over [lo, hi]: the breakpoints, then equal steps at most ``width``."""
     cuts = [math.log(lo), *(math.log(b) for b in breakpoints if lo < b < hi), math.log(hi)]
     edges = [cuts[0]]
     for start, stop in zip(cuts[:-1], cuts[1:]):
-        pieces = max(1, math.ceil((stop - start) / _PANEL_WIDTH - 1e-9))
+        pieces = max(1, math.ceil((stop - start) / width - 1e-9))
         edges.extend(np.linspace(start, stop, pieces + 1)[1:])
     return np.asarray(edges)
 
 
-@functools.lru_cache(maxsize=256)
-def _product_quadrature(filt: Filter, breakpoints: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
+def _fine_measure(filt: Filter, breakpoints: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The filter as a discrete measure exact for the interpolated curve: energies (keV)
+    and weights with ``Σ w N(E)`` = ∫ N T dE to machine precision for smooth N, and the
+    piece (between breakpoints) of each point.
+
+    Gauss–Legendre points on every segment of the table, segments cut further where
+    they are wider than ``_FINE_WIDTH`` in ln E and at the breakpoints.
+    """
     lo_kev, hi_kev = filt.energy_range
-    edges = _panel_edges(lo_kev, hi_kev, breakpoints)
     unit = filt.grid.unit
     x_table, response = filt.grid.value, filt._response
-    # fine segments in the native variable: the table's points and the panel edges
-    x_edges = (np.exp(edges) * u.keV).to_value(unit, u.spectral())
     x_lo, x_hi = filt._support
-    cuts = np.unique(np.concatenate([x_table[(x_table >= x_lo) & (x_table <= x_hi)], x_edges]))
+    log_cuts = _cuts_in_log_energy(lo_kev, hi_kev, breakpoints, _FINE_WIDTH)
+    x_cuts = (np.exp(log_cuts) * u.keV).to_value(unit, u.spectral())
+    cuts = np.unique(np.concatenate([x_table[(x_table >= x_lo) & (x_table <= x_hi)], x_cuts]))
     cuts = cuts[(cuts >= x_lo * (1 - 1e-15)) & (cuts <= x_hi * (1 + 1e-15))]
     t, w = _gauss_legendre(_FINE_NODES)
     left, width = cuts[:-1, None], np.diff(cuts)[:, None]
     x = left + width * t  # (segments, fine nodes)
-    fine_weights = width * w
     energy = (x * unit).to_value(u.keV, u.spectral())
-    # |dE/dx| of the change of variable, exactly
-    if filt._kind == "wavelength":
-        jacobian = energy / x
-    elif filt._kind == "frequency":
-        jacobian = energy / x
-    else:
-        jacobian = (1.0 * unit).to_value(u.keV) * np.ones_like(x)
+    # |dE/dx| of the change of variable, exactly: E/λ for wavelengths, E/ν = h for frequencies
+    jacobian = energy / x if filt._kind in ("wavelength", "frequency") else (1.0 * unit).to_value(u.keV) + 0 * x
     photon = np.interp(x, x_table, response, left=0.0, right=0.0)
     if filt.counting == "energy":
         photon = photon * energy
-    integrand = fine_weights * photon * jacobian  # Σ integrand N(E) = ∫ N T dE
-    # each fine segment lies in one panel: the panel of its midpoint
-    log_mid = np.log((0.5 * (cuts[:-1] + cuts[1:]) * unit).to_value(u.keV, u.spectral()))
-    panel = np.clip(np.searchsorted(edges, log_mid) - 1, 0, edges.size - 2)
-    gl_t, _ = _gauss_legendre(_PANEL_NODES)
-    panel_lo, panel_width = edges[:-1], np.diff(edges)
-    node_log = panel_lo[:, None] + panel_width[:, None] * gl_t  # (panels, nodes)
-    # Lagrange basis of each panel's nodes at the fine points of its segments
-    own = node_log[panel]  # (segments, nodes)
-    s = np.log(energy)[:, :, None]  # (segments, fine, 1)
-    basis = np.ones(s.shape[:2] + (_PANEL_NODES,))
-    for j in range(_PANEL_NODES):
-        others = [k for k in range(_PANEL_NODES) if k != j]
-        numerator = np.prod(s - own[:, None, others], axis=-1)
-        denominator = np.prod(own[:, j, None] - own[:, others], axis=-1)
-        basis[..., j] = numerator / denominator[:, None]
-    per_segment = np.einsum("sf,sfn->sn", integrand, basis)
-    weights = np.zeros(node_log.shape)
-    np.add.at(weights, panel, per_segment)
-    return np.exp(node_log.ravel()), weights.ravel()
+    weights = width * w * photon * jacobian
+    mid_energy = (0.5 * (cuts[:-1] + cuts[1:]) * unit).to_value(u.keV, u.spectral())
+    piece = np.searchsorted(np.asarray(breakpoints), mid_energy)[:, None] + 0 * x.astype(int)
+    return energy.ravel(), weights.ravel(), piece.ravel()
+
+
+def _gauss_rule(log_energy: np.ndarray, weights: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The n-point Gauss rule of a discrete measure on ln E (Stieltjes' procedure on the
+    measure, then Golub–Welsch): exact for polynomials in ln E up to degree 2n − 1."""
+    centre, half = 0.5 * (log_energy.max() + log_energy.min()), 0.5 * np.ptp(log_energy) or 1.0
+    s = (log_energy - centre) / half
+    total = weights.sum()
+    alpha, beta = np.zeros(n), np.zeros(n)
+    previous, current = np.zeros_like(s), np.ones_like(s) / math.sqrt(total)
+    for k in range(n):  # orthonormal polynomials: stable for the few nodes used here
+        alpha[k] = np.sum(weights * s * current**2)
+        following = (s - alpha[k]) * current - (math.sqrt(beta[k]) if k else 0.0) * previous
+        norm = math.sqrt(np.sum(weights * following**2))
+        if k + 1 < n:
+            beta[k + 1] = norm**2
+        previous, current = current, following / norm
+    jacobi = np.diag(alpha) + np.diag(np.sqrt(beta[1:]), 1) + np.diag(np.sqrt(beta[1:]), -1)
+    nodes, vectors = np.linalg.eigh(jacobi)
+    return np.exp(centre + half * nodes), total * vectors[0] ** 2
+
+
+def _test_spectra(energy: np.ndarray, hi_kev: float) -> np.ndarray:
+    """The spectra a rule must integrate to ``_TOLERANCE``: power laws of index −4 to 3
+    and blackbodies from kT = E_max / 30 (deep in the Wien tail) to 10 E_max
+    (Rayleigh–Jeans), E_max the top of the piece."""
+    rows = [energy**index for index in range(-4, 4)]
+    temperatures = hi_kev * np.array([_COOLEST_BLACKBODY, 0.1, 0.3, 1.0, 10.0])
+    rows += [energy**2 / np.expm1(energy / kT) for kT in temperatures]
+    return np.array(rows)
+
+
+@functools.lru_cache(maxsize=256)
+def _product_quadrature(filt: Filter, breakpoints: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes (keV) and weights of the filter's Gauss rule: per piece between
+    breakpoints, the fewest nodes that integrate the test spectra to ``_TOLERANCE``
+    of the fine measure."""
+    energy, weights, piece = _fine_measure(filt, breakpoints)
+    nodes, node_weights = [], []
+    for k in np.unique(piece):
+        e, w = energy[piece == k], weights[piece == k]
+        if not np.any(w > 0):
+            continue
+        spectra = _test_spectra(e, float(e.max()))
+        exact = spectra @ w
+        for n in range(2, _MAX_NODES + 1):
+            rule_nodes, rule_weights = _gauss_rule(np.log(e), w, n)
+            approximate = _test_spectra(rule_nodes, float(e.max())) @ rule_weights
+            if np.max(np.abs(approximate / exact - 1.0)) <= _TOLERANCE:
+                break
+        nodes.append(rule_nodes)
+        node_weights.append(rule_weights)
+    return np.concatenate(nodes), np.concatenate(node_weights)
 
 
 class BandIntegrals:

@@ -325,22 +325,19 @@ def magnitude_table(space: Any, thetas: np.ndarray, best: np.ndarray | None, fil
     ratios = calculator.band_flux_ratios(thetas, rows, integrals)  # (draws, rows, filters)
     central_ratio = (np.median(ratios, axis=0) if best is None
                      else calculator.band_flux_ratios(best[None], rows, integrals)[0])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        magnitudes = -2.5 * np.log10(np.where(ratios > 0, ratios, np.nan))
-        central = -2.5 * np.log10(np.where(central_ratio > 0, central_ratio, np.nan))
     n_draws, n_rows, n_filters = ratios.shape
-    flat = magnitudes.reshape(n_draws, n_rows * n_filters)
-    finite = np.all(np.isfinite(flat), axis=0)
-    bounds = np.full((n_rows * n_filters, 2), np.nan)
-    if np.any(finite):
-        bounds[finite] = credible_bounds(flat[:, finite], confidence_level, interval)
     flux_bounds = credible_bounds(ratios.reshape(n_draws, -1), confidence_level, interval)
+    # magnitudes are a decreasing function of the flux: the interval of the fluxes, in
+    # magnitudes (a flux bound <= 0 has no magnitude: the faint bound is then infinite)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        central = np.where(central_ratio > 0, -2.5 * np.log10(np.abs(central_ratio)), np.nan)
+        bright = np.where(flux_bounds[:, 1] > 0, -2.5 * np.log10(np.abs(flux_bounds[:, 1])), np.nan)
+        faint = np.where(flux_bounds[:, 0] > 0, -2.5 * np.log10(np.abs(flux_bounds[:, 0])), np.inf)
     microjansky = 3631e6
     index = pd.MultiIndex.from_product([[r.label for r in rows], [f.name for f in chosen]], names=["row", "filter"])
     table = pd.DataFrame(index=index)
-    # magnitudes run the other way: the faint bound is the larger number
     table["magnitude"] = central.ravel()
-    table["bright bound"], table["faint bound"] = bounds[:, 0], bounds[:, 1]
+    table["bright bound"], table["faint bound"] = bright, faint
     table["flux density (uJy)"] = central_ratio.ravel() * microjansky
     table["flux low bound (uJy)"] = flux_bounds[:, 0] * microjansky
     table["flux hi bound (uJy)"] = flux_bounds[:, 1] * microjansky

@@ -430,10 +430,11 @@ class AnalysisResults:
         Returns
         -------
         pandas.DataFrame
-            Indexed by (row, filter), with columns ``magnitude`` (AB: the draws' median,
-            or the MLE's), ``bright bound``, ``faint bound``, the AB flux density in µJy
-            with its bounds, and the filter's pivot wavelength (Å). A draw with a
-            non-positive flux has no magnitude: its row's bounds are NaN.
+            Indexed by (row, filter), with columns ``magnitude`` (AB: of the draws' median
+            flux, or of the MLE's), ``bright bound``, ``faint bound`` (the interval of the
+            flux densities in magnitudes; ``inf`` where the lower flux bound is not
+            positive), the AB flux density in µJy with its bounds, and the filter's pivot
+            wavelength (Å).
 
         Raises
         ------

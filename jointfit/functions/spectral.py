@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 
 from ..errors import PriorError
@@ -34,12 +35,26 @@ _SQRT_2PI = math.sqrt(2.0 * math.pi)
 _EXP_OVERFLOW = 700.0  # exp(700) ~ 1e304: beyond, the Blackbody is 0 to double precision
 
 
+@jax.custom_jvp
+def _expm1(t: Any) -> Any:
+    """``jnp.expm1`` with its derivative written as ``exp(t)``: jax 0.4.31's own rule
+    (which reuses the output) fails with an AssertionError under ``jit(hessian(...))``,
+    where the maximum-likelihood fit computes its covariance."""
+    return jnp.expm1(t)
+
+
+@_expm1.defjvp
+def _expm1_jvp(primals: tuple[Any], tangents: tuple[Any]) -> tuple[Any, Any]:
+    (t,), (dt,) = primals, tangents
+    return _expm1(t), dt * jnp.exp(t)
+
+
 def _t_over_expm1(t: Any) -> Any:
     """t / (exp(t) - 1), smooth through t = 0 (value 1, derivative -1/2)."""
     small = jnp.abs(t) < 1e-4
     safe_t = jnp.where(small, 1.0, t)
     series = 1.0 - t / 2.0 + t * t / 12.0  # next term t^4/720 < 2e-19
-    return jnp.where(small, series, safe_t / jnp.expm1(safe_t))
+    return jnp.where(small, series, safe_t / _expm1(safe_t))
 
 
 class Powerlaw(SpectralFunction):
@@ -168,7 +183,7 @@ class Blackbody(SpectralFunction):
         arg = x / jnp.where(hot, kT, 1.0)  # kT = 0 (its bound) must not poison gradients
         regular = hot & (arg > 0.0) & (arg < _EXP_OVERFLOW)
         safe_arg = jnp.where(regular, arg, 1.0)
-        return jnp.where(regular, K * x * x / jnp.expm1(safe_arg), 0.0)
+        return jnp.where(regular, K * x * x / _expm1(safe_arg), 0.0)
 
 
 class Gaussian(SpectralFunction):

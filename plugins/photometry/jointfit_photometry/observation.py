@@ -65,8 +65,8 @@ def _is_magnitude_unit(unit: Any) -> bool:
 def _flux_ratio(quantity: u.Quantity, filt: Filter, what: str) -> float:
     """A flux density (per frequency or per wavelength, or maggies) as a ratio to 3631 Jy,
     f_lambda converted at the filter's pivot wavelength."""
-    try:
-        ratio = (quantity / AB_ZERO_POINT).to_value(u.one)
+    try:  # maggies are AB flux ratios by definition
+        ratio = (quantity.to(u.Jy, u.zero_point_flux(AB_ZERO_POINT)) / AB_ZERO_POINT).to_value(u.one)
     except u.UnitConversionError:
         try:
             ratio = (quantity.to(u.Jy, u.spectral_density(filt.pivot_wavelength)) / AB_ZERO_POINT).to_value(u.one)
@@ -143,7 +143,7 @@ class PhotometricObservation:
         what = f"{self.name}: band {band!r}"
         as_given = f"{'< ' if limit else ''}{value} ± {error}"
         if isinstance(value, u.Quantity) or isinstance(error, u.Quantity):
-            value_q, error_q = u.Quantity(value), u.Quantity(error)
+            value_q, error_q = u.Quantity(value, subok=True), u.Quantity(error, subok=True)
             if _is_magnitude_unit(value_q.unit):
                 magnitude = float(value_q.to_value(u.ABmag)) if value_q.unit != u.mag else float(value_q.value)
                 sigma = float(error_q.to_value(u.mag)) if error_q.unit != u.dimensionless_unscaled else float(error_q.value)
