@@ -70,17 +70,25 @@ from .errors import (  # noqa: E402
 from .functions import (  # noqa: E402
     Band,
     Blackbody,
+    Calzetti00,
+    Cardelli89,
+    CCM89,
     CompositeFunction,
     Constant,
     Cutoff_powerlaw,
+    Broken_powerlaw,
+    Fitzpatrick99,
     Function,
     Gaussian,
     Gaussian_on_sphere,
+    Gordon23,
     Line,
+    Odonnell94,
     PhAbs,
     Powerlaw,
     Powerlaw_flux,
     Redshift,
+    SMC_Gordon03,
     SpatialFunction,
     SpectralFunction,
     TbAbs,
@@ -88,6 +96,7 @@ from .functions import (  # noqa: E402
 from .analysis import BayesianAnalysis, JointLikelihood  # noqa: E402
 from .data_list import DataList  # noqa: E402
 from .displays import display_spectrum_model_counts, plot_spectra  # noqa: E402
+from .sed import plot_sed  # noqa: E402
 from .model import Model, load_model  # noqa: E402
 from .parameter import Parameter  # noqa: E402
 from .plugin import Plugin, available_plugins, load_plugin  # noqa: E402
@@ -109,6 +118,7 @@ __version__ = "0.1.0"
 __all__ = [
     "display_spectrum_model_counts",
     "plot_spectra",
+    "plot_sed",
     "__version__",
     "errors",
     # errors
@@ -139,6 +149,7 @@ __all__ = [
     "Powerlaw",
     "Powerlaw_flux",
     "Cutoff_powerlaw",
+    "Broken_powerlaw",
     "Band",
     "Blackbody",
     "Gaussian",
@@ -147,6 +158,13 @@ __all__ = [
     "Redshift",
     "PhAbs",
     "TbAbs",
+    "Cardelli89",
+    "CCM89",
+    "Odonnell94",
+    "Fitzpatrick99",
+    "Gordon23",
+    "Calzetti00",
+    "SMC_Gordon03",
     "Gaussian_on_sphere",
     # sources and model
     "PointSource",

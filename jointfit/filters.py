@@ -526,18 +526,6 @@ def _unknown(name: str) -> UnknownFilterError:
                               "(jointfit.filters.speclite_filter_names() lists every band)")
 
 
-def _speclite_order(pattern: str, matches: list[str]) -> list[str]:
-    """``matches`` in speclite's order for its ``"group-*"`` patterns (a group's bands
-    by wavelength, as ``speclite.filters.load_filters`` gives them), else as found."""
-    import speclite.filters
-
-    try:
-        ordered = list(speclite.filters.load_filters(pattern).names)
-    except ValueError:  # speclite knows only "<group>-*"
-        return matches
-    return ordered if sorted(ordered) == sorted(matches) else matches
-
-
 def get_filter(spec: Any) -> Filter:
     """One :class:`Filter` from a speclite name, a speclite ``FilterResponse`` or a
     :class:`Filter`.
@@ -562,7 +550,8 @@ def get_filter(spec: Any) -> Filter:
 
 
 def get_filters(*specs: Any) -> list[Filter]:
-    """Filters from names (with speclite's wildcards, ``"sdss2010-*"``), speclite
+    """Filters from names (with wildcards, ``"sdss2010-*"``, ``"sdss2010-[griz]"``: the
+    matches by increasing wavelength), speclite
     ``FilterResponse``/``FilterSequence`` objects, :class:`Filter` objects or lists
     of them, in order.
 
@@ -577,7 +566,8 @@ def get_filters(*specs: Any) -> list[Filter]:
             matches = [n for n in speclite_filter_names() if fnmatch.fnmatchcase(n, spec)]
             if not matches:
                 raise _unknown(spec)
-            found.extend(_speclite_filter(n) for n in _speclite_order(spec, matches))
+            # by wavelength, as speclite orders a group's bands (u g r i z), not by name
+            found.extend(sorted((_speclite_filter(n) for n in matches), key=lambda f: f.pivot_wavelength.value))
         elif isinstance(spec, (list, tuple)) or (not isinstance(spec, (str, Filter)) and hasattr(spec, "__iter__")
                                                    and not hasattr(spec, "wavelength")):
             found.extend(get_filters(*spec))
