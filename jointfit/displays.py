@@ -62,6 +62,11 @@ def posterior_draws(analysis: Any, data: Any = None, n_draws: int = 200, seed: i
         results, plugins, space = analysis, data, JointLogDensity(analysis.model, data).space
     else:
         results, plugins, space = analysis.results, analysis.data, analysis.space
+        for plugin in plugins:
+            # a plugin keeps the state of its last set-up: another analysis of the same
+            # plugin object since this one ran must not draw its model here
+            if plugin._space is not space:
+                plugin.setup(space)
     if list(results.free_parameters) != list(space.free_names):
         raise AnalysisError(f"these results are not of this data and model: their free parameters "
                             f"{results.free_parameters} differ from {list(space.free_names)}")

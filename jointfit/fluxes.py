@@ -38,7 +38,7 @@ __all__ = ["FluxRow", "flux_rows", "FluxCalculator", "flux_table", "magnitude_ta
 
 _NODES_PER_PANEL = 16
 _BASE_PANELS = 16
-_MAX_REFINEMENTS = 7
+_MAX_REFINEMENTS = 8
 _TOLERANCE = 1e-9
 _TRAPZ_POINTS = 50
 _NODE_BLOCK = 512  # node arrays are padded to a multiple of this: one compilation serves many bands
