@@ -23,7 +23,7 @@ PY_LATEST    := $(VENV_LATEST)/bin/python
 STAMP_LATEST := $(VENV_LATEST)/.jointfit-installed
 
 # printed before each suite: which Python and which releases it resolved
-SHOW_VERSIONS = import sys, importlib.metadata as m; print("Python", sys.version.split()[0], sys.executable); print(", ".join(n + " " + m.version(n) for n in ("jax", "jaxlib", "numpy", "numpyro", "arviz", "astropy", "scipy", "pandas", "matplotlib", "h5netcdf", "h5py", "ultranest")))
+SHOW_VERSIONS = import sys, importlib.metadata as m; print("Python", sys.version.split()[0], sys.executable); print(", ".join(n + " " + m.version(n) for n in ("jax", "jaxlib", "numpy", "numpyro", "arviz", "astropy", "scipy", "pandas", "matplotlib", "h5netcdf", "h5py", "ultranest", "speclite", "dust_extinction")))
 
 .PHONY: all venv venv-latest demo demo-latest test test-latest test-fast benchmarks clean
 

@@ -188,3 +188,26 @@ def test_xy_points_against_a_direct_integral_of_the_filter():
     power_law = jf.Powerlaw(K=1e-3, index=-1.5)
     ratio = rate(lambda e: 1e-3 * e**-1.5) / rate(lambda e: 3631e-23 / (H_ERG_S * e))
     assert get_filter("sdss2010-r").ab_flux_ratio(power_law) == pytest.approx(ratio, rel=1e-9)
+
+
+def test_a_filter_outside_a_spectral_shape_s_range_is_refused_at_setup():
+    from jointfit.errors import PluginError
+
+    strict = jf.Powerlaw(K=1e-3, index=-2.0) * jf.Calzetti00(E_BV=0.1, outside_range="refuse")
+    model = jf.Model(jf.PointSource("s", 0.0, 0.0, spectral_shape=strict))
+    # Calzetti et al. (2000) is defined from 0.12 to 2.2 micron: the r band lies inside, WISE W1 (3.4 micron) not
+    inside = PhotometryLike("inside", ["sdss2010-r"], {"r": (20.0, 0.1)})
+    jf.JointLikelihood(model, jf.DataList(inside))
+    outside = PhotometryLike("outside", ["sdss2010-r", "wise2010-W1"], {"r": (20.0, 0.1), "W1": (19.0, 0.1)})
+    with pytest.raises(PluginError, match="wise2010-W1.*band_W1.on = False"):
+        jf.JointLikelihood(model, jf.DataList(outside))
+    outside.band_W1.on = False
+    jf.JointLikelihood(model, jf.DataList(outside))
+
+
+def test_pictures_of_an_analysis_redo_the_set_up_another_analysis_of_the_same_plugins_changed(xray_and_optical):
+    fit, spectrum, _ = xray_and_optical
+    other = jf.Model(jf.PointSource("other", 0.0, 0.0, spectral_shape=jf.Powerlaw(K=1e-3, index=-2.0)))
+    jf.JointLikelihood(other, jf.DataList(spectrum))  # sets the spectrum up for another model
+    figure = jf.plot_sed(fit, n_draws=20)  # draws the first analysis' model again
+    assert "xrt" in figure.axes[0].get_legend_handles_labels()[1]
