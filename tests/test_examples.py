@@ -12,7 +12,7 @@ from jointfit.flux_units import resolve_flux_unit
 
 
 def test_demo_samples_writes_pictures_and_quotes_fluxes_that_cover_the_truth(tmp_path, capsys):
-    out = point_source_fluxes.run(tmp_path, live_points=150, nuts_samples=300, show_status=False)
+    out = point_source_fluxes.run(tmp_path, live_points=150, nuts_samples=500, show_status=False)
     printed = capsys.readouterr().out
     assert "Free parameters (5)" in printed and "ln(Z) (natural log)" in printed
     for name in ("fit.nc", "corner.png", "counts.png", "spectra.png", "fluxes.csv", "data/s1.pha", "data/s2.rsp"):
