@@ -195,14 +195,15 @@ def test_nuts_chain_methods_agree_and_record_hmc_statistics():
     from a thread per core) run the same transitions: with the same seed the parallel
     chains give the sequential draws bit for bit, the vectorised ones up to the rounding
     of batched arithmetic, which grows along a chain's 800 transitions (1e-7 with jaxlib
-    0.10, 7e-5 with 0.12: their programs round differently); the recorded energies give
+    0.10, up to 3.3e-4 with 0.12: their programs round differently; chains that parted
+    would differ by the posterior's width, ~0.1 here); the recorded energies give
     ArviZ's BFMI."""
     import arviz as az
 
     runs = {method: BayesianAnalysis(line_model(), line_data()).sample(
         "nuts", num_warmup=300, num_samples=500, num_chains=2, chain_method=method, seed=4, progress_bar=False,
         quiet=True) for method in ("sequential", "vectorized", "parallel")}
-    np.testing.assert_allclose(runs["sequential"].samples_matrix, runs["vectorized"].samples_matrix, rtol=3e-4)
+    np.testing.assert_allclose(runs["sequential"].samples_matrix, runs["vectorized"].samples_matrix, rtol=1e-3)
     np.testing.assert_array_equal(runs["parallel"].samples_matrix, runs["sequential"].samples_matrix)
     stats = runs["sequential"].inference_data.sample_stats
     assert {"diverging", "n_steps", "energy", "acceptance_rate", "step_size"} <= set(stats.data_vars)
