@@ -181,6 +181,9 @@ class PhotometryLike(Plugin):
         self._error = jnp.asarray([m.error for m in data])
         self._is_flux = jnp.asarray([m.kind == FLUX for m in data])
         self._is_limit = jnp.asarray([m.limit for m in data])
+        self._all_magnitudes = all(m.kind == MAGNITUDE for m in data)
+        self._all_fluxes = all(m.kind == FLUX for m in data)
+        self._any_limit = any(m.limit for m in data)
         self._setup_bands = active
 
     def flux_ratios(self, values: Mapping[str, Any]) -> jnp.ndarray:
@@ -197,13 +200,22 @@ class PhotometryLike(Plugin):
         or censored Gaussian for limits (an upper limit in flux is a lower limit in
         magnitude)."""
         ratio = self.flux_ratios(values)
-        positive = ratio > 0
-        magnitude = -2.5 * jnp.log10(jnp.where(positive, ratio, 1.0))
-        model = jnp.where(self._is_flux, ratio, magnitude)
-        measured = stats.gaussian_loglike(self._value, model, self._error)
-        limit = stats.censored_gaussian_loglike(self._value, model, self._error, upper=self._is_flux)
-        value = jnp.where(self._is_limit, limit, measured)
-        return jnp.where(self._is_flux | positive, value, -jnp.inf)
+        # which kinds of data there are is known at setup: terms for absent kinds are
+        # not computed at all (a single call's cost is the number of operations)
+        if self._all_magnitudes:
+            model = -2.5 * jnp.log10(jnp.where(ratio > 0, ratio, 1.0))
+        elif self._all_fluxes:
+            model = ratio
+        else:
+            magnitude = -2.5 * jnp.log10(jnp.where(ratio > 0, ratio, 1.0))
+            model = jnp.where(self._is_flux, ratio, magnitude)
+        value = stats.gaussian_loglike(self._value, model, self._error)
+        if self._any_limit:
+            limit = stats.censored_gaussian_loglike(self._value, model, self._error, upper=self._is_flux)
+            value = jnp.where(self._is_limit, limit, value)
+        if self._all_fluxes:
+            return value
+        return jnp.where(self._is_flux | (ratio > 0), value, -jnp.inf)
 
     def simulate(self, values: Mapping[str, Any], key: Any) -> jnp.ndarray:
         """New measurements of the active bands at ``values``: AB magnitudes or flux
