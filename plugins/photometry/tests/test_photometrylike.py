@@ -161,6 +161,12 @@ def test_upper_limits_in_flux_and_in_magnitude():
     expected = np.append(stats.norm.logcdf((limit - model[:2]) / sigma),  # ln Φ((limit − model) / σ)
                          stats.norm(model[2], 5e-6 / 3631).logpdf(90e-6 / 3631))
     np.testing.assert_allclose(np.asarray(flux.pointwise_loglike(values)), expected, rtol=1e-10)
+    # and by a direct integral of the measurement's density below the limit
+    from scipy import integrate
+
+    density = stats.norm(model[0], sigma[0]).pdf
+    below = integrate.quad(density, model[0] - 40 * sigma[0], limit[0], epsabs=0, epsrel=1e-12)[0]
+    assert float(flux.pointwise_loglike(values)[0]) == pytest.approx(np.log(below), rel=1e-9)
     # a magnitude limit: the source is fainter than it, P(measured magnitude > limit)
     magnitudes = PhotometryLike("mag_limits", SDSS, {"u": UpperLimit(19.0, 0.3), "g": UpperLimit(22.5, 0.3),
                                                      "r": UpperLimit(30.0, 0.2), "i": (18.8, 0.05),
