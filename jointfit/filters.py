@@ -341,8 +341,10 @@ class Filter:
 
     def ab_flux_ratio(self, spectrum: Any) -> float:
         """AB flux of ``spectrum`` (a callable of energies in keV returning photons /
-        (cm2 s keV), e.g. a jointfit spectral function) relative to 3631 Jy."""
-        integrals = self.quadrature()
+        (cm2 s keV), e.g. a jointfit spectral function, whose fixed kinks the quadrature
+        is split at) relative to 3631 Jy."""
+        kinks = spectrum.breakpoints() if hasattr(spectrum, "breakpoints") else ()
+        integrals = self.quadrature(kinks)
         return float(integrals.flux_ratios(np.asarray(spectrum(integrals.nodes_kev)))[0])
 
     def ab_magnitude(self, spectrum: Any) -> float:

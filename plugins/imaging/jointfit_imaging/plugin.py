@@ -24,6 +24,7 @@ from scipy import special
 
 from jointfit import statistics as stats
 from jointfit.errors import DataError, JointfitWarning, PluginError
+from jointfit.filters import BandIntegrals, get_filter, speclite_filter_names
 from jointfit.parameter import Parameter
 from jointfit.plugin import Plugin
 from jointfit.priors import Uniform_prior
@@ -81,7 +82,8 @@ class _Rendered:
     name: str
     shape: ImagingShape | None  # None: a point source
     prefix: str
-    magnitude: str
+    magnitude: str  # "" for a source whose photon spectrum sets its brightness through the filter
+    spectrum: Any = None  # that photon spectrum, (energies_keV, values) -> photons / (cm2 s keV)
 
 
 class ImageLike(Plugin):
@@ -121,6 +123,12 @@ class ImageLike(Plugin):
         there (HST's ``PHOTFLAM`` and ``EXPTIME``).
     band : str, optional
         Band name looked up in the sources' ``BandMagnitudes`` (default: ``name``).
+    filter : str, Filter or speclite FilterResponse, optional
+        The image's filter (``"decam2014-r"``; anything :func:`jointfit.filters.get_filter`
+        takes). With it, a source whose spectral shape is a photon spectrum (power laws,
+        blackbodies, dust, absorption, any composite) appears with its AB flux in the
+        filter, converted to image units by the AB zeropoint; ``BandMagnitudes``
+        sources keep their free magnitudes in the same image.
     window : (x_min, x_max, y_min, y_max) or SkyWindow, optional
         The box fitted: pixels (zero-based, maxima excluded, as numpy slices) or a box
         on the sky (:class:`SkyWindow`); default the whole image.
@@ -154,7 +162,7 @@ class ImageLike(Plugin):
     def __init__(self, name: str, image: Any, *, variance: Any = None, weight: Any = None, sigma: Any = None,
                  mask: Any = None, mask_bits: int | None = None, psf: Any = None,
                  psf_pixel_scale: float | None = None, zeropoint: float | str | None = None,
-                 band: str | None = None, window: tuple[int, int, int, int] | SkyWindow | None = None,
+                 band: str | None = None, filter: Any = None, window: tuple[int, int, int, int] | SkyWindow | None = None,
                  windows: Sequence[tuple[int, int, int, int] | SkyWindow] | None = None,
                  likelihood: str = "gaussian", sky: str | None = None, hdu: int | str | None = None,
                  plane: int | None = None, wcs: Any = None,
@@ -176,6 +184,7 @@ class ImageLike(Plugin):
                                 f"{int(negative.sum())} included pixels are negative")
         self.zeropoint, self.zeropoint_origin = self._zeropoint(zeropoint)
         self.band = band or name
+        self.filter = None if filter is None else get_filter(filter)
         if window is not None:
             if windows is not None:
                 raise PluginError(f"plugin {name!r}: give window= (one box) or windows= (several), not both")
@@ -198,6 +207,24 @@ class ImageLike(Plugin):
         self.sky = sky
         if sky is not None:
             self._add_sky_parameters(sky)
+
+    def summary(self) -> Any:
+        """What the image is and how it is read (a pandas Series): file, band, filter
+        (with its pivot wavelength and where it came from), zeropoint and where it came
+        from, likelihood, fitted box, PSF."""
+        import pandas as pd
+
+        entries = {"image": self.image.label, "band": self.band,
+                   "filter": "none" if self.filter is None else self.filter.name}
+        if self.filter is not None:
+            entries["filter pivot wavelength (AA)"] = float(self.filter.pivot_wavelength.value)
+            entries["filter energy (keV)"] = self.filter.effective_energy
+            entries["filter from"] = ("speclite's library" if self.filter.name in speclite_filter_names()
+                                      else self.filter.description or "given")
+        entries.update({"zeropoint (AB mag of one image unit)": self.zeropoint, "zeropoint from": self.zeropoint_origin,
+                        "likelihood": self.likelihood, "box (x0, x1, y0, y1)": self.box,
+                        "PSF": "none" if self.psf is None else f"{self.psf.shape[1]} x {self.psf.shape[0]} pixels"})
+        return pd.Series(entries, name=self.name)
 
     def _zeropoint(self, given: float | str | None) -> tuple[float, str]:
         """(zeropoint, where it came from) for the ``zeropoint`` argument."""
@@ -280,20 +307,30 @@ class ImageLike(Plugin):
         for source_name in names:
             source = model.sources[source_name]
             spectrum = source.spectral_shape
-            if not (isinstance(spectrum, BandMagnitudes) and self.band in spectrum.bands):
+            photon_spectrum = not isinstance(spectrum, BandMagnitudes)
+            if photon_spectrum:
+                if self.filter is None:
+                    raise PluginError(
+                        f"plugin {self.name!r}: source {source_name!r} has a photon spectrum ({spectrum.name}), whose "
+                        f"brightness in an image follows from the image's filter: give ImageLike(..., "
+                        f"filter='decam2014-r') (any speclite name or jointfit Filter), or give the source "
+                        f"BandMagnitudes({self.band}=...), or assign the image to its other sources")
+                self._check_filter_range(source_name, spectrum)
+            elif self.band not in spectrum.bands:
                 if self.assigned_sources is not None:
                     raise PluginError(f"plugin {self.name!r} is assigned to {source_name!r}, whose spectral shape "
                                       f"has no magnitude in band {self.band!r}; give it "
                                       f"BandMagnitudes({self.band}=...)")
                 continue
-            magnitude = source.spectral_prefix() + self.band
+            magnitude = "" if photon_spectrum else source.spectral_prefix() + self.band
+            sed = space.spectrum(source_name) if photon_spectrum else None
             shape = getattr(source, "spatial_shape", None)
             if shape is None:
                 if self.psf is None:
                     raise PluginError(f"plugin {self.name!r}: point source {source_name!r} needs a PSF in the image")
-                rendered.append(_Rendered(source_name, None, f"{source_name}.position.", magnitude))
+                rendered.append(_Rendered(source_name, None, f"{source_name}.position.", magnitude, sed))
             elif isinstance(shape, ImagingShape):
-                rendered.append(_Rendered(source_name, shape, f"{source_name}.{shape.name}.", magnitude))
+                rendered.append(_Rendered(source_name, shape, f"{source_name}.{shape.name}.", magnitude, sed))
             else:
                 raise PluginError(f"plugin {self.name!r}: source {source_name!r} has spatial shape {shape.name}, "
                                   "which images cannot render; use Sersic, Exponential, Gaussian2D, Moffat2D or SplineProfile")
@@ -301,8 +338,21 @@ class ImageLike(Plugin):
             raise PluginError(f"plugin {self.name!r}: no source has a magnitude in band {self.band!r}")
         return rendered
 
+    def _check_filter_range(self, source_name: str, spectrum: Any) -> None:
+        lo, hi = spectrum.valid_energy_range()
+        band_lo, band_hi = self.filter.energy_range
+        if band_lo < lo or band_hi > hi:
+            raise PluginError(f"plugin {self.name!r}: filter {self.filter.name!r} reaches {band_lo:.4g}-{band_hi:.4g} "
+                              f"keV, outside {lo:.4g}-{hi:.4g} keV where the spectrum of {source_name!r} is defined")
+
     def _setup(self, space: ParameterSpace) -> None:
         self._rendered = self._sources_in_band(space)
+        driven = [r.name for r in self._rendered if r.spectrum is not None]
+        if driven:  # the filter's quadrature, split at those spectra's fixed kinks
+            kinks = np.concatenate([np.empty(0)] + [space.model.sources[n].spectral_shape.breakpoints() for n in driven])
+            integrals = BandIntegrals.of([self.filter], kinks)
+            self._filter_nodes = jnp.asarray(integrals.nodes_kev)
+            self._filter_weights = jnp.asarray(integrals.matrix[0])
         x0, x1, y0, y1 = self.box
         ky, kx = self.psf.shape if self.psf is not None else (1, 1)
         my, mx = ky // 2 + 1, kx // 2 + 1
@@ -342,6 +392,13 @@ class ImageLike(Plugin):
         self._constant = float(np.sum(pixel_constant))
 
     # -- model -----------------------------------------------------------------------------------
+    def _magnitude(self, source: _Rendered, values: Any) -> Any:
+        """AB magnitude of a source in this image: its free ``BandMagnitudes`` value, or
+        that of its photon spectrum through the filter (once per evaluation)."""
+        if source.spectrum is None:
+            return values[source.magnitude]
+        return -2.5 * jnp.log10(self._filter_weights @ source.spectrum(self._filter_nodes, values))
+
     def model_image(self, values: Any) -> jnp.ndarray:
         """Model of the windows' bounding box (image units per pixel), pure JAX."""
         self._require_setup()
@@ -349,7 +406,7 @@ class ImageLike(Plugin):
         image = jnp.zeros(grid.shape)
         points = []
         for source in self._rendered:
-            flux = band_flux(values[source.magnitude], self.zeropoint)
+            flux = band_flux(self._magnitude(source, values), self.zeropoint)
             local = {k: values[source.prefix + k] for k in
                      (source.shape._parameters if source.shape is not None else ("ra", "dec"))}
             xi_c, eta_c = gnomonic(local["ra"], local["dec"], grid.ra0, grid.dec0)
