@@ -73,6 +73,18 @@ def group(data: Any, name: str) -> Any:
     return getattr(data, name)
 
 
+def add_variable(data: Any, group_name: str, name: str, values: np.ndarray) -> None:
+    """Add variable ``name`` of shape ``(chains, draws)`` to group ``group_name`` of ArviZ
+    data, in place (InferenceData or DataTree)."""
+    import xarray
+
+    variable = xarray.DataArray(np.asarray(values), dims=("chain", "draw"))
+    if _is_datatree(data):
+        data[group_name][name] = variable
+    else:
+        getattr(data, group_name)[name] = variable
+
+
 def _is_datatree(data: Any) -> bool:
     return type(data).__name__ == "DataTree"
 

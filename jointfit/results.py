@@ -18,7 +18,7 @@ import json
 import math
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -457,6 +457,65 @@ class AnalysisResults:
         return magnitude_table(space, thetas, best, filters, sources=sources, confidence_level=confidence_level,
                                use_components=use_components, components=tuple(components),
                                sum_sources=sum_sources, interval=interval, calculator=calculator)
+
+    def get_derived(self, quantities: Mapping[str, Callable[[Any], Any]], confidence_level: float = 0.68,
+                    interval: str = "equal-tailed", store: bool = False) -> Any:
+        """Any functions of the model's values, on every draw at once, with intervals.
+
+        Parameters
+        ----------
+        quantities : mapping of str to callable
+            Name → function of a :class:`~jointfit.derived.Draw` (a draw's parameter
+            values by path, ``draw.f_nu(source, 2 * u.keV)``, ``draw.nu_f_nu(...)``,
+            ``draw.photon_flux_density(...)``) written with ``jax.numpy``, returning one
+            number. Compiled once, mapped over every draw.
+        confidence_level, interval
+            As in :meth:`get_flux`.
+        store : bool
+            Add each quantity's draws to the posterior under its name, so that
+            :meth:`samples` and :meth:`corner_plot` (``parameters=[..., name]``) show it
+            and :meth:`write` keeps it.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by name: ``value`` (the draws' median, or the MLE's), ``lower``,
+            ``upper``.
+
+        Raises
+        ------
+        AnalysisError
+            For a function that does not give one number per draw, or (with ``store``) a
+            name the posterior already has.
+        """
+        import pandas as pd
+
+        from .derived import evaluate_derived
+        from .intervals import credible_bounds
+
+        calculator, thetas = self._flux_draws()
+        space = calculator.space
+        if store:
+            taken = [name for name in quantities if name in self._posterior]
+            if taken:
+                raise AnalysisError(f"the posterior already has {taken}: give derived quantities other names")
+        values = evaluate_derived(space, thetas, quantities)
+        if self.analysis == "mle":
+            best = np.asarray(json.loads(self._attrs["mle"]))[self._model_columns(space)]
+            central = evaluate_derived(space, best[None], quantities)[0]
+        else:
+            central = np.median(values, axis=0)
+        bounds = credible_bounds(values, confidence_level, interval)
+        if store:
+            shape = np.asarray(self._posterior[self.free_parameters[0]]).shape
+            for k, name in enumerate(quantities):
+                _arviz.add_variable(self._idata, "posterior", name, values[:, k].reshape(shape))
+            self._posterior = _arviz.group(self._idata, "posterior")
+            self._attrs = self._posterior.attrs
+        table = pd.DataFrame({"value": central, "lower": bounds[:, 0], "upper": bounds[:, 1]},
+                             index=pd.Index(list(quantities), name="quantity"))
+        table.attrs.update({"confidence_level": confidence_level, "interval": interval, "n_draws": int(len(values))})
+        return table
 
     def _model_columns(self, space: Any) -> list[int]:
         """Columns of :attr:`samples_matrix` holding ``space``'s free parameters."""
