@@ -49,7 +49,7 @@ from typing import Any
 import astropy.units as u
 import numpy as np
 
-from .errors import FilterError, UnknownFilterError
+from .errors import FilterError, PluginError, UnknownFilterError
 
 __all__ = [
     "Filter",
@@ -289,6 +289,22 @@ class Filter:
         """Wavelengths outside which the response is zero."""
         lo, hi = self.energy_range
         return (hi * u.keV).to(u.AA, u.spectral()), (lo * u.keV).to(u.AA, u.spectral())
+
+    def require_covered_by(self, spectral_shape: Any, source: str, plugin: str, hint: str = "") -> None:
+        """Refuse a spectral shape that is not defined over all of this filter
+        (:meth:`~jointfit.functions.SpectralFunction.valid_energy_range`).
+
+        Raises
+        ------
+        PluginError
+            Naming the plugin, the filter, the source and both energy ranges
+            (``hint``: what the user can do, appended).
+        """
+        lo, hi = spectral_shape.valid_energy_range()
+        band_lo, band_hi = self.energy_range
+        if band_lo < lo or band_hi > hi:
+            raise PluginError(f"plugin {plugin!r}: filter {self.name!r} reaches {band_lo:.4g}-{band_hi:.4g} keV, "
+                              f"outside {lo:.4g}-{hi:.4g} keV where the spectrum of {source!r} is defined{hint}")
 
     def photon_response(self, energy_kev: Any) -> np.ndarray:
         """Photon-counting response T(E) at energies (keV): the linearly interpolated

@@ -398,14 +398,9 @@ class AnalysisResults:
             raise AnalysisError("get_flux needs ene_min and ene_max (or at_energy=)")
         calculator, thetas = self._flux_draws()
         space = calculator.space
-        if not sources:
-            sources = space.point_source_names + (space.extended_source_names if include_extended else ())
-            if not sources:
-                raise AnalysisError("the model has no point source; include_extended=True adds the extended ones")
+        sources = self._sources_or_default(space, sources, include_extended)
         components = tuple(components) or tuple(components_to_use)
-        best = None
-        if self.analysis == "mle":
-            best = np.asarray(json.loads(self._attrs["mle"]))[self._model_columns(space)]
+        best = self._best_model_theta(space)
         return flux_table(space, thetas, best, ene_min, ene_max, sources=sources, confidence_level=confidence_level,
                           flux_unit=flux_unit, energy_unit=energy_unit, use_components=use_components,
                           components=components, sum_sources=sum_sources, integration=integration,
@@ -447,13 +442,8 @@ class AnalysisResults:
 
         calculator, thetas = self._flux_draws()
         space = calculator.space
-        if not sources:
-            sources = space.point_source_names + (space.extended_source_names if include_extended else ())
-            if not sources:
-                raise AnalysisError("the model has no point source; include_extended=True adds the extended ones")
-        best = None
-        if self.analysis == "mle":
-            best = np.asarray(json.loads(self._attrs["mle"]))[self._model_columns(space)]
+        sources = self._sources_or_default(space, sources, include_extended)
+        best = self._best_model_theta(space)
         return magnitude_table(space, thetas, best, filters, sources=sources, confidence_level=confidence_level,
                                use_components=use_components, components=tuple(components),
                                sum_sources=sum_sources, interval=interval, calculator=calculator)
@@ -500,11 +490,8 @@ class AnalysisResults:
             if taken:
                 raise AnalysisError(f"the posterior already has {taken}: give derived quantities other names")
         values = evaluate_derived(space, thetas, quantities)
-        if self.analysis == "mle":
-            best = np.asarray(json.loads(self._attrs["mle"]))[self._model_columns(space)]
-            central = evaluate_derived(space, best[None], quantities)[0]
-        else:
-            central = np.median(values, axis=0)
+        best = self._best_model_theta(space)
+        central = np.median(values, axis=0) if best is None else evaluate_derived(space, best[None], quantities)[0]
         bounds = credible_bounds(values, confidence_level, interval)
         if store:
             shape = np.asarray(self._posterior[self.free_parameters[0]]).shape
@@ -516,6 +503,24 @@ class AnalysisResults:
                              index=pd.Index(list(quantities), name="quantity"))
         table.attrs.update({"confidence_level": confidence_level, "interval": interval, "n_draws": int(len(values))})
         return table
+
+    @staticmethod
+    def _sources_or_default(space: Any, sources: Sequence[str], include_extended: bool) -> Sequence[str]:
+        """``sources``, or every point source (and the extended ones if
+        ``include_extended``), as 3ML's ``get_flux`` chooses."""
+        if sources:
+            return sources
+        chosen = space.point_source_names + (space.extended_source_names if include_extended else ())
+        if not chosen:
+            raise AnalysisError("the model has no point source; include_extended=True adds the extended ones")
+        return chosen
+
+    def _best_model_theta(self, space: Any) -> np.ndarray | None:
+        """The MLE's values of ``space``'s free parameters (the central value of derived
+        tables), or ``None`` for posterior draws (whose median is)."""
+        if self.analysis != "mle":
+            return None
+        return np.asarray(json.loads(self._attrs["mle"]))[self._model_columns(space)]
 
     def _model_columns(self, space: Any) -> list[int]:
         """Columns of :attr:`samples_matrix` holding ``space``'s free parameters."""

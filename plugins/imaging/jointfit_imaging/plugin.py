@@ -315,7 +315,7 @@ class ImageLike(Plugin):
                         f"brightness in an image follows from the image's filter: give ImageLike(..., "
                         f"filter='decam2014-r') (any speclite name or jointfit Filter), or give the source "
                         f"BandMagnitudes({self.band}=...), or assign the image to its other sources")
-                self._check_filter_range(source_name, spectrum)
+                self.filter.require_covered_by(spectrum, source_name, self.name)
             elif self.band not in spectrum.bands:
                 if self.assigned_sources is not None:
                     raise PluginError(f"plugin {self.name!r} is assigned to {source_name!r}, whose spectral shape "
@@ -337,13 +337,6 @@ class ImageLike(Plugin):
         if not rendered:
             raise PluginError(f"plugin {self.name!r}: no source has a magnitude in band {self.band!r}")
         return rendered
-
-    def _check_filter_range(self, source_name: str, spectrum: Any) -> None:
-        lo, hi = spectrum.valid_energy_range()
-        band_lo, band_hi = self.filter.energy_range
-        if band_lo < lo or band_hi > hi:
-            raise PluginError(f"plugin {self.name!r}: filter {self.filter.name!r} reaches {band_lo:.4g}-{band_hi:.4g} "
-                              f"keV, outside {lo:.4g}-{hi:.4g} keV where the spectrum of {source_name!r} is defined")
 
     def _setup(self, space: ParameterSpace) -> None:
         self._rendered = self._sources_in_band(space)

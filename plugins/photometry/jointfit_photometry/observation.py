@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import astropy.units as u
-import numpy as np
 
 from jointfit.errors import DataError
 from jointfit.filters import AB_ZERO_POINT, Filter
@@ -171,8 +170,3 @@ class PhotometricObservation:
 
     def __repr__(self) -> str:
         return f"PhotometricObservation({', '.join(f'{b}: {v[0]} ± {v[1]}' for b, v in self._raw.items())})"
-
-
-def magnitude_of(ratio: Any) -> np.ndarray:
-    """AB magnitude of a flux ratio to 3631 Jy (numpy)."""
-    return -2.5 * np.log10(ratio)

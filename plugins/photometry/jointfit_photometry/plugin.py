@@ -163,14 +163,10 @@ class PhotometryLike(Plugin):
         names = self._sources if self._sources is not None else space.point_source_names
         shapes = {n: space.model.sources[n].spectral_shape for n in names}
         for source, shape in shapes.items():
-            lo, hi = shape.valid_energy_range()
             for band in active:
-                band_lo, band_hi = self.filters[band].energy_range
-                if band_lo < lo or band_hi > hi:
-                    raise PluginError(
-                        f"plugin {self.name!r}: filter {self.filters[band].name!r} reaches {band_lo:.4g}-{band_hi:.4g} "
-                        f"keV, outside {lo:.4g}-{hi:.4g} keV where the spectrum of {source!r} is defined; switch the "
-                        f"band off (plugin.band_{band}.on = False) or let the function extend its range")
+                self.filters[band].require_covered_by(
+                    shape, source, self.name, hint=f"; switch the band off (plugin.band_{band}.on = False) or let "
+                                                   "the function extend its range")
         breakpoints = np.concatenate([np.empty(0), *(shape.breakpoints() for shape in shapes.values())])
         self._integrals = BandIntegrals.of([self.filters[b] for b in active], breakpoints)
         self._spectrum = self._source_spectrum(space)
