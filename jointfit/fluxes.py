@@ -245,8 +245,7 @@ class FluxCalculator:
     def _quad(self, rows: list[FluxRow], power: int, thetas: Any, lo: float, hi: float) -> np.ndarray:
         """Gauss–Legendre with ``_BASE_PANELS * 2**level`` panels: levels ``L`` and
         ``L + 1`` in one call, until they agree."""
-        breakpoints = np.unique(np.concatenate([np.empty(0)] + [
-            self.space.model.sources[name].spectral_shape.breakpoints() for name in self.space.source_names]))
+        breakpoints = self.space.breakpoints()
         for level in range(_MAX_REFINEMENTS):
             coarse, fine = (_gauss_legendre_log(lo, hi, _BASE_PANELS << n, breakpoints) for n in (level, level + 1))
             both = self._run(rows, power, thetas, *_rules(coarse, fine))
@@ -318,9 +317,7 @@ def magnitude_table(space: Any, thetas: np.ndarray, best: np.ndarray | None, fil
     if not chosen:
         raise AnalysisError("get_magnitudes needs at least one filter")
     rows = flux_rows(space, list(sources) or None, use_components, components, sum_sources)
-    breakpoints = np.concatenate([np.empty(0)] + [space.model.sources[name].spectral_shape.breakpoints()
-                                                  for name in space.source_names])
-    integrals = BandIntegrals.of(chosen, breakpoints)
+    integrals = BandIntegrals.of(chosen, space.breakpoints())
     calculator = calculator or FluxCalculator(space)
     ratios = calculator.band_flux_ratios(thetas, rows, integrals)  # (draws, rows, filters)
     central_ratio = (np.median(ratios, axis=0) if best is None

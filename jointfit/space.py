@@ -309,6 +309,23 @@ class ParameterSpace:
         except KeyError:
             raise UnknownNameError(f"no source {source!r}; sources are {list(self.source_names)}") from None
 
+    def breakpoints(self, sources: Sequence[str] | None = None) -> np.ndarray:
+        """Energies (keV, sorted, unique) where the spectra of ``sources`` (every
+        source if ``None``) have fixed kinks or jumps (absorption edges, fixed breaks):
+        where integrals over energy split their panels.
+
+        Raises
+        ------
+        UnknownNameError
+            If a name is not a source of the model.
+        """
+        names = self.source_names if sources is None else tuple(sources)
+        unknown = [n for n in names if n not in self._spectra]
+        if unknown:
+            raise UnknownNameError(f"no source {unknown}; sources are {list(self.source_names)}")
+        shapes = (self.model.sources[name].spectral_shape for name in names)
+        return np.unique(np.concatenate([np.empty(0), *(shape.breakpoints() for shape in shapes)]))
+
     def point_source_spectrum(self, sources: Sequence[str] | None = None) -> SpectrumFn:
         """Pure summed spectrum of the given sources (all point sources if ``None``).
 

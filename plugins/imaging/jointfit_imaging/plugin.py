@@ -342,8 +342,7 @@ class ImageLike(Plugin):
         self._rendered = self._sources_in_band(space)
         driven = [r.name for r in self._rendered if r.spectrum is not None]
         if driven:  # the filter's quadrature, split at those spectra's fixed kinks
-            kinks = np.concatenate([np.empty(0)] + [space.model.sources[n].spectral_shape.breakpoints() for n in driven])
-            integrals = BandIntegrals.of([self.filter], kinks)
+            integrals = BandIntegrals.of([self.filter], space.breakpoints(driven))
             self._filter_nodes = jnp.asarray(integrals.nodes_kev)
             self._filter_weights = jnp.asarray(integrals.matrix[0])
         x0, x1, y0, y1 = self.box

@@ -8,7 +8,6 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from jointfit import statistics as stats
 from jointfit.errors import DataError, PluginError
@@ -167,8 +166,7 @@ class PhotometryLike(Plugin):
                 self.filters[band].require_covered_by(
                     shape, source, self.name, hint=f"; switch the band off (plugin.band_{band}.on = False) or let "
                                                    "the function extend its range")
-        breakpoints = np.concatenate([np.empty(0), *(shape.breakpoints() for shape in shapes.values())])
-        self._integrals = BandIntegrals.of([self.filters[b] for b in active], breakpoints)
+        self._integrals = BandIntegrals.of([self.filters[b] for b in active], space.breakpoints(names))
         self._spectrum = self._source_spectrum(space)
         self._nodes = jnp.asarray(self._integrals.nodes_kev)
         self._matrix = jnp.asarray(self._integrals.matrix)
