@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import astropy.units as u
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -182,7 +183,7 @@ class ImageLike(Plugin):
             if negative.any():
                 raise DataError(f"{self.image.label}: a Poisson likelihood needs counts >= 0; "
                                 f"{int(negative.sum())} included pixels are negative")
-        self.zeropoint, self.zeropoint_origin = self._zeropoint(zeropoint)
+        self.zeropoint, self.zeropoint_origin, self._zeropoint_stated = self._zeropoint(zeropoint)
         self.band = band or name
         self.filter = None if filter is None else get_filter(filter)
         if window is not None:
@@ -226,13 +227,14 @@ class ImageLike(Plugin):
                         "PSF": "none" if self.psf is None else f"{self.psf.shape[1]} x {self.psf.shape[0]} pixels"})
         return pd.Series(entries, name=self.name)
 
-    def _zeropoint(self, given: float | str | None) -> tuple[float, str]:
-        """(zeropoint, where it came from) for the ``zeropoint`` argument."""
+    def _zeropoint(self, given: float | str | None) -> tuple[float, str, bool]:
+        """(zeropoint, where it came from, whether it was given or stated) for the
+        ``zeropoint`` argument; 0 when neither (magnitudes of one image unit)."""
         if given is not None and not (isinstance(given, str) and given == "header"):
             if isinstance(given, bool | str) or not isinstance(given, numbers.Real) or not math.isfinite(given):
                 raise PluginError(f"plugin {self.name!r}: zeropoint must be a finite number (magnitude of one "
                                   f"image unit), 'header' or None, got {given!r}")
-            return float(given), "given"
+            return float(given), "given", True
         required, label = given == "header", self.image.label
         try:
             stated = header_zeropoint(self.image.headers, wcs=self.image.wcs, label=label, survey_keywords=required)
@@ -241,9 +243,9 @@ class ImageLike(Plugin):
                 raise
             warnings.warn(f"{exc}; zeropoint 0 used (magnitudes of one image unit): give zeropoint=",
                           JointfitWarning, stacklevel=3)
-            return 0.0, f"not read ({exc})"
+            return 0.0, f"not read ({exc})", False
         if stated is not None:
-            return stated.value, stated.origin
+            return stated.value, stated.origin, True
         if required:
             where = "its header" if self.image.headers else "an array, which has no header"
             raise DataError(f"{label}: zeropoint='header', but {where} states no zeropoint (keywords "
@@ -255,7 +257,7 @@ class ImageLike(Plugin):
                           "surveys and per second in others; zeropoint 0 used (magnitudes of one image unit): "
                           "give zeropoint='header' to read it as per image unit, or a number",
                           JointfitWarning, stacklevel=3)
-        return 0.0, "not stated (magnitudes of one image unit)"
+        return 0.0, "not stated (magnitudes of one image unit)", False
 
     def _add_sky_parameters(self, sky: str) -> None:
         x0, x1, y0, y1 = self.box
@@ -316,6 +318,12 @@ class ImageLike(Plugin):
                         f"filter='decam2014-r') (any speclite name or jointfit Filter), or give the source "
                         f"BandMagnitudes({self.band}=...), or assign the image to its other sources")
                 self.filter.require_covered_by(spectrum, source_name, self.name)
+                if not self._zeropoint_stated:
+                    raise PluginError(
+                        f"plugin {self.name!r}: source {source_name!r} has a photon spectrum, whose AB flux becomes "
+                        f"image units through the image's AB zeropoint, and {self.image.label} has none "
+                        f"({self.zeropoint_origin}): give ImageLike(..., zeropoint=...) (AB magnitude of one "
+                        "image unit) or zeropoint='header'")
             elif self.band not in spectrum.bands:
                 if self.assigned_sources is not None:
                     raise PluginError(f"plugin {self.name!r} is assigned to {source_name!r}, whose spectral shape "
@@ -345,6 +353,7 @@ class ImageLike(Plugin):
             integrals = BandIntegrals.of([self.filter], space.breakpoints(driven))
             self._filter_nodes = jnp.asarray(integrals.nodes_kev)
             self._filter_weights = jnp.asarray(integrals.matrix[0])
+            self._require_positive_band_fluxes(space)
         x0, x1, y0, y1 = self.box
         ky, kx = self.psf.shape if self.psf is not None else (1, 1)
         my, mx = ky // 2 + 1, kx // 2 + 1
@@ -382,6 +391,26 @@ class ImageLike(Plugin):
         weight[included] = pixel_weight
         self._weight = jnp.asarray(weight)
         self._constant = float(np.sum(pixel_constant))
+
+    def _require_positive_band_fluxes(self, space: ParameterSpace) -> None:
+        """Refuse, before any fit, a photon spectrum that at the model's current values
+        is negative or not finite in the filter's band, or has no flux in it."""
+        values = space.unpack(space.initial_theta)
+        wavelengths = (np.asarray(self._filter_nodes) * u.keV).to_value(u.AA, u.spectral())
+        for source in self._rendered:
+            if source.spectrum is None:
+                continue
+            spectrum = np.asarray(source.spectrum(self._filter_nodes, values))
+            bad = ~np.isfinite(spectrum) | (spectrum < 0)
+            if bad.any():
+                where = ", ".join(f"{w:.0f}" for w in wavelengths[bad][:4])
+                raise PluginError(f"plugin {self.name!r}: the spectrum of source {source.name!r} is negative or not "
+                                  f"finite in filter {self.filter.name} (at {where} Angstrom) at the model's "
+                                  "current values; check its parameters and bounds")
+            if not float(np.asarray(self._filter_weights) @ spectrum) > 0:
+                raise PluginError(f"plugin {self.name!r}: the spectrum of source {source.name!r} has no flux in "
+                                  f"filter {self.filter.name} at the model's current values, so no magnitude; "
+                                  "check its parameters (a temperature or normalisation of 0?)")
 
     # -- model -----------------------------------------------------------------------------------
     def _magnitude(self, source: _Rendered, values: Any) -> Any:

@@ -97,3 +97,22 @@ def test_the_band_flux_follows_the_spectrum_s_parameters_in_a_fit():
     estimate = fit.results.point_estimates().loc["qso.spectrum.main.Powerlaw.K"]
     assert abs(estimate["value"] - 2e-2) < 3 * estimate["positive_error"]
     assert estimate["positive_error"] < 0.1 * 2e-2  # and the image measures it
+
+
+def test_a_photon_spectrum_in_an_image_without_a_zeropoint_is_refused():
+    plugin = ImageLike("r", np.zeros(SHAPE), variance=np.ones(SHAPE), wcs=simple_wcs(SHAPE, SCALE, RA, DEC),
+                       psf=GaussianPSF(1.2), filter="decam2014-r")
+    assert plugin.zeropoint_origin.startswith("not stated")
+    model = Model(PointSource("qso", RA, DEC, spectral_shape=nucleus_spectrum()))
+    with pytest.raises(PluginError, match=r"source 'qso' has a photon spectrum, whose AB flux .*zeropoint=\.\.\."):
+        model_image(model, plugin)
+
+
+@pytest.mark.parametrize("spectrum, what", [
+    (jf.Line(a=-1.0, b=0.0), "is negative or not finite in filter decam2014-r"),
+    (jf.Blackbody(K=1e-4, kT=1e-6), "has no flux in filter decam2014-r"),
+])
+def test_a_spectrum_negative_or_empty_in_the_band_is_refused_before_fitting(spectrum, what):
+    model = Model(PointSource("qso", RA, DEC, spectral_shape=spectrum))
+    with pytest.raises(PluginError, match=rf"source 'qso' {what}"):
+        model_image(model, image(filter="decam2014-r"))
