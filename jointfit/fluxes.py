@@ -34,7 +34,7 @@ from .functions.base import CompositeFunction
 from .intervals import check_interval, credible_bounds
 from .space import SpectrumFn
 
-__all__ = ["FluxRow", "flux_rows", "FluxCalculator", "flux_table", "magnitude_table"]
+__all__ = ["FluxRow", "flux_rows", "FluxCalculator", "flux_table", "magnitude_table", "gauss_legendre_log"]
 
 _NODES_PER_PANEL = 16
 _BASE_PANELS = 16
@@ -128,7 +128,7 @@ def _summed(spectra: list[SpectrumFn]) -> SpectrumFn:
     return evaluate
 
 
-def _gauss_legendre_log(lo: float, hi: float, panels: int, breakpoints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def gauss_legendre_log(lo: float, hi: float, panels: int, breakpoints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Nodes (keV) and weights (keV) of composite Gauss–Legendre in ln E over
     ``[lo, hi]``: ``sum(f(nodes) * weights)`` ≈ ∫ f dE."""
     inside = np.log(breakpoints[(breakpoints > lo) & (breakpoints < hi)])
@@ -247,7 +247,7 @@ class FluxCalculator:
         ``L + 1`` in one call, until they agree."""
         breakpoints = self.space.breakpoints()
         for level in range(_MAX_REFINEMENTS):
-            coarse, fine = (_gauss_legendre_log(lo, hi, _BASE_PANELS << n, breakpoints) for n in (level, level + 1))
+            coarse, fine = (gauss_legendre_log(lo, hi, _BASE_PANELS << n, breakpoints) for n in (level, level + 1))
             both = self._run(rows, power, thetas, *_rules(coarse, fine))
             previous, current = both[..., 0], both[..., 1]
             scale = np.maximum(np.abs(current), np.max(np.abs(current), axis=0, keepdims=True) * 1e-12)

@@ -71,3 +71,39 @@ def test_a_quantity_that_is_not_one_number_per_draw_is_refused(fit):
         fit.get_derived({"spectrum": lambda d: d.f_nu("agn", 1.0) * jnp.ones(3)})
     with pytest.raises(AnalysisError, match="not an energy"):
         fit.get_derived({"bad": lambda d: d.f_nu("agn", 3 * u.s)})
+
+
+def test_luminosities_at_a_redshift_against_astropy_and_scipy():
+    """νL_ν and a band luminosity of an absorbed power law at z = 0.3 in a flat ΛCDM,
+    against astropy's distance and scipy's quadrature of the same spectrum."""
+    from astropy.cosmology import FlatLambdaCDM
+    from scipy import integrate
+
+    from jointfit.derived import Draw, luminosity_distance
+
+    cosmology = FlatLambdaCDM(H0=70.0, Om0=0.3)
+    spectrum = jf.TbAbs(NH=0.5) * jf.Powerlaw(K=2e-3, index=-1.8)
+    space = jf.Model(jf.PointSource("agn", 0.0, 0.0, spectral_shape=spectrum)).compile()
+    draw = Draw(space, space.unpack(space.initial_theta))
+    z, distance = 0.3, cosmology.luminosity_distance(0.3).to_value(u.cm)
+    assert luminosity_distance(z, cosmology) == pytest.approx(distance, rel=1e-12)
+    sphere = 4.0 * np.pi * distance**2
+    # rest-frame 2-10 keV is observed at 2/1.3-10/1.3 keV, across absorption edges
+    expected, _ = integrate.quad(lambda e: e * float(spectrum(np.array([e]))[0]), 2.0 / 1.3, 10.0 / 1.3,
+                                 points=[e for e in space.breakpoints() if 2.0 / 1.3 < e < 10.0 / 1.3],
+                                 epsabs=0.0, epsrel=1e-11, limit=200)
+    luminosity = float(draw.luminosity("agn", 2.0, 10.0, redshift=z, cosmology=cosmology))
+    assert luminosity == pytest.approx(sphere * expected * 1.602176634e-9, rel=1e-8)
+    at_rest = HC_KEV_AA / 2500.0
+    nu_l_nu = float(draw.nu_l_nu("agn", 2500 * u.AA, redshift=z, cosmology=cosmology))
+    observed = at_rest / 1.3
+    assert nu_l_nu == pytest.approx(sphere * observed**2 * float(spectrum(np.array([observed]))[0]) * 1.602176634e-9,
+                                    rel=1e-12)
+
+
+@pytest.mark.parametrize("redshift", [-0.1, float("nan"), "z"])
+def test_a_redshift_that_gives_no_distance_is_refused(redshift):
+    from jointfit.derived import luminosity_distance
+
+    with pytest.raises(AnalysisError, match="redshift must be"):
+        luminosity_distance(redshift)
