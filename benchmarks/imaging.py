@@ -19,14 +19,26 @@ one brightness per band. Measured in the same run:
     size the gradient vectorised over 4 chains costs 1.7x more per chain than one
     chain's, and vectorised NUTS waits for the longest trajectory of the four);
     ``--nuts-size`` shrinks the images for this part (the full size is the issue's
-    target).
+    target);
+(d) the SED case: the same three bands simulated again with a point-source nucleus at
+    the galaxy's centre (a power law reddened by ``Cardelli89``, r ~17.4, W1 ~15.9,
+    NUV ~18.7 AB), fitted by two jointfit analyses of the same images, each 12 free
+    parameters: the Sérsic with free magnitudes and the nucleus with free magnitudes
+    (``BandMagnitudes``), or the same Sérsic and the nucleus's photon spectrum
+    (``Powerlaw * Cardelli89``: K, index, E(B-V) free) seen through each image's filter
+    (``ImageLike(..., filter=...)``: decam2014-r, wise2010-W1, galex-nuv). Their joint
+    log-likelihoods and gradients per call (``JointLikelihood(...).density``, compiled,
+    medians of interleaved blocks), compile/first calls apart, and the ratio SED /
+    BandMagnitudes. Target: the SED-driven source adds little: its band flux is computed
+    once per evaluation per filter, not per pixel. ``--only-sed`` runs this part alone
+    (no AstroPhot; a minute or so).
 
 AstroPhot runs in its own virtualenv (``benchmarks/.venv-astrophot``, made on first run:
 torch is large), pinned to AstroPhot 0.18.0 (the API the script calls) and torch 2.13.0,
 which on this project's machines is a CPU build: the CUDA build pip otherwise picks
 ran AstroPhot's value and gradient 1.6x and its LM fit 1.4x slower on the CPU, and the
 reference should run at its best. Targets (issue 8): (a) >= 3x faster; (b) no slower than AstroPhot's LM;
-(c) within 2 minutes on 2 cores.
+(c) within 2 minutes on 2 cores; (d) a ratio SED / BandMagnitudes near 1.
 """
 
 from __future__ import annotations
@@ -45,6 +57,15 @@ HERE = Path(__file__).resolve().parent
 ASTROPHOT_VENV = HERE / ".venv-astrophot"
 ASTROPHOT_PACKAGES = ("torch==2.13.0", "astrophot==0.18.0")
 BANDS = ("r", "W1", "NUV")
+FILTERS = {"r": "decam2014-r", "W1": "wise2010-W1", "NUV": "galex-nuv"}  # speclite's names
+
+
+def nucleus_spectrum():
+    """The (d) nucleus's photon spectrum: a power law reddened by dust (r ~17.4 AB)."""
+    import jointfit as jf
+
+    return jf.Powerlaw(K=1e-2, index=-1.7) * jf.Cardelli89(E_BV=0.1)
+
 
 ASTROPHOT_SCRIPT = textwrap.dedent("""
     import json, sys, time
@@ -159,16 +180,106 @@ def jointfit_nuts(folder: Path) -> dict:
             "max_r_hat": float(summary["r_hat"].max())}
 
 
+def sed_models(by_filter: bool):
+    """The (d) model: the tutorial's Sérsic (free magnitudes) and a point-source nucleus
+    at its simulated centre, with the nucleus's photon spectrum (``by_filter``) or free
+    magnitudes started at that spectrum's AB magnitudes in the three filters."""
+    from jointfit import Model, PointSource
+    from jointfit.filters import get_filter
+    from jointfit_imaging import BandMagnitudes
+    from jointfit_imaging.tutorial import TUTORIAL_TRUTH, tutorial_model
+
+    sed = nucleus_spectrum()
+    if not by_filter:
+        sed = BandMagnitudes(**{band: get_filter(FILTERS[band]).ab_magnitude(sed) for band in BANDS})
+    galaxy = tutorial_model().sources["galaxy"]
+    return Model(galaxy, PointSource("nucleus", TUTORIAL_TRUTH["ra"], TUTORIAL_TRUTH["dec"], spectral_shape=sed))
+
+
+def write_sed_data(folder: Path) -> None:
+    """The tutorial's three cutouts (same sizes, PSFs, noise and seeds as
+    ``write_data``), simulated with the galaxy at its truth and the nucleus."""
+    import jax
+
+    from jointfit import Model, PointSource
+    from jointfit_imaging.tutorial import TUTORIAL_BANDS, TUTORIAL_TRUTH, simulate_cutout, tutorial_model
+
+    nucleus = sed_models(by_filter=False).sources["nucleus"].spectral_shape
+    truth = tutorial_model(TUTORIAL_TRUTH).sources["galaxy"]
+    model = Model(truth, PointSource("nucleus", TUTORIAL_TRUTH["ra"], TUTORIAL_TRUTH["dec"], spectral_shape=nucleus))
+    for index, band in enumerate(TUTORIAL_BANDS):
+        simulate_cutout(folder / f"{band.name}.fits", model, band, band.size,
+                        seed=jax.random.fold_in(jax.random.PRNGKey(2), index))
+
+
+def jointfit_sed_loglike(folder: Path, repeats: int = 21, calls: int = 5) -> dict:
+    """(d): the joint log-likelihood and its gradient per call with the nucleus's free
+    magnitudes and with its photon spectrum through each image's filter, on the same
+    images; medians over ``repeats`` blocks of ``calls`` calls, the two analyses'
+    blocks interleaved (drift of the machine hits both alike)."""
+    import jax
+
+    from jointfit import DataList, JointLikelihood
+    from jointfit_imaging.tutorial import read_cutout
+
+    functions, theta, result = {}, {}, {}
+    for name, by_filter in (("bands", False), ("sed", True)):
+        images = [read_cutout(folder / f"{band}.fits", **({"filter": FILTERS[band]} if by_filter else {}))
+                  for band in BANDS]
+        density = JointLikelihood(sed_models(by_filter), DataList(*images)).density
+        theta[name] = np.asarray(density.space.initial_theta)
+        functions[name, "loglike"] = density.log_likelihood
+        functions[name, "value_and_grad"] = jax.jit(jax.value_and_grad(density.log_likelihood))
+        t = time.perf_counter()
+        jax.block_until_ready(functions[name, "value_and_grad"](theta[name]))
+        jax.block_until_ready(functions[name, "loglike"](theta[name]))
+        result[name, "first_call"] = time.perf_counter() - t
+        result[name, "n_free"] = len(density.space.free_names)
+        result[name, "value"] = float(density.log_likelihood(theta[name]))
+        if by_filter:
+            result["nodes"] = [int(np.size(getattr(image, "_filter_nodes", []))) for image in images]
+    samples: dict = {key: [] for key in functions}
+    for _ in range(repeats):
+        for key, function in functions.items():
+            argument = theta[key[0]]
+            t = time.perf_counter()
+            for _ in range(calls):
+                jax.block_until_ready(function(argument))
+            samples[key].append((time.perf_counter() - t) / calls)
+    result.update({key: float(np.median(times)) for key, times in samples.items()})
+    return result
+
+
+def print_sed(sed: dict) -> None:
+    print(f"(d) galaxy + point-source nucleus, the same images ({sed['bands', 'n_free']} free parameters each; "
+          f"log L at the start: free magnitudes {sed['bands', 'value']:.6f}, photon spectrum "
+          f"{sed['sed', 'value']:.6f}, the nucleus's magnitudes being its spectrum's)")
+    for name, label in (("bands", "nucleus BandMagnitudes"), ("sed", "nucleus Powerlaw*Cardelli89 through filters")):
+        print(f"    {label}: log-likelihood {1e3 * sed[name, 'loglike']:.2f} ms, value and gradient "
+              f"{1e3 * sed[name, 'value_and_grad']:.2f} ms (first calls with compile {sed[name, 'first_call']:.1f} s)")
+    print(f"    ratios SED / BandMagnitudes: log-likelihood {sed['sed', 'loglike'] / sed['bands', 'loglike']:.3f}x, "
+          f"value and gradient {sed['sed', 'value_and_grad'] / sed['bands', 'value_and_grad']:.3f}x (target ~1: "
+          f"the spectrum at {'/'.join(map(str, sed['nodes']))} filter nodes per evaluation, not per pixel)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nuts-size", type=float, default=0.15, help="image size factor of the NUTS part (1: full)")
     parser.add_argument("--skip-astrophot", action="store_true")
+    parser.add_argument("--only-sed", action="store_true",
+                        help="run part (d) alone: SED-driven against BandMagnitudes nucleus (no AstroPhot)")
     args = parser.parse_args()
     sys.path.insert(0, str(HERE))
     with tempfile.TemporaryDirectory(prefix="jointfit-imaging-") as tmp:
         # an empty compilation cache: the first fit pays for its compilation (set
         # before jointfit is imported, which points JAX's persistent cache there)
         os.environ["XDG_CACHE_HOME"] = str(Path(tmp) / "cache")
+        sed_folder = Path(tmp) / "sed"
+        if args.only_sed:
+            write_sed_data(sed_folder)
+            print("AstroPhot's joint tutorial, simulated with a nucleus: r 500x500, W1 52x52, NUV 90x90")
+            print_sed(jointfit_sed_loglike(sed_folder))
+            return
         full, small = Path(tmp) / "full", Path(tmp) / "small"
         write_data(full, 1.0)
         write_data(small, args.nuts_size)
@@ -201,6 +312,8 @@ def main() -> None:
         nuts = jointfit_nuts(small)
         print(f"(c) NUTS 4 chains x 1000 draws (+500 warm-up) on images x{args.nuts_size:g}: {nuts['seconds']:.0f} s, "
               f"min bulk ESS {nuts['min_ess_bulk']:.0f}, max R-hat {nuts['max_r_hat']:.3f} (target: 120 s at full size)")
+        write_sed_data(sed_folder)
+        print_sed(jointfit_sed_loglike(sed_folder))
 
 
 if __name__ == "__main__":
