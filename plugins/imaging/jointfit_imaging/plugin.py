@@ -423,11 +423,15 @@ class ImageLike(Plugin):
     def model_image(self, values: Any) -> jnp.ndarray:
         """Model of the windows' bounding box (image units per pixel), pure JAX."""
         self._require_setup()
+        fluxes = [band_flux(self._magnitude(source, values), self.zeropoint) for source in self._rendered]
+        return self._render(values, fluxes) + self._sky(values)
+
+    def _render(self, values: Any, fluxes: Sequence[Any]) -> jnp.ndarray:
+        """The sources, each with its total flux (image units) in ``fluxes``, in the box."""
         grid = self._grid
         image = jnp.zeros(grid.shape)
         points = []
-        for source in self._rendered:
-            flux = band_flux(self._magnitude(source, values), self.zeropoint)
+        for source, flux in zip(self._rendered, fluxes):
             local = {k: values[source.prefix + k] for k in
                      (source.shape._parameters if source.shape is not None else ("ra", "dec"))}
             xi_c, eta_c = gnomonic(local["ra"], local["dec"], grid.ra0, grid.dec0)
@@ -447,13 +451,53 @@ class ImageLike(Plugin):
             else:
                 image = self._convolver(image)
         my, mx = self._margin
-        image = image[my:image.shape[0] - my, mx:image.shape[1] - mx]
-        if self.sky is not None:
-            image = image + values[f"{self.name}.sky"]
+        return image[my:image.shape[0] - my, mx:image.shape[1] - mx]
+
+    def _sky(self, values: Any) -> Any:
+        """The fitted sky background in the box (0 without one)."""
+        if self.sky is None:
+            return 0.0
+        sky = values[f"{self.name}.sky"]
         if self.sky == "tilted":
             xi, eta = self._box_xi_eta
-            image = image + values[f"{self.name}.sky_east"] * xi + values[f"{self.name}.sky_north"] * eta
-        return image
+            sky = sky + values[f"{self.name}.sky_east"] * xi + values[f"{self.name}.sky_north"] * eta
+        return sky
+
+    def sed_points(self, draws: Any, **options: Any) -> Any:
+        """The image's measurement of each source whose photon spectrum sets its
+        brightness here, as a νFν point at the filter's pivot energy: the sources'
+        fluxes fitted linearly to the image (weighted least squares, every source's
+        shape, position and the sky at the draws' medians), converted to AB with the
+        zeropoint; error bars are the fit's 1-sigma. ``None`` without such a source."""
+        from jointfit.sed import KEV_TO_HZ, SEDPoints
+
+        self._require_setup()
+        driven = [i for i, source in enumerate(self._rendered) if source.spectrum is not None]
+        if not driven:
+            return None
+        median = {path: jnp.median(jnp.atleast_1d(jnp.asarray(value)), axis=0) for path, value in draws.items()}
+        count = len(self._rendered)
+        templates = np.stack([np.asarray(self._render(median, list(np.eye(count)[i]))).ravel()[self._pixels]
+                              for i in range(count)], axis=1)
+        data = np.asarray(self._pixel_data) - np.asarray(jnp.broadcast_to(self._sky(median), self._data.shape)
+                                                        ).ravel()[self._pixels]
+        if self.likelihood == "gaussian":
+            weight = np.asarray(self._pixel_sigma) ** -2
+        else:  # Poisson: the model's variance, from the median's fluxes
+            fluxes = [float(band_flux(self._magnitude(s, median), self.zeropoint)) for s in self._rendered]
+            weight = 1.0 / np.clip(templates @ np.asarray(fluxes) + (np.asarray(self._pixel_data) - data), 1.0, None)
+        normal = templates.T @ (weight[:, None] * templates)
+        covariance = np.linalg.pinv(normal)
+        amplitude = covariance @ (templates.T @ (weight * data))
+        error = np.sqrt(np.clip(np.diag(covariance), 0.0, None))
+        to_nufnu = self.filter.effective_energy * KEV_TO_HZ * 3631e-23 * 10.0 ** (-0.4 * self.zeropoint)
+        low, high = self.filter.half_maximum_range
+        n = len(driven)
+        names = ", ".join(self._rendered[i].name for i in driven)
+        return SEDPoints(f"{self.name} ({names})", np.full(n, self.filter.effective_energy), np.full(n, low),
+                         np.full(n, high), amplitude[driven] * to_nufnu,
+                         (amplitude[driven] - error[driven]) * to_nufnu, (amplitude[driven] + error[driven]) * to_nufnu,
+                         np.zeros(n, dtype=bool))
 
     # -- the contract ------------------------------------------------------------------------------
     def pointwise_loglike(self, values: Any) -> jnp.ndarray:

@@ -116,3 +116,34 @@ def test_a_spectrum_negative_or_empty_in_the_band_is_refused_before_fitting(spec
     model = Model(PointSource("qso", RA, DEC, spectral_shape=spectrum))
     with pytest.raises(PluginError, match=rf"source 'qso' {what}"):
         model_image(model, image(filter="decam2014-r"))
+
+
+def test_sed_points_measure_the_nucleus_flux_beside_the_host_by_a_linear_fit():
+    """The image's νFν point of the SED-driven nucleus: its flux fitted with the host's
+    free, within 3 sigma of the truth, with the error of weighted least squares."""
+    galaxy = ExtendedSource("host", spatial_shape=Sersic(ra=RA, dec=DEC, n=2.0, Re=2.5, q=0.7, PA=20.0),
+                            spectral_shape=BandMagnitudes(r=17.5))
+    nucleus = PointSource("qso", RA, DEC, spectral_shape=nucleus_spectrum())
+    model = Model(galaxy, nucleus)
+    truth = model_image(model, image(filter="decam2014-r"))
+    sigma = 0.01 * truth.max()
+    data = truth + sigma * np.random.default_rng(3).normal(size=SHAPE)
+    plugin = ImageLike("r", data, sigma=np.full(SHAPE, sigma), wcs=simple_wcs(SHAPE, SCALE, RA, DEC),
+                       zeropoint=22.5, psf=GaussianPSF(1.2), filter="decam2014-r")
+    space = model.compile()
+    plugin.setup(space)
+    values = space.unpack(space.initial_theta)
+    draws = {path: np.full(3, float(value)) for path, value in values.items()}
+    points = plugin.sed_points(draws)
+    band = get_filter("decam2014-r")
+    truth_ratio = 10 ** (-0.4 * band.ab_magnitude(nucleus_spectrum()))
+    to_nufnu = band.effective_energy * 2.417989242084918e17 * 3631e-23
+    measured, error = points.nufnu[0] / to_nufnu, (points.nufnu_high[0] - points.nufnu[0]) / to_nufnu
+    assert abs(measured - truth_ratio) < 3 * error
+    # the nucleus' error alone, were the host known, is sigma / sqrt(sum PSF^2); fitting
+    # the host too can only widen it
+    psf_only = model_image(Model(nucleus), image(filter="decam2014-r")) / (truth_ratio * 10 ** (0.4 * 22.5))
+    known_host_error = sigma / np.sqrt(np.sum(psf_only**2)) * 10 ** (-0.4 * 22.5)
+    assert known_host_error <= error < 3 * known_host_error
+    assert points.energy[0] == pytest.approx(band.effective_energy)
+    assert points.label == "r (qso)"
