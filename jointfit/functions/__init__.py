@@ -4,7 +4,7 @@ from .absorption import PhAbs, TbAbs
 from .dust import CCM89, Calzetti00, Cardelli89, Fitzpatrick99, Gordon23, Odonnell94, SMC_Gordon03
 from .base import CompositeFunction, Function, OptionSpec, ParameterSpec, SpectralFunction, function_from_dict, function_type
 from .spatial import Gaussian_on_sphere, SpatialFunction
-from .spectral import Band, Blackbody, Broken_powerlaw, Constant, Cutoff_powerlaw, Gaussian, Line, Powerlaw, Powerlaw_flux, Redshift
+from .spectral import Band, Blackbody, Broken_powerlaw, DiskBB, Constant, Cutoff_powerlaw, Gaussian, Line, Powerlaw, Powerlaw_flux, Redshift
 
 __all__ = [
     "Function",
@@ -21,6 +21,7 @@ __all__ = [
     "Broken_powerlaw",
     "Band",
     "Blackbody",
+    "DiskBB",
     "Gaussian",
     "Constant",
     "Line",
