@@ -226,8 +226,34 @@ def test_held_up_to_the_lyman_limit_and_transparent_beyond(law, z):
     np.testing.assert_array_equal(values[:-7], values[0])
     assert values[0] < 0.5
     np.testing.assert_array_equal(values[-7:], 1.0)
-    expected = [LYMAN_LIMIT_KEV] + ([HC_KEV_MICRON / 0.63] if law is Calzetti00 else [])
-    np.testing.assert_allclose(f.breakpoints(), np.sort(expected) / (1 + z), rtol=1e-15)
+    expected = np.append(HC_KEV_MICRON * np.asarray(KINKS[law]), LYMAN_LIMIT_KEV)
+    np.testing.assert_allclose(f.breakpoints(), np.sort(expected) / (1 + z), rtol=1e-14)
+    # with a free redshift nothing is fixed to split at
+    f.redshift.free = True
+    assert f.breakpoints().size == 0
+
+
+# Where each law, as published, is not smooth (1/micron): the ends of the published
+# range, where its pieces meet, its spline's knots, where FM90 takes over (2700 Å) and
+# FM90's far-UV curvature term begins (5.9). Integrals over energy split there.
+_F99_OPTICAL_KNOTS = 1e4 / np.array([26500.0, 12200.0, 6000.0, 5470.0, 4670.0, 4110.0])
+_G03_SMC_OPTICAL_KNOTS = 1.0 / np.array([2.198, 1.65, 1.25, 0.81, 0.65, 0.55, 0.44, 0.37])
+KINKS = {
+    Cardelli89: (0.3, 1.1, 3.3, 5.9, 8.0, 10.0),  # CCM89's infrared, optical, UV and far-UV pieces
+    Odonnell94: (0.3, 1.1, 3.3, 5.9, 8.0, 10.0),  # O'Donnell's optical polynomial in CCM89's pieces
+    Fitzpatrick99: (0.3, *_F99_OPTICAL_KNOTS, 1e4 / 2700.0, 5.9, 10.0),
+    SMC_Gordon03: (0.3, *_G03_SMC_OPTICAL_KNOTS, 1e4 / 2700.0, 5.9, 10.0),
+    # the infrared's two power laws blended over 4.30578 -/+ 4.78338 / 2 micron, the
+    # optical between 0.9 and 1.1 micron and the UV between 0.30 and 0.33 micron
+    Gordon23: (1 / 32.0, 1 / (4.30578 + 4.78338 / 2), 1 / (4.30578 - 4.78338 / 2), 1 / 1.1, 1 / 0.9, 1 / 0.33,
+               1 / 0.3, 5.9, 1 / 0.0912),
+    Calzetti00: (1 / 2.2, 1 / 0.63, 1 / 0.12),  # the two pieces of k(lambda) jump at 0.63 micron
+}
+
+
+@pytest.mark.parametrize("law", LAWS)
+def test_kinks_are_where_the_published_pieces_meet(law):
+    np.testing.assert_allclose(law.kink_wavenumbers(), np.sort(KINKS[law]), rtol=1e-12)
 
 
 @pytest.mark.parametrize("law", LAWS)
@@ -314,7 +340,8 @@ def test_valid_energy_range_and_refusal():
         g(outside)
     with pytest.raises(ModelError, match="refuses energies outside"):
         g(40.0 * u.micron)
-    assert g.breakpoints().size == 0
+    # refused beyond its range, the law is never continued to the Lyman limit
+    np.testing.assert_allclose(g.breakpoints(), np.sort(HC_KEV_MICRON * np.asarray(KINKS[Gordon23])), rtol=1e-14)
 
 
 def test_bad_options_and_names_raise():

@@ -98,6 +98,10 @@ def _ccm_curve(w: Any, R_V: Any, optical: tuple[tuple[float, ...], tuple[float, 
     return a + b / R_V
 
 
+# where CCM89's pieces meet (infrared, optical, near-UV, far-UV) and its far-UV rise begins
+_CCM_KINKS = (1.1, 3.3, 5.9, 8.0)
+
+
 # -- Fitzpatrick (1999) and Gordon et al. (2003): FM90 in the UV, a spline below ----------
 _UV_CUT = 10000.0 / 2700.0  # 1/micron: FM90 shortward, the spline longward
 _UV_ANCHORS = 10000.0 / np.array([2700.0, 2600.0])  # where the spline meets FM90
@@ -139,6 +143,8 @@ class _NaturalSpline:
 _F99_KNOTS = np.concatenate([[0.0], 10000.0 / np.array([26500.0, 12200.0, 6000.0, 5470.0, 4670.0, 4110.0]),
                              _UV_ANCHORS])
 _F99_SPLINE = _NaturalSpline(_F99_KNOTS)
+# the spline's knots where it is used, where FM90 takes over, FM90's far-UV rise
+_F99_KINKS = (*_F99_KNOTS[1:-2], _UV_CUT, 5.9)
 
 
 def _f99_curve(w: Any, R_V: Any) -> Any:
@@ -164,6 +170,7 @@ _G03_SMC_FM90 = (-4.959, 2.264, 0.389, 0.461, 4.6, 1.0)
 _G03_SMC_KNOTS = np.concatenate([[0.0], 1.0 / np.array([2.198, 1.65, 1.25, 0.81, 0.65, 0.55, 0.44, 0.37]),
                                  _UV_ANCHORS])
 _G03_SMC_SPLINE = _NaturalSpline(_G03_SMC_KNOTS)
+_G03_SMC_KINKS = (*_G03_SMC_KNOTS[1:-2], _UV_CUT, 5.9)
 
 
 def _g03_smc_curve(w: Any, R_V: Any) -> Any:
@@ -187,6 +194,10 @@ _G23_OPT_B = (0.12354, -2.68335, 2.01901, -0.39299, 0.03355,
               0.18453, 2.288, 0.243, 0.19728, 2.054, 0.179, 0.1713, 1.587, 0.243)
 _G23_UV_A = (0.81297, 0.2775, 1.06295, 0.11303, 4.60, 0.99)
 _G23_UV_B = (-2.97868, 1.89808, 3.10334, 0.65484, 4.60, 0.99)
+# the ends of the blends (0.9-1.1 and 0.30-0.33 micron, and the infrared's two power
+# laws around 4.3 micron: smoothsteps, whose second derivative jumps) and FM90's far-UV rise
+_G23_KINKS = (1.0 / (_G23_IR_A[3] + _G23_IR_A[4] / 2), 1.0 / (_G23_IR_A[3] - _G23_IR_A[4] / 2),
+              1.0 / 1.1, 1.0 / 0.9, 1.0 / 0.33, 1.0 / 0.3, 5.9)
 
 
 def _modified_drude(wave: Any, scale: float, center: float, fwhm: float, asym: float) -> Any:
@@ -281,6 +292,8 @@ class _DustLaw(SpectralFunction):
                                description="beyond the published wavelengths: continue the law, or NaN")
     # the published range, rest-frame wavenumbers (1/micron)
     wavenumber_range: ClassVar[tuple[float, float]] = (0.3, 10.0)
+    # rest-frame wavenumbers (1/micron) inside the range where the curve is not smooth
+    _kinks: ClassVar[tuple[float, ...]] = ()
 
     @classmethod
     def rest_energy_range(cls) -> tuple[float, float]:
@@ -318,13 +331,27 @@ class _DustLaw(SpectralFunction):
                 f"narrow the redshift's bounds or set outside_range='extend'")
         return (low, high)
 
+    @classmethod
+    def kink_wavenumbers(cls) -> np.ndarray:
+        """Rest-frame wavenumbers (1/micron) where the curve is not smooth: where its
+        pieces meet (a jump, as Calzetti00's at 0.63 micron, or a jump in a derivative),
+        the knots of its spline, and the ends of the published range (where the
+        continuations begin)."""
+        return np.unique(np.concatenate([cls._kinks, cls.wavenumber_range]))
+
     def breakpoints(self) -> np.ndarray:
-        """The observed-frame Lyman limit (where the transmission jumps to 1), when the
-        redshift is fixed and the law is extended."""
+        """Observed-frame energies (keV) of the law's kinks (:meth:`kink_wavenumbers`)
+        and, when the law is extended, of the Lyman limit (where the transmission jumps
+        to 1), when the redshift is fixed: integrals over energy split there. Inside a
+        filter's band they are what keeps its Gauss rule exact for reddened spectra
+        (:mod:`jointfit.filters`); with a free redshift nothing is fixed."""
         redshift = self._parameters["redshift"]
-        if redshift.free or redshift.is_linked or self._options["outside_range"] == "refuse":
+        if redshift.free or redshift.is_linked:
             return np.empty(0)
-        return np.array([LYMAN_LIMIT_KEV / (1.0 + redshift.value)])
+        energies = self.kink_wavenumbers() * HC_KEV_MICRON
+        if self._options["outside_range"] == "extend":
+            energies = np.append(energies, LYMAN_LIMIT_KEV)
+        return np.unique(energies) / (1.0 + redshift.value)
 
     def __call__(self, x: Any) -> Any:
         if self._options["outside_range"] == "refuse":
@@ -352,6 +379,7 @@ class Cardelli89(_DustLaw):
 
     R_V = P(3.1, bounds=(2.0, 6.0), free=False, description="ratio of total to selective extinction A(V)/E(B-V)")
     wavenumber_range = (0.3, 10.0)
+    _kinks = _CCM_KINKS
 
     @staticmethod
     @_compiled
@@ -375,6 +403,7 @@ class Odonnell94(_DustLaw):
 
     R_V = P(3.1, bounds=(2.0, 6.0), free=False, description="ratio of total to selective extinction A(V)/E(B-V)")
     wavenumber_range = (0.3, 10.0)
+    _kinks = _CCM_KINKS
 
     @staticmethod
     @_compiled
@@ -399,6 +428,7 @@ class Fitzpatrick99(_DustLaw):
 
     R_V = P(3.1, bounds=(2.0, 6.0), free=False, description="ratio of total to selective extinction A(V)/E(B-V)")
     wavenumber_range = (0.3, 10.0)
+    _kinks = _F99_KINKS
 
     @staticmethod
     @_compiled
@@ -424,6 +454,7 @@ class Gordon23(_DustLaw):
     renorm = OptionSpec("yes", allowed=("yes", "no"), aliases={"true": "yes", "false": "no"},
                         description="divide the curve by 0.9854 (dust_extinction >= 1.7)")
     wavenumber_range = (1.0 / 32.0, 1.0 / 0.0912)
+    _kinks = _G23_KINKS
 
     @staticmethod
     @partial(jax.jit, static_argnames=("outside_range", "renorm"))
@@ -453,6 +484,7 @@ class Calzetti00(_DustLaw):
 
     R_V = P(4.05, bounds=(3.7, 5.65), free=False, description="ratio of total to selective attenuation A(V)/E(B-V)")
     wavenumber_range = (1.0 / 2.2, 1.0 / 0.12)
+    _kinks = (1.0 / 0.63,)
 
     @staticmethod
     @_compiled
@@ -460,12 +492,6 @@ class Calzetti00(_DustLaw):
         mag = _magnitudes(x, E_BV, R_V, redshift, outside_range, _calzetti_curve, Calzetti00.wavenumber_range)
         return jnp.exp(-_LN10_OVER_2_5 * mag)
 
-    def breakpoints(self) -> np.ndarray:
-        """The Lyman limit and the step at 0.63 micron (observed frame), when the redshift is fixed."""
-        redshift = self._parameters["redshift"]
-        if redshift.free or redshift.is_linked:
-            return np.empty(0)
-        return np.sort(np.append(super().breakpoints(), HC_KEV_MICRON / 0.63 / (1.0 + redshift.value)))
 
 
 class SMC_Gordon03(_DustLaw):
@@ -482,6 +508,7 @@ class SMC_Gordon03(_DustLaw):
 
     R_V = P(2.74, bounds=(2.48, 3.0), free=False, description="ratio of total to selective extinction A(V)/E(B-V)")
     wavenumber_range = (0.3, 10.0)
+    _kinks = _G03_SMC_KINKS
 
     @staticmethod
     @_compiled
