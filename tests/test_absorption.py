@@ -83,6 +83,23 @@ def test_abundances_and_grains_lower_the_ism_cross_section_as_wilms_et_al_find()
     assert np.all(ism < 0.8 * old) and np.all(ism > 0.55 * old)
 
 
+@pytest.mark.parametrize("redshift", [0.0, 1.5])
+@pytest.mark.parametrize("absorber", [TbAbs, PhAbs])
+def test_gas_is_transparent_below_hydrogen_s_edge_where_dust_laws_take_over(absorber, redshift):
+    # the optical and near-UV (rest frame): exactly 1 at any column, so a dust law's
+    # extinction is not counted twice; just above 13.6 eV hydrogen absorbs everything
+    rest = np.array([0.4e-3, 2.5e-3, 6.0e-3, 10.0e-3, 13.6e-3 * (1 - 1e-9)])
+    absorbed = absorber(NH=1.0, redshift=redshift)
+    np.testing.assert_array_equal(np.asarray(absorbed(rest / (1 + redshift))), 1.0)
+    # NH = 1e17 / cm2: an optical depth of ~0.5 just above the edge
+    above = np.asarray(absorber.evaluate(jnp.array([13.6e-3 * (1 + 1e-9), 0.3]) / (1 + redshift), 1e-5, redshift))
+    exact = xs.ism_cross_section(np.array([13.6 * (1 + 1e-9), 300.0]), "wilm") if absorber is TbAbs else \
+        xs.photoelectric_cross_section(np.array([13.6 * (1 + 1e-9), 300.0]), "angr")
+    np.testing.assert_allclose(-np.log(above) / 1e-5, exact / 1e-22, rtol=1e-6)
+    gradient = jax.grad(lambda nh: absorber.evaluate(jnp.asarray(rest), nh, redshift).sum())(1.0)
+    assert float(gradient) == 0.0
+
+
 def test_redshift_moves_the_edges():
     energy = jnp.geomspace(0.3, 10.0, 50)
     shifted = TbAbs(NH=2.0, redshift=0.5)(energy)

@@ -6,7 +6,11 @@ cross-section per H atom comes from :mod:`jointfit.functions.cross_sections`
 computed once per abundance table on a grid of 2000 points per decade from 0.01 to
 100 keV that brackets every absorption edge, and interpolated log-log in compiled
 code. Above 100 keV the cross-section continues as the power law of the last grid
-interval; below 0.01 keV it is held constant (no X-ray instrument reaches there).
+interval. Below hydrogen's ionisation edge (13.6 eV, rest frame) the transmission is
+exactly 1: no gas is photoionised there, and the extinction of the optical and UV is the
+dust laws' (:mod:`jointfit.functions.dust`, which are in turn transparent beyond the
+Lyman limit), so ``Powerlaw() * Cardelli89() * TbAbs()`` counts each once, as XSPEC's
+``zdust`` and ``phabs`` split the work.
 Helium's autoionisation resonances near 60 eV, narrower than the grid, are smoothed.
 """
 
@@ -30,6 +34,7 @@ _GRID_KEV = (0.01, 100.0)
 _POINTS_PER_DECADE = 2000
 _EDGE_GAP = 1e-9  # relative distance of the grid point just below each edge
 _SIGMA_UNIT = 1e-22  # cm^2: N_H is in 1e22 cm^-2
+_HYDROGEN_EDGE_KEV = 13.6e-3  # Verner et al.'s threshold for H: below it the gas is transparent
 
 
 @lru_cache(maxsize=None)
@@ -58,7 +63,8 @@ def _transmission(x: Any, nh: Any, redshift: Any, model: str, table: str) -> Any
     slope = (log_sigma[-1] - log_sigma[-2]) / (log_e[-1] - log_e[-2])
     beyond = log_sigma[-1] + slope * (log_energy - log_e[-1])
     sigma = jnp.exp(jnp.where(log_energy > log_e[-1], beyond, inside))
-    return jnp.exp(-nh * sigma)
+    ionising = log_energy >= np.log(_HYDROGEN_EDGE_KEV)
+    return jnp.exp(-nh * jnp.where(ionising, sigma, 0.0))
 
 
 @lru_cache(maxsize=None)
