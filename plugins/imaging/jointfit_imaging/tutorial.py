@@ -84,20 +84,22 @@ def tutorial_model(start: dict[str, float] | None = None, bands: tuple[str, ...]
 
 def simulate_cutout(path: str | os.PathLike[str], model: Model, band: Band, size: int, *, seed: int | jax.Array,
                     centre: tuple[float, float] = (RA, DEC), psf_fwhm: float | None = None,
-                    keywords: dict[str, object] | None = None) -> Path:
+                    filter: str | None = None, keywords: dict[str, object] | None = None) -> Path:
     """Simulate ``model`` (at its current parameter values) in a ``size`` x ``size``
     cutout of ``band`` centred on ``centre`` (ra, dec in degrees; north up, east left),
     with Gaussian noise of the band's sigma (``ImageLike.simulate``; ``seed`` an
     integer or a JAX random key), and write it as a survey cutout: the image with its
     WCS header, FILTER, PHOTZP (the zeropoint, ESO's keyword) and PSFFWHM (arcsec;
     ``psf_fwhm`` overrides the band's) keywords, and a VARIANCE extension. The image
-    sees every source with a magnitude in the band; ``keywords`` are added to the header.
+    sees every source with a magnitude in the band and, with ``filter`` (a name
+    :func:`jointfit.filters.get_filter` takes), every source with a photon spectrum
+    through that filter; ``keywords`` are added to the header.
     """
     fwhm = band.psf_fwhm if psf_fwhm is None else psf_fwhm
     wcs = simple_wcs((size, size), band.pixel_scale, *centre)
     variance = np.full((size, size), band.noise**2)
     plugin = ImageLike(band.name, np.zeros((size, size)), variance=variance, wcs=wcs, psf=GaussianPSF(fwhm),
-                       zeropoint=band.zeropoint)
+                       zeropoint=band.zeropoint, filter=filter)
     space = model.compile()
     plugin.setup(space)
     key = jax.random.PRNGKey(seed) if isinstance(seed, int) else seed
