@@ -77,7 +77,8 @@ def plot_sed(analysis: Any, data: Any = None, ene_min: Any = None, ene_max: Any 
     ene_min, ene_max : float, optional
         The energy range (keV); by default the data's, widened by a factor 3 each side.
     sources, use_components, components
-        Which model curves, as in ``get_flux`` (default: the sum of the point sources).
+        Which model curves, as in ``get_flux`` (default: the sum of the point sources
+        whose spectral shape is a photon spectrum, leaving out imaging's band magnitudes).
     min_significance : float
         X-ray spectra's display bins are merged until each holds this many sigma.
     ax : matplotlib Axes, optional
@@ -111,8 +112,13 @@ def plot_sed(analysis: Any, data: Any = None, ene_min: Any = None, ene_max: Any 
     lo = float(ene_min) if ene_min is not None else low / 3.0
     hi = float(ene_max) if ene_max is not None else high * 3.0
     calculator, thetas = results._flux_draws()
-    rows = flux_rows(calculator.space, list(sources) or None, use_components, components,
-                     sum_sources=not sources and not use_components and len(calculator.space.point_source_names) > 1)
+    space = calculator.space
+    shown = list(sources) or [name for name in space.point_source_names
+                              if getattr(space.model.sources[name].spectral_shape, "photon_spectrum", True)]
+    if not shown:
+        raise AnalysisError("the model has no point source with a photon spectrum to draw: name the sources")
+    rows = flux_rows(space, shown, use_components, components,
+                     sum_sources=not sources and not use_components and len(shown) > 1)
     energies = np.geomspace(lo, hi, n_energies)
     model = calculator.spectra(_draw_subset(thetas, n_draws, seed), rows, energies,
                                resolve_flux_unit("erg/(cm2 s)", at_one_energy=True))

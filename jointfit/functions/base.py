@@ -379,6 +379,9 @@ class SpectralFunction(Function):
 
     x_unit: ClassVar[u.UnitBase] = u.keV
     y_unit: ClassVar[u.UnitBase] = u.Unit("1 / (cm2 s keV)")
+    # False for spectral shapes that are no photon spectrum (imaging's band magnitudes):
+    # pictures of the model's spectrum leave their sources out
+    photon_spectrum: ClassVar[bool] = True
 
     def __call__(self, x: Any) -> Any:
         if isinstance(x, u.Quantity):

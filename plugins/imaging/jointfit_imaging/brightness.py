@@ -26,6 +26,8 @@ class BandMagnitudes(SpectralFunction):
     X-ray plugin that sees such a source raises :class:`~jointfit.errors.ModelError`.
     """
 
+    photon_spectrum = False
+
     def __init__(self, **magnitudes: float) -> None:
         if not magnitudes:
             raise ModelError("BandMagnitudes needs at least one band, e.g. BandMagnitudes(r=17.2)")

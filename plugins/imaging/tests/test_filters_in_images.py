@@ -147,3 +147,31 @@ def test_sed_points_measure_the_nucleus_flux_beside_the_host_by_a_linear_fit():
     assert known_host_error <= error < 3 * known_host_error
     assert points.energy[0] == pytest.approx(band.effective_energy)
     assert points.label == "r (qso)"
+
+
+def test_the_sed_picture_draws_the_nucleus_model_and_each_image_s_point_not_the_host():
+    """plot_sed of a fit with a band-magnitude host beside an SED-driven nucleus: the
+    model curve is the nucleus' spectrum alone (the host has none), one point per image."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    galaxy = ExtendedSource("host", spatial_shape=Sersic(ra=RA, dec=DEC, n=2.0, Re=2.5, q=0.7, PA=20.0),
+                            spectral_shape=BandMagnitudes(g=18.0, r=17.5))
+    model = Model(galaxy, PointSource("qso", RA, DEC, spectral_shape=nucleus_spectrum()))
+    plugins = []
+    for band in ("g", "r"):
+        plugin = ImageLike(band, np.zeros(SHAPE), variance=np.ones(SHAPE), wcs=simple_wcs(SHAPE, SCALE, RA, DEC),
+                           zeropoint=22.5, psf=GaussianPSF(1.2), filter=f"decam2014-{band}")
+        space = model.compile()
+        plugin.setup(space)
+        truth = np.asarray(plugin.model_image(space.unpack(space.initial_theta)))
+        sigma = 0.01 * truth.max()
+        plugins.append(ImageLike(band, truth + sigma * np.random.default_rng(len(plugins)).normal(size=SHAPE),
+                                 sigma=np.full(SHAPE, sigma), wcs=simple_wcs(SHAPE, SCALE, RA, DEC), zeropoint=22.5,
+                                 psf=GaussianPSF(1.2), filter=f"decam2014-{band}"))
+    fit = jf.JointLikelihood(model, jf.DataList(*plugins))
+    fit.fit(quiet=True)
+    figure = jf.plot_sed(fit, n_draws=20)
+    labels = figure.axes[0].get_legend_handles_labels()[1]
+    assert [label for label in labels if label.startswith("model")] == ["model: qso: total"]
+    assert sorted(label for label in labels if not label.startswith("model")) == ["g (qso)", "r (qso)"]
