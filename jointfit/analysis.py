@@ -326,8 +326,14 @@ class JointLikelihood(_Analysis):
             hessian = np.asarray(hessian_program.result()(np.asarray(theta, dtype=float)))
         else:
             hessian = self._hessian_from_gradients(theta, 1e-3 * scale)
+        # inverted and drawn in units of each parameter's curvature scale: parameters in
+        # degrees beside normalisations of 1e9 leave the raw matrices conditioned beyond
+        # double precision, and the draws would see rounding as negative variances
+        unit = 1.0 / np.sqrt(np.where(np.diag(hessian) > 0, np.diag(hessian), 1.0))
         try:
-            covariance = np.linalg.inv(hessian)
+            correlation = np.linalg.inv(hessian * np.outer(unit, unit))
+            correlation = 0.5 * (correlation + correlation.T)
+            covariance = correlation * np.outer(unit, unit)
         except np.linalg.LinAlgError:
             raise AnalysisError("the Hessian at the best fit is singular: a parameter is not constrained"
                                 f"{self._suspects(theta, np.diag(hessian))}") from None
@@ -335,7 +341,8 @@ class JointLikelihood(_Analysis):
             raise AnalysisError("the Hessian at the best fit is not positive definite: the fit did not converge "
                                 f"to a maximum, or a parameter sits at a bound{self._suspects(theta, np.diag(covariance))}")
         self._set_parameters(theta)
-        draws = np.random.default_rng(seed).multivariate_normal(theta, covariance, size=n_samples)
+        draws = theta + unit * np.random.default_rng(seed).multivariate_normal(np.zeros(theta.size), correlation,
+                                                                               size=n_samples)
         self._results = AnalysisResults.from_samples(
             self.density, np.vstack([draws, theta])[None], analysis="mle", sampler="L-BFGS-B",
             extra={"mle": theta.tolist(), "covariance": covariance.tolist(),
