@@ -332,8 +332,9 @@ class AnalysisResults:
 
         names = parameters or self.free_parameters
         data = np.column_stack([self.samples(p) for p in names])
-        labels = [f"{p.split('.')[0]}.{p.split('.')[-1]}" + (f" [{self.units[p]}]" if self.units.get(p) else "")
-                  for p in names]
+        # source.parameter for model paths; a derived quantity by its own name
+        labels = [(f"{p.split('.')[0]}.{p.split('.')[-1]}" if "." in p else p)
+                  + (f" [{self.units[p]}]" if self.units.get(p) else "") for p in names]
         options = {"quantiles": [0.16, 0.5, 0.84], "show_titles": True, "title_fmt": ".3g"}
         options.update(corner_kwargs)
         truth_values = None if truths is None else [truths.get(p) for p in names]

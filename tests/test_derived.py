@@ -60,6 +60,7 @@ def test_stored_quantities_are_samples_corner_plots_and_files_keep(fit, tmp_path
     np.testing.assert_allclose(draws, 0.3838 * (index + 1.0) * np.log10(2.0 / (HC_KEV_AA / 2500.0)), rtol=1e-10)
     figure = fit.corner_plot(parameters=["agn.spectrum.main.Powerlaw.index", "alpha_ox"])
     assert len(figure.axes) == 4
+    assert [figure.axes[2].get_xlabel(), figure.axes[3].get_xlabel()] == ["agn.index", "alpha_ox"]
     again = jf.load_analysis_results(fit.write(tmp_path / "fit.nc"))
     np.testing.assert_array_equal(again.samples("alpha_ox"), draws)
     with pytest.raises(AnalysisError, match="already has"):
