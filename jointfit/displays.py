@@ -118,20 +118,31 @@ def plot_spectra(results: Any, ene_min: Any = 10.0, ene_max: Any = 1e4, sources:
     """The sources' spectra (νFν by default: ``flux_unit="erg/(cm2 s)"``; or any flux
     density unit of :meth:`AnalysisResults.get_flux`) with the posterior median and a
     band holding ``confidence_level`` of the draws, per source or component, on
-    log-spaced energies from ``ene_min`` to ``ene_max``. Returns the figure."""
+    log-spaced energies from ``ene_min`` to ``ene_max``. With components: each source's
+    additive components (absorbed, as XSPEC plots them), its total and, where it has
+    absorption or extinction, its unabsorbed total (dashed). Returns the figure."""
     import matplotlib.pyplot as plt
+
+    from .fluxes import UNABSORBED, _source_rows, has_absorption
 
     lo, hi, _ = band_in_kev(ene_min, ene_max, energy_unit, None)
     unit = resolve_flux_unit(flux_unit, at_one_energy=True)
     calculator, thetas = results._flux_draws()
-    rows = flux_rows(calculator.space, list(sources) or None, use_components, components)
+    space = calculator.space
+    rows = flux_rows(space, list(sources) or None, use_components, components)
+    if use_components or components:
+        labels = {row.label for row in rows}
+        for name in list(sources) or space.source_names:
+            total = _source_rows(space, name, False, ())[1]
+            rows += [total] if total.label not in labels else []
+            rows += [_source_rows(space, name, False, (), absorbed=False)[1]] if has_absorption(space, name) else []
     energies = np.geomspace(lo, hi, n_energies)
     values = calculator.spectra(_draw_subset(thetas, n_draws, seed), rows, energies, unit)
     tail = 50.0 * (1.0 - confidence_level)
     figure, ax = (plt.subplots(figsize=(7, 5)) if ax is None else (ax.figure, ax))
     for colour, row in enumerate(rows):
         low, median, high = np.percentile(values[:, colour], [tail, 50.0, 100.0 - tail], axis=0)
-        ax.plot(energies, median, color=f"C{colour}", label=row.label)
+        ax.plot(energies, median, color=f"C{colour}", label=row.label, ls="--" if row.label.endswith(UNABSORBED) else "-")
         ax.fill_between(energies, low, high, color=f"C{colour}", alpha=0.3, lw=0)
     quantity = {0: "N(E)", 1: "E N(E)", 2: "νFν"}[unit.power] if unit.density == "energy" else "flux density"
     ax.set(xscale="log", yscale="log", xlabel="energy (keV)", ylabel=f"{quantity} [{unit.unit.to_string()}]")

@@ -61,28 +61,39 @@ def _prefixed(function: SpectrumFn, prefix: str, names: Sequence[str]) -> Spectr
     return evaluate
 
 
-def _source_rows(space: Any, name: str, use_components: bool,
-                 components: Sequence[str]) -> tuple[list[FluxRow], FluxRow | None]:
+UNABSORBED = " (unabsorbed)"  # the label's suffix for rows with absorption and extinction set to one
+
+
+def _source_rows(space: Any, name: str, use_components: bool, components: Sequence[str],
+                 absorbed: bool = True) -> tuple[list[FluxRow], FluxRow | None]:
     """One source's component rows and its total row (``None`` when not wanted), as
     3ML chooses them: with components, a composite spectrum gives one row per selected
-    component; the total comes when no component was selected or ``"total"`` is asked for."""
-    total = FluxRow(f"{name}: total", space.spectrum(name))
+    additive component (with the factors that multiply it); the total comes when no
+    component was selected or ``"total"`` is asked for. ``absorbed=False``: absorption
+    and extinction set to one, labels ending in ``" (unabsorbed)"``."""
+    source = space.model.sources[name]
+    shape = source.spectral_shape
+    prefix, local = source.spectral_prefix(), list(shape._parameters)
+    if absorbed or not isinstance(shape, CompositeFunction):
+        total = FluxRow(f"{name}: total", space.spectrum(name))
+    else:
+        total = FluxRow(f"{name}: total{UNABSORBED}", _prefixed(shape.unabsorbed(), prefix, local))
     if not use_components:
         return [], total
-    source = space.model.sources[name]
-    found = _components(space, name)
+    found = _components(space, name, absorbed)
     wanted = [label for label in (components or found) if label in found]
-    prefix, local = source.spectral_prefix(), list(source.spectral_shape._parameters)
-    rows = [FluxRow(f"{name}: {label}", _prefixed(found[label], prefix, local)) for label in wanted]
+    suffix = "" if absorbed else UNABSORBED
+    rows = [FluxRow(f"{name}: {label}{suffix}", _prefixed(found[label], prefix, local)) for label in wanted]
     return rows, (total if not rows or "total" in components else None)
 
 
 def flux_rows(space: Any, sources: Sequence[str] | None = None, use_components: bool = False,
-              components: Sequence[str] = (), sum_sources: bool = False) -> list[FluxRow]:
+              components: Sequence[str] = (), sum_sources: bool = False, absorbed: bool = True) -> list[FluxRow]:
     """The rows of a flux table, labelled and chosen as 3ML's ``get_flux`` does:
     ``"<source>: total"`` or ``"<source>: <component>"``; summed over sources,
     ``"total"``, or with components one row per component name and a ``"total"`` of
-    the sources that gave their total.
+    the sources that gave their total. ``absorbed=False``: absorption and extinction
+    set to one, labels ending in ``" (unabsorbed)"``.
 
     Raises
     ------
@@ -102,7 +113,7 @@ def flux_rows(space: Any, sources: Sequence[str] | None = None, use_components: 
         if missing:
             raise AnalysisError(f"no component {missing} in the sources {names}; their components are "
                                 f"{sorted(known)}")
-    per_source = [_source_rows(space, n, use_components, components) for n in names]
+    per_source = [_source_rows(space, n, use_components, components, absorbed) for n in names]
     if not sum_sources:
         return [row for rows, total in per_source for row in rows + ([total] if total else [])]
     by_component: dict[str, list[SpectrumFn]] = {}
@@ -111,14 +122,21 @@ def flux_rows(space: Any, sources: Sequence[str] | None = None, use_components: 
             by_component.setdefault(row.label.split(": ", 1)[1], []).append(row.spectrum)
     totals = [total.spectrum for _, total in per_source if total is not None]
     summed = [FluxRow(label, _summed(spectra)) for label, spectra in by_component.items()]
-    return summed + ([FluxRow("total", _summed(totals))] if totals else [])
+    total_label = "total" if absorbed else f"total{UNABSORBED}"
+    return summed + ([FluxRow(total_label, _summed(totals))] if totals else [])
 
 
-def _components(space: Any, name: str) -> dict[str, SpectrumFn]:
-    """The components of a source's composite spectrum by 3ML's name (none for a
-    simple spectrum: its only row is the total)."""
+def _components(space: Any, name: str, absorbed: bool = True) -> dict[str, SpectrumFn]:
+    """The additive components of a source's composite spectrum by 3ML's name (none
+    for a simple spectrum: its only row is the total)."""
     shape = space.model.sources[name].spectral_shape
-    return shape.components if isinstance(shape, CompositeFunction) else {}
+    return shape.component_spectra(absorbed) if isinstance(shape, CompositeFunction) else {}
+
+
+def has_absorption(space: Any, name: str) -> bool:
+    """Whether the source's spectrum has absorption or extinction factors."""
+    shape = space.model.sources[name].spectral_shape
+    return isinstance(shape, CompositeFunction) and bool(shape.absorbing_leaves)
 
 
 def _summed(spectra: list[SpectrumFn]) -> SpectrumFn:
@@ -275,7 +293,7 @@ def flux_table(space: Any, thetas: np.ndarray, best: np.ndarray | None, ene_min:
                sources: Sequence[str] = (), confidence_level: float = 0.68, flux_unit: Any = "erg/(cm2 s)",
                energy_unit: Any = "keV", use_components: bool = False, components: Sequence[str] = (),
                sum_sources: bool = False, integration: str = "quad", interval: str = "equal-tailed",
-               at_energy: Any = None, calculator: FluxCalculator | None = None) -> Any:
+               at_energy: Any = None, calculator: FluxCalculator | None = None, absorbed: bool = True) -> Any:
     """The flux table of :meth:`AnalysisResults.get_flux` (see there), from draws
     ``thetas`` of the space's free parameters; ``best``: the point whose flux is the
     central value (an MLE), or ``None`` for the draws' median."""
@@ -284,7 +302,7 @@ def flux_table(space: Any, thetas: np.ndarray, best: np.ndarray | None, ene_min:
     check_interval(confidence_level, interval)
     lo, hi, at_one_energy = band_in_kev(ene_min, ene_max, energy_unit, at_energy)
     unit = resolve_flux_unit(flux_unit, at_one_energy)
-    rows = flux_rows(space, list(sources) or None, use_components, components, sum_sources)
+    rows = flux_rows(space, list(sources) or None, use_components, components, sum_sources, absorbed)
     calculator = calculator or FluxCalculator(space)
     values = calculator.evaluate(thetas, rows, lo, hi, unit, integration)
     if best is None:
@@ -299,7 +317,8 @@ def flux_table(space: Any, thetas: np.ndarray, best: np.ndarray | None, ene_min:
     table["value"], table["lower"], table["upper"] = central, bounds[:, 0], bounds[:, 1]
     table["unit"] = unit.unit.to_string()
     table.attrs.update({"ene_min_keV": lo, "ene_max_keV": hi, "confidence_level": confidence_level,
-                        "interval": interval, "integration": integration, "n_draws": int(values.shape[0])})
+                        "interval": interval, "integration": integration, "n_draws": int(values.shape[0]),
+                        "absorbed": absorbed})
     return table
 
 

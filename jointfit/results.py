@@ -345,7 +345,8 @@ class AnalysisResults:
                  confidence_level: float = 0.68, flux_unit: Any = "erg/(cm2 s)", energy_unit: Any = "keV",
                  use_components: bool = False, components: Sequence[str] = (), sum_sources: bool = False,
                  integration: str = "quad", interval: str = "equal-tailed", at_energy: Any = None,
-                 include_extended: bool = False, components_to_use: Sequence[str] = ()) -> Any:
+                 include_extended: bool = False, components_to_use: Sequence[str] = (),
+                 absorbed: bool = True) -> Any:
         """Fluxes of the sources with intervals from every draw, as 3ML's ``get_flux``.
 
         Parameters
@@ -364,10 +365,16 @@ class AnalysisResults:
             ``erg2/(cm2 s)`` (∫E²N dE, as 3ML); at one energy ``1/(cm2 s keV)``,
             ``erg/(cm2 s keV)``, ``Jy``, or ``erg/(cm2 s)`` for νFν.
         use_components, components
-            One row per component of composite spectra (``"src2: Blackbody"``), or
-            only the named components (3ML's ``components_to_use`` is accepted too;
+            One row per additive component of composite spectra (``"src2: Blackbody"``,
+            with the absorption that multiplies it, as XSPEC plots components), or only
+            the named components (3ML's ``components_to_use`` is accepted too;
             ``"total"`` adds each source's total); a source with none of them gives
-            ``"<name>: total"``.
+            ``"<name>: total"``. Multiplicative factors (absorption, dust, constants)
+            are never rows: they are no flux.
+        absorbed : bool
+            False: the fluxes with every absorption and extinction factor (``TbAbs``,
+            ``PhAbs``, the dust laws) set to one, draw by draw, as XSPEC's ``cflux``;
+            labels end in ``" (unabsorbed)"``.
         sum_sources : bool
             Sum the sources draw by draw, keeping their correlations: row ``"total"``;
             with components one row per component name and a ``"total"`` of the
@@ -405,7 +412,7 @@ class AnalysisResults:
         return flux_table(space, thetas, best, ene_min, ene_max, sources=sources, confidence_level=confidence_level,
                           flux_unit=flux_unit, energy_unit=energy_unit, use_components=use_components,
                           components=components, sum_sources=sum_sources, integration=integration,
-                          interval=interval, at_energy=at_energy, calculator=calculator)
+                          interval=interval, at_energy=at_energy, calculator=calculator, absorbed=absorbed)
 
     def get_magnitudes(self, filters: Any, sources: Sequence[str] = (), confidence_level: float = 0.68,
                        use_components: bool = False, components: Sequence[str] = (), sum_sources: bool = False,

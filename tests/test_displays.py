@@ -73,7 +73,9 @@ def test_plot_spectra_draws_nu_f_nu_of_every_component(analysis_at_truth):
     figure = plot_spectra(results, 10.0, 1e4, use_components=True, n_energies=50)
     assert figure.axes[0].get_ylabel() == "νFν [erg / (s cm2)]"
     lines = figure.axes[0].get_lines()
-    assert [line.get_label() for line in lines] == ["src1: total", "src2: Blackbody", "src2: Powerlaw_flux"]
+    # each composite's components and its total (no absorption here: no unabsorbed total)
+    assert [line.get_label() for line in lines] == ["src1: total", "src2: Blackbody", "src2: Powerlaw_flux",
+                                                    "src2: total"]
     energies, drawn = lines[0].get_data()
     np.testing.assert_allclose(drawn, energies**2 * blackbody(energies, 5e-8, 500.0) * KEV_TO_ERG, rtol=1e-10)
     energies, drawn = lines[2].get_data()

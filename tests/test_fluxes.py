@@ -292,3 +292,74 @@ def test_extended_sources_join_only_when_asked_as_in_3ml():
     table = results.get_flux(1.0, 10.0, flux_unit="1/(cm2 s)", include_extended=True)
     assert list(table.index) == ["cloud: total"]
     assert table.loc["cloud: total", "value"] == pytest.approx(2.0 * (1.0 - 0.1), rel=1e-9)  # K (1/1 - 1/10)
+
+
+def absorbed_disk_and_power_law():
+    from jointfit import Cardelli89
+
+    return (Blackbody(K=2e-4, kT=0.4) + Powerlaw(K=5e-2, index=-1.8)) * TbAbs(NH=1.5) * Cardelli89(E_BV=0.2)
+
+
+def test_absorption_is_never_a_flux_row_and_components_carry_it():
+    """Components are the additive terms with the factors that multiply them (as XSPEC
+    plots them): they sum to the total; TbAbs and the dust law are no rows."""
+    space, calculator = single_source_calculator(absorbed_disk_and_power_law())
+    rows = flux_rows(space, use_components=True)
+    assert [row.label for row in rows] == ["src: Blackbody", "src: Powerlaw"]
+    with pytest.raises(AnalysisError, match="no component"):
+        flux_rows(space, components=["TbAbs"])
+    unit, theta = resolve_flux_unit("erg/(cm2 s)", False), np.asarray(space.initial_theta)[None]
+    parts = calculator.evaluate(theta, rows, 0.3, 10.0, unit)[0]
+    total = calculator.evaluate(theta, flux_rows(space), 0.3, 10.0, unit)[0, 0]
+    assert parts.sum() == pytest.approx(total, rel=1e-10)
+    absorbed_power_law = Powerlaw(K=5e-2, index=-1.8) * TbAbs(NH=1.5)
+    breaks = TbAbs(NH=1.5).breakpoints()
+    expected = scipy_band_integral(absorbed_power_law, 0.3, 10.0, 1, breaks) * KEV_TO_ERG
+    assert parts[1] == pytest.approx(expected, rel=1e-8)
+
+
+def test_unabsorbed_fluxes_set_absorption_and_extinction_to_one_on_every_draw():
+    """absorbed=False (XSPEC's cflux): the intrinsic spectrum's flux, against scipy
+    quadrature of the bare functions, per component and in total, for each draw."""
+    shape = absorbed_disk_and_power_law()
+    space, calculator = single_source_calculator(shape)
+    unit = resolve_flux_unit("erg/(cm2 s)", False)
+    rows = flux_rows(space, use_components=True, components=["Blackbody", "Powerlaw", "total"], absorbed=False)
+    assert [row.label for row in rows] == ["src: Blackbody (unabsorbed)", "src: Powerlaw (unabsorbed)",
+                                           "src: total (unabsorbed)"]
+    rng = np.random.default_rng(4)
+    thetas = np.asarray(space.initial_theta)[None] * rng.uniform(0.8, 1.25, size=(3, len(space.free_names)))
+    fluxes = calculator.evaluate(thetas, rows, 0.5, 8.0, unit)
+    for theta, (bb, pl, total) in zip(thetas, fluxes):
+        values = dict(zip(space.free_names, theta))
+        k_bb, kt = values["src.spectrum.main.composite.K_1"], values["src.spectrum.main.composite.kT_1"]
+        k_pl, index = values["src.spectrum.main.composite.K_2"], values["src.spectrum.main.composite.index_2"]
+        assert bb == pytest.approx(scipy_band_integral(Blackbody(K=k_bb, kT=kt), 0.5, 8.0, 1) * KEV_TO_ERG, rel=1e-8)
+        analytic = k_pl * (8.0 ** (index + 2) - 0.5 ** (index + 2)) / (index + 2) * KEV_TO_ERG
+        assert pl == pytest.approx(analytic, rel=1e-9)
+        assert total == pytest.approx(bb + pl, rel=1e-10)
+    absorbed = calculator.evaluate(thetas, flux_rows(space), 0.5, 8.0, unit)[:, 0]
+    assert np.all(absorbed < 0.9 * fluxes[:, 2])  # NH = 1.5e22 takes more than a tenth below 8 keV
+
+
+def test_get_flux_and_plot_spectra_show_the_unabsorbed_total(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from jointfit import plot_spectra
+
+    x = np.geomspace(0.5, 8.0, 25)
+    truth = Powerlaw(K=5e-2, index=-1.8) * TbAbs(NH=1.0)
+    data = DataList(XYLike.from_function("xy", truth, x, yerr=0.05 * np.asarray(truth(x)), seed=3))
+    fit = JointLikelihood(Model(PointSource("src", ra=0.0, dec=0.0, spectral_shape=Powerlaw(K=3e-2, index=-2.0)
+                                            * TbAbs(NH=0.5))), data)
+    results = fit.fit(quiet=True)
+    table = results.get_flux(2.0, 10.0, absorbed=False)
+    assert list(table.index) == ["src: total (unabsorbed)"] and table.attrs["absorbed"] is False
+    k, index = (fit.results.point_estimates().loc[["src.spectrum.main.composite.K_1",
+                                                   "src.spectrum.main.composite.index_1"], "value"])
+    analytic = k * (10.0 ** (index + 2) - 2.0 ** (index + 2)) / (index + 2) * KEV_TO_ERG
+    assert table.loc["src: total (unabsorbed)", "value"] == pytest.approx(analytic, rel=1e-9)
+    figure = plot_spectra(results, ene_min=0.3, ene_max=10.0, use_components=True, n_draws=20)
+    lines = {line.get_label(): line.get_linestyle() for line in figure.axes[0].get_lines()}
+    assert lines == {"src: Powerlaw": "-", "src: total": "-", "src: total (unabsorbed)": "--"}

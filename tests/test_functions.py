@@ -800,9 +800,11 @@ def test_composition_with_redshift_shifts_any_shape():
     mixed = (Blackbody(K=1e-3, kT=3.0) + Powerlaw(K=2.0)).of(Redshift(z=0.5)) * Constant(k=0.7)
     reference = 0.7 * (1e-3 * (1.5 * x) ** 2 / np.expm1(1.5 * x / 3.0) + 2.0 * (1.5 * x) ** -2.01)
     np.testing.assert_allclose(mixed(x), reference, rtol=1e-12)
-    assert list(mixed.components) == ["Blackbody", "Powerlaw", "Constant"]  # Redshift is an argument
+    # Redshift is an argument and Constant a factor: the components are the added
+    # spectra, each with the factor that multiplies their sum
+    assert list(mixed.components) == ["Blackbody", "Powerlaw"]
     np.testing.assert_allclose(mixed.components["Blackbody"](x, mixed.current_values()),
-                               1e-3 * (1.5 * x) ** 2 / np.expm1(1.5 * x / 3.0), rtol=1e-12)
+                               0.7 * 1e-3 * (1.5 * x) ** 2 / np.expm1(1.5 * x / 3.0), rtol=1e-12)
     assert mixed.z_3.unit == u.dimensionless_unscaled and mixed.K_1.unit == u.Unit("1/(cm2 s keV3)")
     again = function_from_dict(mixed.to_dict())
     assert again.expression == mixed.expression

@@ -81,6 +81,7 @@ class _PhotoelectricAbsorption(SpectralFunction):
     """Parameters shared by the absorption models (a ``_`` name: not in the registry)."""
 
     y_unit = u.dimensionless_unscaled
+    absorption = True
     NH = P(1.0, bounds=(1e-4, 1e4), unit="1e22 / cm2",
            description="absorbing column density in units of 1e22 particles per cm^2")
     redshift = P(0.0, bounds=(0.0, 15.0), free=False, description="the redshift of the source")

@@ -382,6 +382,9 @@ class SpectralFunction(Function):
     # False for spectral shapes that are no photon spectrum (imaging's band magnitudes):
     # pictures of the model's spectrum leave their sources out
     photon_spectrum: ClassVar[bool] = True
+    # True for factors that remove light on its way (gas absorption, dust extinction):
+    # fluxes "unabsorbed" set them to one
+    absorption: ClassVar[bool] = False
 
     def __call__(self, x: Any) -> Any:
         if isinstance(x, u.Quantity):
@@ -510,16 +513,20 @@ class CompositeFunction(SpectralFunction):
             role = roles.get(i)
             leaf.set_units(x_unit, {"factor": u.dimensionless_unscaled, "argument": x_unit}.get(role, y_unit))
 
-    def _walk(self, tree: Tree, x: Any, values: Mapping[str, Any]) -> Any:
+    def _walk(self, tree: Tree, x: Any, values: Mapping[str, Any], transparent: frozenset[int] = frozenset()) -> Any:
+        """Evaluate ``tree`` at ``x``; the leaves in ``transparent`` count as 1."""
         if tree[0] == "leaf":
             i = tree[1]
+            if i in transparent:
+                return 1.0
             leaf = self._leaves[i - 1]
             return leaf.evaluate_with(x, {k: values[f"{k}_{i}"] for k in leaf._parameters})
         if tree[0] == "const":
             return tree[1]
         if tree[0] == "of":
-            return self._walk(tree[1], self._walk(tree[2], x, values), values)
-        return _APPLY[tree[0]](self._walk(tree[1], x, values), self._walk(tree[2], x, values))
+            return self._walk(tree[1], self._walk(tree[2], x, values, transparent), values, transparent)
+        return _APPLY[tree[0]](self._walk(tree[1], x, values, transparent),
+                               self._walk(tree[2], x, values, transparent))
 
     def evaluate_with(self, x: Any, values: Mapping[str, Any]) -> jnp.ndarray:
         return self._walk(self._tree, x, values)
@@ -542,13 +549,39 @@ class CompositeFunction(SpectralFunction):
         return (max((lo for lo, _ in ranges), default=0.0), min((hi for _, hi in ranges), default=math.inf))
 
     @property
-    def components(self) -> dict[str, Callable[[Any, Mapping[str, Any]], Any]]:
-        """Components named as 3ML names them: the function name, or ``<name>_n1``,
-        ``<name>_n2``... when a name occurs more than once. Arguments of compositions
-        (``Redshift`` in ``Powerlaw().of(Redshift())``) are not components; a component
-        inside a composition is evaluated at the composed argument."""
+    def absorbing_leaves(self) -> frozenset[int]:
+        """Indices (from 1) of the factors that remove light (``absorption``: gas, dust)."""
         roles = _leaf_roles(self._tree)
-        members = [i for i in range(1, len(self._leaves) + 1) if roles.get(i) != "argument"]
+        return frozenset(i for i, leaf in enumerate(self._leaves, start=1)
+                         if roles.get(i) == "factor" and getattr(leaf, "absorption", False))
+
+    def unabsorbed(self) -> Callable[[Any, Mapping[str, Any]], Any]:
+        """The spectrum with its absorption and extinction factors set to one (XSPEC's
+        ``cflux``, Sherpa's unabsorbed ``sample_flux``): ``(x, values) -> photons``."""
+        transparent = self.absorbing_leaves
+
+        def spectrum(x: Any, values: Mapping[str, Any]) -> Any:
+            return self._walk(self._tree, x, values, transparent)
+
+        return spectrum
+
+    @property
+    def components(self) -> dict[str, Callable[[Any, Mapping[str, Any]], Any]]:
+        """The additive components, absorbed: see :meth:`component_spectra`."""
+        return self.component_spectra(absorbed=True)
+
+    def component_spectra(self, absorbed: bool = True) -> dict[str, Callable[[Any, Mapping[str, Any]], Any]]:
+        """The additive components, named as 3ML names them: the function name, or
+        ``<name>_n1``, ``<name>_n2``... when a name occurs more than once. Each is the
+        function with the factors that multiply the sum it is in (``Blackbody`` of
+        ``(Blackbody + Powerlaw) * TbAbs`` is ``Blackbody * TbAbs``, as XSPEC plots
+        components), ``absorbed=False`` setting absorption and extinction to one.
+        Factors (right of ``*`` or ``/``) are no components, nor are the arguments of
+        compositions (``Redshift`` in ``Powerlaw().of(Redshift())``); a component inside
+        a composition is evaluated at the composed argument."""
+        roles = _leaf_roles(self._tree)
+        members = [i for i in range(1, len(self._leaves) + 1) if roles.get(i) not in ("argument", "factor")]
+        transparent = frozenset() if absorbed else self.absorbing_leaves
         counts: dict[str, int] = {}
         for i in members:
             counts[self._leaves[i - 1].name] = counts.get(self._leaves[i - 1].name, 0) + 1
@@ -558,10 +591,10 @@ class CompositeFunction(SpectralFunction):
             name = self._leaves[i - 1].name
             seen[name] = seen.get(name, 0) + 1
             label = name if counts[name] == 1 else f"{name}_n{seen[name]}"
-            path = _path_to_leaf(self._tree, i)
+            path = _component_tree(self._tree, i)
 
             def component(x: Any, values: Mapping[str, Any], path: Tree = path) -> Any:
-                return self._walk(path, x, values)
+                return self._walk(path, x, values, transparent)
 
             result[label] = component
         return result
@@ -601,17 +634,24 @@ def _leaf_roles(tree: Tree, role: str | None = None) -> dict[int, str]:
     return {**_leaf_roles(tree[1], role), **_leaf_roles(tree[2], right)}
 
 
-def _path_to_leaf(tree: Tree, index: int) -> Tree | None:
-    """The part of the tree that evaluates leaf ``index`` alone, with the arguments of
-    the compositions it sits in; None if the leaf is not in this tree."""
+def _component_tree(tree: Tree, index: int) -> Tree | None:
+    """The part of the tree that gives leaf ``index``'s share of the spectrum: the
+    leaf, the compositions it sits in and the factors of every product or ratio it is
+    in, the other terms of its sums dropped; None if the leaf is not in this tree."""
     if tree[0] == "leaf":
         return tree if tree[1] == index else None
     if tree[0] == "const":
         return None
-    inner = _path_to_leaf(tree[1], index)
+    left, right = _component_tree(tree[1], index), (None if tree[0] == "of" else _component_tree(tree[2], index))
     if tree[0] == "of":
-        return None if inner is None else ("of", inner, tree[2])
-    return inner if inner is not None else _path_to_leaf(tree[2], index)
+        return None if left is None else ("of", left, tree[2])
+    if tree[0] in ("+", "-"):
+        if left is not None:
+            return left
+        return None if right is None else (("-", ("const", 0.0), right) if tree[0] == "-" else right)
+    if left is not None:
+        return (tree[0], left, tree[2])
+    return None if right is None else (tree[0], tree[1], right)
 
 
 def _has_leaf(tree: Tree) -> bool:

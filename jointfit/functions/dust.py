@@ -285,6 +285,7 @@ class _DustLaw(SpectralFunction):
     """Parameters and range handling shared by the dust laws (a ``_`` name: not in the registry)."""
 
     y_unit = u.dimensionless_unscaled
+    absorption = True
     E_BV = P(0.1, bounds=(0.0, 10.0), unit="mag", description="colour excess E(B-V) of the dust, in magnitudes")
     R_V = P(3.1, bounds=(2.0, 6.0), free=False, description="ratio of total to selective extinction A(V)/E(B-V)")
     redshift = P(0.0, bounds=(0.0, 15.0), free=False, description="the redshift of the dust")
