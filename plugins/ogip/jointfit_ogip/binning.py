@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -150,3 +151,67 @@ def parse_selection(specs: Iterable[str], channel_lo: np.ndarray, channel_hi: np
         else:
             mask |= (channel_hi > lo) & (channel_lo < hi)
     return mask
+
+
+def selection_specs(selections: Iterable[Any], origin: str) -> list[str]:
+    """The selections as text ranges: strings as given; an energy range as two numbers
+    (keV) or astropy quantities of energy, frequency or wavelength, either as the two
+    arguments themselves or as a ``(low, high)`` pair."""
+    import astropy.units as u
+
+    items = list(selections)
+
+    def kev(value: Any) -> float:
+        if isinstance(value, u.Quantity):
+            try:
+                return float(value.to_value(u.keV, u.spectral()))
+            except u.UnitConversionError:
+                raise DataError(f"{origin}: a selection needs energies, frequencies or wavelengths, "
+                                f"got {value!r}") from None
+        if isinstance(value, bool) or not isinstance(value, int | float | np.number):
+            raise DataError(f"{origin}: cannot read the selection {value!r}; write '0.5-7' (keV), 'c10-c100', "
+                            "0.5, 7 or 0.5 * u.keV, 7 * u.keV")
+        return float(value)
+
+    def as_range(pair: Any) -> str:
+        low, high = sorted(kev(v) for v in pair)  # wavelengths come in reversed
+        return f"{np.format_float_positional(low, trim='-')}-{np.format_float_positional(high, trim='-')}"
+
+    if len(items) == 2 and not any(isinstance(item, str | tuple | list) for item in items):
+        return [as_range(items)]
+    specs = []
+    for item in items:
+        if isinstance(item, str):
+            specs.append(item)
+        elif isinstance(item, tuple | list) and len(item) == 2:
+            specs.append(as_range(item))
+        else:
+            raise DataError(f"{origin}: cannot read the selection {item!r}; write '0.5-7' (keV), 'c10-c100', "
+                            "(0.5, 7) or (0.5 * u.keV, 7 * u.keV)")
+    return specs
+
+
+def describe_selection(selected: np.ndarray, channel_lo: np.ndarray, channel_hi: np.ndarray) -> str:
+    """The selected channels as energy ranges, ``"0.3-2.1, 2.5-10 keV"``."""
+    runs, start = [], None
+    for index, chosen in enumerate(np.append(selected, False)):
+        if chosen and start is None:
+            start = index
+        elif not chosen and start is not None:
+            runs.append(f"{channel_lo[start]:.4g}-{channel_hi[index - 1]:.4g}")
+            start = None
+    return ", ".join(runs) + " keV"
+
+
+def reaches_beyond(spec: str, low: float, high: float) -> bool:
+    """Whether the energy range ``spec`` ("lo-hi" keV, ``*`` open; channel ranges and
+    "all" never) reaches outside ``[low, high]``, the channels' energies."""
+    match = _RANGE.match(spec)
+    if not match or match["c1"] or match["c2"]:
+        return False
+    try:
+        lo = -np.inf if match["lo"] in ("", "*") else float(match["lo"])
+        hi = np.inf if match["hi"] in ("", "*") else float(match["hi"])
+    except ValueError:
+        return False
+    return bool((np.isfinite(lo) and lo < low) or (np.isfinite(hi) and hi > high))

@@ -20,7 +20,8 @@ from jointfit.priors import Uniform_prior
 from jointfit.space import ParameterSpace
 
 from jointfit import statistics as stats
-from .binning import Binning, group_ids_from_flags, group_optimal, parse_selection
+from .binning import (Binning, describe_selection, group_ids_from_flags, group_optimal, parse_selection,
+                      reaches_beyond, selection_specs)
 from .pha import PHASpectrum, read_pha, read_pha_rows
 from .quadrature import MAX_POINTS, TOLERANCE, BinIntegrator
 from .response import EffectiveArea, Response, read_arf, read_rmf
@@ -182,18 +183,56 @@ class OGIPLike(Plugin):
         self.statistic = self._check_statistic(statistic)
 
     # -- channels ------------------------------------------------------------------------------
-    def set_active_measurements(self, *selections: str, exclude: tuple[str, ...] | list[str] = ()) -> None:
-        """Select channels: energy ranges ``"0.5-7"`` (keV), channel ranges ``"c10-c100"``,
-        ``"all"``; ``exclude`` removes ranges. Overlapping channels count as inside."""
-        response = self.response
-        args = (response.channel_lo, response.channel_hi, self.observation.channels, self.observation.origin)
-        if not selections or selections == ("all",):
+    def set_active_measurements(self, *selections: Any, exclude: Any = (), quiet: bool = False) -> str:
+        """Select channels and say what was kept (as Sherpa's ``notice``).
+
+        Parameters
+        ----------
+        *selections
+            Energy ranges ``"0.5-7"`` (keV), channel ranges ``"c10-c100"``, ``"all"``;
+            or one energy range as two numbers (keV) or astropy quantities of energy,
+            frequency or wavelength (``0.5 * u.keV, 7 * u.keV``), or ``(low, high)``
+            pairs. A channel that overlaps a range counts as inside.
+        exclude
+            Ranges removed, written the same way.
+        quiet : bool
+            Do not print the summary.
+
+        Returns
+        -------
+        str
+            The summary: how many channels were kept, their energies, and any range
+            that reached beyond the channels (and was cut to them).
+
+        Raises
+        ------
+        DataError
+            For a selection that cannot be read or that keeps no channel.
+        """
+        response, origin = self.response, self.observation.origin
+        args = (response.channel_lo, response.channel_hi, self.observation.channels, origin)
+        specs = selection_specs(selections, origin)
+        if not specs or specs == ["all"]:
             selected = np.ones(self.observation.n_channels, dtype=bool)
         else:
-            selected = parse_selection(selections, *args)
-        if exclude:
-            selected &= ~parse_selection(exclude if not isinstance(exclude, str) else [exclude], *args)
+            selected = parse_selection(specs, *args)
+        removed = selection_specs([exclude] if isinstance(exclude, str) else exclude, origin) if len(exclude) else []
+        if removed:
+            selected &= ~parse_selection(removed, *args)
+        low, high = float(response.channel_lo.min()), float(response.channel_hi.max())
+        if not selected.any():
+            raise DataError(f"{self.name}: the selection {specs}{f' less {removed}' if removed else ''} keeps no "
+                            f"channel; the channels cover {low:.4g}-{high:.4g} keV ({origin})")
         self._selected = selected
+        summary = (f"{self.name}: {int(selected.sum())} of {selected.size} channels kept, "
+                   f"{describe_selection(selected, response.channel_lo, response.channel_hi)}")
+        beyond = [spec for spec in specs if reaches_beyond(spec, low, high)]
+        if beyond:
+            verb = "reaches" if len(beyond) == 1 else "reach"
+            summary += f" ({', '.join(beyond)} {verb} beyond the channels, {low:.4g}-{high:.4g} keV: cut to them)"
+        if not quiet:
+            print(summary)
+        return summary
 
     def group(self, flags: np.ndarray | None) -> None:
         """Group with OGIP GROUPING ``flags`` (e.g. from ``group_min_counts``), or ungroup (None)."""
@@ -547,3 +586,4 @@ class _Fold:
 
 class DispersionSpectrumLike(OGIPLike):
     """3ML's name for a spectrum with a dispersion (response) matrix: an ``OGIPLike``."""
+

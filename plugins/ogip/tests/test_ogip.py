@@ -292,6 +292,47 @@ def test_channel_selection_grouping_and_quality(simulated):
         plugin.set_active_measurements("five-ten")
 
 
+def test_a_selection_says_what_it_kept_and_takes_numbers_and_quantities(simulated, capsys):
+    import astropy.units as u
+
+    plugin, _ = simulated
+    lo, hi = plugin.response.channel_lo, plugin.response.channel_hi
+    summary = plugin.set_active_measurements("5-50")
+    assert capsys.readouterr().out.strip() == summary
+    kept = (hi > 5) & (lo < 50)
+    assert summary == (f"{plugin.name}: {kept.sum()} of {kept.size} channels kept, "
+                       f"{lo[kept].min():.4g}-{hi[kept].max():.4g} keV")
+    # the same range as numbers (keV), quantities of energy or of wavelength (reversed), or a pair
+    wavelengths = (5 * u.keV).to(u.AA, u.spectral()), (50 * u.keV).to(u.AA, u.spectral())
+    for selection in ((5, 50), (5 * u.keV, 50 * u.keV), wavelengths, [(5.0, 50.0)]):
+        assert plugin.set_active_measurements(*selection, quiet=True) == summary, selection
+        assert plugin.n_bins == kept.sum()
+    assert capsys.readouterr().out == ""
+    # gaps are listed; a range beyond the channels is cut to them, and said so
+    gapped = plugin.set_active_measurements("c3-c10", exclude=["c5-c6"], quiet=True)
+    assert gapped.endswith(f"{lo[2]:.4g}-{hi[3]:.4g}, {lo[6]:.4g}-{hi[9]:.4g} keV")
+    wide = plugin.set_active_measurements(f"5-{2 * hi.max():g}", quiet=True)
+    assert f"reaches beyond the channels, {lo.min():.4g}-{hi.max():.4g} keV: cut to them" in wide
+
+
+def test_a_selection_that_keeps_nothing_or_is_no_energy_is_refused_at_once(simulated):
+    import astropy.units as u
+
+    plugin, _ = simulated
+    before = plugin.n_bins
+    top = plugin.response.channel_hi.max()
+    with pytest.raises(DataError, match=rf"{plugin.name}: the selection \['{2 * top:g}-{3 * top:g}'\] keeps no channel; "
+                                        rf"the channels cover .*-{top:.4g} keV"):
+        plugin.set_active_measurements(f"{2 * top:g}-{3 * top:g}")
+    with pytest.raises(DataError, match="keeps no channel"):
+        plugin.set_active_measurements("c1-c20", exclude="c1-c20")
+    with pytest.raises(DataError, match="needs energies, frequencies or wavelengths"):
+        plugin.set_active_measurements(3 * u.s, 5 * u.s)
+    with pytest.raises(DataError, match="cannot read the selection"):
+        plugin.set_active_measurements(5, "c3-c4", 7)
+    assert plugin.n_bins == before  # nothing changed
+
+
 def test_wstat_fit_recovers_the_simulated_source(simulated):
     plugin, _ = simulated
     space = powerlaw_model(K=10.0, index=-2.0).compile(extra_parameters=plugin.nuisance_parameters)
