@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import os
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import LinkError, ModelError, UnknownNameError
@@ -376,8 +377,8 @@ class Model:
             raise ModelError(f"model text is not valid YAML: {exc}") from None
         return cls.from_dict(data)
 
-    def save(self, path: str | os.PathLike[str], overwrite: bool = False) -> None:
-        """Write the model to a YAML file.
+    def save(self, path: str | os.PathLike[str], overwrite: bool = False) -> Path:
+        """Write the model to a YAML file and return its path (as results' ``write``).
 
         Raises
         ------
@@ -389,6 +390,7 @@ class Model:
         text = self.to_yaml()
         with open(path, "w", encoding="utf-8") as stream:
             stream.write(text)
+        return Path(path)
 
     def clone(self) -> Model:
         """An independent deep copy, links included."""

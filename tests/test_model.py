@@ -189,7 +189,7 @@ def _rich_model() -> Model:
 def test_save_load_save_is_identical_and_bit_exact(tmp_path):
     model = _rich_model()
     first, second = tmp_path / "a.yml", tmp_path / "b.yml"
-    model.save(first)
+    assert model.save(first) == first  # the path, as results' write returns it
     loaded = load_model(first)
     loaded.save(second)
     assert first.read_text() == second.read_text()

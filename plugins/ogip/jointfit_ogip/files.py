@@ -79,7 +79,8 @@ def parse_file_name(name: str | os.PathLike[str], relative_to: Path | None = Non
                 argument = {"BACKFILE": "background", "RESPFILE": "response", "ANCRFILE": "arf"}[keyword]
                 hint = (f"; pass {argument}=<path> to use another file, or {argument}=None "
                         "explicitly to use none")
-            raise DataError(f"{origin} {str(path)!r}, which does not exist{hint}")
+            raise DataError(f"{origin} {str(path)!r}, which does not exist in {str(path.parent.resolve())!r}"
+                            f"{_near_names(path)}{hint}")
     return FileName(path, selector)
 
 
@@ -95,3 +96,18 @@ def open_fits(name: FileName) -> fits.HDUList:
         return fits.open(name.path, mode="readonly", memmap=False)
     except OSError as exc:
         raise DataError(f"{name.path}: not a readable FITS file ({exc})") from None
+
+
+def _near_names(path: Path) -> str:
+    """``"; it holds 'x.pha', ..."`` with the folder's names closest to ``path``'s (a
+    typo, a different extension), or what it holds when it is small."""
+    import difflib
+
+    try:
+        names = sorted(entry.name for entry in path.parent.iterdir())
+    except OSError:
+        return " (a folder that cannot be read)" if path.parent.exists() else " (no such folder)"
+    close = difflib.get_close_matches(path.name, names, n=3, cutoff=0.8)
+    if close:
+        return f"; did you mean {', '.join(repr(name) for name in close)}?"
+    return f"; it holds {', '.join(repr(name) for name in names)}" if 0 < len(names) <= 8 else ""

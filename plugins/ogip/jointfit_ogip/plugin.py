@@ -174,6 +174,26 @@ class OGIPLike(Plugin):
                             "use chi2_variance='data' or 'model', or a Poisson statistic")
         return statistic
 
+    def __str__(self) -> str:
+        """What the plugin holds and how it is read, one line each (3ML's plugin
+        summary, Sherpa's ``show_data``)."""
+        observation, background, binning = self.observation, self.background, self.binning
+        counts = observation.counts[binning.channel_index].sum()
+        lines = [f"{type(self).__name__} {self.name!r}",
+                 f"  spectrum    {observation.origin}: {observation.counts.sum():.6g} counts in "
+                 f"{observation.n_channels} channels, exposure {observation.exposure:.6g} s",
+                 "  background  none" if background is None else
+                 f"  background  {background.origin}: {background.counts.sum():.6g} counts, exposure "
+                 f"{background.exposure:.6g} s",
+                 f"  response    {self.response.origin}",
+                 f"  statistic   {self.statistic}" + (f" (variance: {self.chi2_variance})"
+                                                      if self.statistic == "chi2" else ""),
+                 f"  selection   {int(self._selected.sum())} of {self._selected.size} channels, "
+                 f"{describe_selection(self._selected, self.response.channel_lo, self.response.channel_hi)}"
+                 f"; {counts:.6g} counts in {binning.n_bins} {'groups' if self._group else 'bins'}",
+                 f"  sources     {'all point sources' if self._sources is None else ', '.join(self._sources)}"]
+        return "\n".join(lines)
+
     def set_statistic(self, statistic: str, chi2_variance: str | None = None) -> None:
         """Choose the statistic (and the chi2 variance) by name."""
         if chi2_variance is not None:

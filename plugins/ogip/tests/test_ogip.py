@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
+import re
 import shutil
 from pathlib import Path
 
@@ -93,10 +94,16 @@ def test_header_files_resolve_and_explicit_none_wins(simulated):
     plugin, paths = simulated
     assert OGIPLike("nobkg", paths["observation"], background=None, statistic="cstat").background is None
     paths["background"].unlink()
-    with pytest.raises(DataError, match=r"BACKFILE names .*sim_bak.pha', which does not exist; pass "
-                                        r"background=<path>.*background=None"):
+    folder = str(paths["observation"].parent.resolve())
+    with pytest.raises(DataError, match=r"BACKFILE names .*sim_bak.pha', which does not exist in "
+                                        rf"'{re.escape(folder)}'.*; pass background=<path>.*background=None"):
         OGIPLike("missing", paths["observation"])
     paths["response"].rename(paths["response"].with_name("elsewhere.rsp"))
+    # a typo in a file name: the folder's closest names are offered
+    typo = paths["observation"].with_name(paths["observation"].name.replace("sim", "smi"))
+    with pytest.raises(DataError, match=rf"which does not exist in '{re.escape(folder)}'; did you mean "
+                                        rf"'{paths['observation'].name}'"):
+        OGIPLike("typo", typo)
     with pytest.raises(DataError, match="RESPFILE names"):
         OGIPLike("missing", paths["observation"], background=None)
     explicit = OGIPLike("explicit", paths["observation"], background=None,
@@ -438,3 +445,21 @@ def test_reading_changes_nothing_on_disk(simulated):
         extra_parameters={"again.effective_area_correction": OGIPLike(
             "x", paths["observation"]).nuisance_parameters["x.effective_area_correction"]}))
     assert {role: path.read_bytes() for role, path in paths.items()} == before
+
+
+def test_printing_the_plugin_says_what_it_holds_and_how_it_is_read(simulated):
+    plugin, paths = simulated
+    read = OGIPLike("sim", paths["observation"])
+    read.set_active_measurements("c3-c10", quiet=True)
+    read.assign_to_source("src")
+    lines = str(read).splitlines()
+    observation, background = read.observation, read.background
+    assert lines[0] == "OGIPLike 'sim'"
+    assert lines[1] == (f"  spectrum    {observation.origin}: {observation.counts.sum():.6g} counts in "
+                        f"{observation.n_channels} channels, exposure 100 s")
+    assert lines[2].startswith(f"  background  {background.origin}: {background.counts.sum():.6g} counts")
+    assert lines[3] == f"  response    {read.response.origin}"
+    assert lines[4] == "  statistic   wstat"
+    kept = observation.counts[2:10].sum()
+    assert lines[5].startswith("  selection   8 of ") and lines[5].endswith(f"; {kept:.6g} counts in 8 bins")
+    assert lines[6] == "  sources     src"
