@@ -338,7 +338,7 @@ class UltraNestSampler(Sampler):
         seed : int or None
             Seeds numpy's global generator, which UltraNest draws from.
         show_status : bool
-            UltraNest's progress display.
+            UltraNest's progress display and its "[ultranest] ..." messages on the console.
         ndraw_min, ndraw_max : int
             Bounds of the number of points drawn from the region per batch. By default
             ``ndraw_min`` is 512 for likelihoods of under :data:`CHEAP_POINT_WORK`
@@ -408,7 +408,7 @@ class UltraNestSampler(Sampler):
                         raise AnalysisError(f"the stepsampler function returned {stepsampler!r}, not an UltraNest "
                                             "step sampler")
                 sampler.stepsampler = stepsampler
-            with _existing_objects_frozen():
+            with _existing_objects_frozen(), _ultranest_console(show_status):
                 result = sampler.run(min_num_live_points=min_num_live_points, dlogz=dlogz, frac_remain=frac_remain,
                                      show_status=show_status, viz_callback=False, max_ncalls=max_ncalls,
                                      region_class=region_class, **run_options)
@@ -420,6 +420,31 @@ class UltraNestSampler(Sampler):
             "n_calls": int(result["ncall"]), "n_iterations": int(result["niter"]),
             "n_live_points": int(min_num_live_points), "region_class": region_class.__name__, "ndraw_min": int(ndraw_min),
             "effective_sample_size": float(result["ess"])})
+
+
+@contextmanager
+def _ultranest_console(show: bool) -> Iterator[None]:
+    """UltraNest's messages on the console ("[ultranest] Sampling 400 live points...",
+    written by stream handlers of its loggers at INFO) only when ``show`` (its
+    ``show_status``, off with ``quiet=True``); warnings, and the debug.log in its log
+    folder, either way."""
+    if show:
+        yield
+        return
+    import logging
+
+    handlers = [handler for name in ("ultranest", *(n for n in logging.Logger.manager.loggerDict
+                                                     if n.startswith("ultranest.")))
+                for handler in logging.getLogger(name).handlers
+                if type(handler) is logging.StreamHandler]
+    levels = [handler.level for handler in handlers]
+    for handler in handlers:
+        handler.setLevel(max(handler.level, logging.WARNING))
+    try:
+        yield
+    finally:
+        for handler, level in zip(handlers, levels):
+            handler.setLevel(level)
 
 
 @register_sampler

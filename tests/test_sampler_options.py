@@ -212,3 +212,23 @@ def test_a_sampler_whose_options_are_positional_parameters_keeps_them():
     assert Plain.normalize_options({"steps": 5}) == {"steps": 5}
     with pytest.raises(AnalysisError, match=r"^unknown plain option 'density'; the plain sampler accepts steps, thin"):
         Plain.normalize_options({"density": 1})
+
+
+def test_quiet_silences_ultranest_and_leaves_its_console_as_it_was(analysis):
+    import io
+    import logging
+
+    options = {"min_num_live_points": 50, "dlogz": 2.0, "frac_remain": 0.5}
+    analysis.sample("ultranest", quiet=True, **options)  # UltraNest makes its console handlers
+    handlers = [h for h in logging.getLogger("ultranest").handlers if type(h) is logging.StreamHandler]
+    assert handlers and all(h.level == logging.INFO for h in handlers)  # back at their level
+    console = io.StringIO()
+    previous = [handler.setStream(console) for handler in handlers]
+    try:
+        analysis.sample("ultranest", quiet=True, **options)
+        assert console.getvalue() == ""
+        analysis.sample("ultranest", **options)  # showing its status: UltraNest speaks
+        assert "[ultranest] Sampling 50 live points from prior" in console.getvalue()
+    finally:
+        for handler, stream in zip(handlers, previous):
+            handler.setStream(stream)
