@@ -30,7 +30,7 @@ from .writing import write_response, write_spectrum
 __all__ = ["OGIPLike", "DispersionSpectrumLike", "FROM_HEADER", "STATISTICS"]
 
 STATISTICS = ("cstat", "wstat", "pgstat", "chi2")
-CHI2_VARIANCES = ("file", "data", "model")
+CHI2_VARIANCES = ("file", "data", "model", "gehrels")
 
 
 class _FromHeader:
@@ -63,9 +63,11 @@ class OGIPLike(Plugin):
         Chosen from the data when left out, as 3ML does: Poisson counts without
         background → cstat; with a Poisson background → wstat; with a Gaussian
         background → pgstat; Gaussian counts → chi2.
-    chi2_variance : {"file", "data", "model"}
+    chi2_variance : {"file", "data", "model", "gehrels"}
         Variance of chi2: STAT_ERR (with SYS_ERR) from the files, the observed counts
-        (Sherpa's chi2datavar), or the model counts (chi2modvar).
+        (Sherpa's chi2datavar), the model counts (chi2modvar), or Gehrels' (1986)
+        approximation of the 84 % Poisson upper limit, sigma = 1 + sqrt(N + 0.75), of the
+        counts and of the scaled background's (Sherpa's default, chi2gehrels).
     group : bool
         Sum channels into the file's groups (GROUPING) when it has any.
     quadrature_points : int, optional
@@ -171,7 +173,7 @@ class OGIPLike(Plugin):
             raise DataError(f"{self.background.origin}: pgstat needs background errors (STAT_ERR)")
         if statistic == "chi2" and self.chi2_variance == "file" and self.observation.stat_err is None:
             raise DataError(f"{origin}: chi2 with variance from the file needs STAT_ERR (the file is Poisson); "
-                            "use chi2_variance='data' or 'model', or a Poisson statistic")
+                            "use chi2_variance='data', 'model' or 'gehrels', or a Poisson statistic")
         return statistic
 
     def __str__(self) -> str:
@@ -365,6 +367,11 @@ class OGIPLike(Plugin):
             variance = binning.sum(observation.counts)
             if background is not None:
                 variance = variance + np.asarray(self._alpha) ** 2 * binning.sum(background.counts)
+        elif self.chi2_variance == "gehrels":
+            variance = (1.0 + np.sqrt(binning.sum(observation.counts) + 0.75)) ** 2
+            if background is not None:
+                variance = variance + np.asarray(self._alpha) ** 2 * (
+                    1.0 + np.sqrt(binning.sum(background.counts) + 0.75)) ** 2
         else:
             variance = None
         if variance is not None:

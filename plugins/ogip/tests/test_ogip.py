@@ -463,3 +463,27 @@ def test_printing_the_plugin_says_what_it_holds_and_how_it_is_read(simulated):
     kept = observation.counts[2:10].sum()
     assert lines[5].startswith("  selection   8 of ") and lines[5].endswith(f"; {kept:.6g} counts in 8 bins")
     assert lines[6] == "  sources     src"
+
+
+def test_chi2_with_gehrels_variance_is_sherpas_chi2gehrels(simulated):
+    """chi2_variance="gehrels": sigma^2 = (1 + sqrt(N + 0.75))^2 + alpha^2 (1 + sqrt(B + 0.75))^2
+    per bin, against numpy on the same counts (Sherpa's default statistic)."""
+    plugin, paths = simulated
+    gehrels = OGIPLike("g", paths["observation"], statistic="chi2", chi2_variance="gehrels")
+    space = powerlaw_model(K=25.0, index=-1.6).compile(extra_parameters=gehrels.nuisance_parameters)
+    gehrels.setup(space)
+    values = space.unpack(space.initial_theta)
+    model = np.asarray(gehrels.expected_counts(values))
+    counts, background = gehrels.observation.counts, gehrels.background.counts
+    alpha = (gehrels.observation.exposure * gehrels.observation.backscal) / (
+        gehrels.background.exposure * gehrels.background.backscal)
+    variance = (1 + np.sqrt(counts + 0.75)) ** 2 + alpha**2 * (1 + np.sqrt(background + 0.75)) ** 2
+    expected = np.sum((counts - alpha * background - model) ** 2 / variance)
+    assert float(gehrels.statistic_value(values)) == pytest.approx(expected, rel=1e-12)
+    assert "statistic   chi2 (variance: gehrels)" in str(gehrels)
+    # bins without counts keep a positive variance (1 + sqrt(0.75))^2: no grouping needed
+    empty = OGIPLike("e", paths["observation"], background=None, statistic="chi2", chi2_variance="gehrels")
+    empty.observation.counts[3] = 0.0
+    empty.setup(powerlaw_model().compile(extra_parameters=empty.nuisance_parameters))
+    with pytest.raises(PluginError, match="chi2_variance must be one of"):
+        OGIPLike("bad", paths["observation"], statistic="chi2", chi2_variance="gehrel")
