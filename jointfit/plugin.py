@@ -152,6 +152,12 @@ class Plugin(abc.ABC):
     def simulate(self, values: Values, key: Any) -> jnp.ndarray:
         """A data set drawn from the model at ``values`` (``key``: ``jax.random`` key)."""
 
+    def fit_statistic(self, values: Values) -> tuple[str, float] | None:
+        """Optional: the conventional fit statistic at ``values`` (parameter values by
+        path), its name and value, e.g. ``("cstat", 187.3)``, shown in the results'
+        summary with the number of data points; ``None`` where there is none (here)."""
+        return None
+
     def sed_points(self, draws: Values, **options: Any) -> Any:
         """Optional: this data set's points in the broad-band picture
         (:func:`jointfit.sed.plot_sed`), a :class:`~jointfit.sed.SEDPoints` of νFν

@@ -98,6 +98,12 @@ class AnalysisResults:
             at_mean = math.nan
             log_likelihood = np.full((chains, draws), np.nan)
             log_likelihood[-1, -1] = sum(float(v.sum()) for v in pointwise.values())
+        if best_fit_log_likelihoods is None:
+            score = log_likelihood.reshape(-1) + (log_prior.reshape(-1) if space.missing_priors == () else 0.0)
+            best_theta = flat[int(np.argmax(score))]
+        else:
+            best_theta = flat[-1]
+        fit_statistics = _fit_statistics(density, best_theta)
         posterior = {name: samples[..., i] for i, name in enumerate(space.free_names)}
         posterior.update({k: v.reshape(chains, draws) for k, v in linked.items()})
         stats = {"log_like": log_likelihood}
@@ -117,6 +123,7 @@ class AnalysisResults:
             "pointwise": int(best_fit_log_likelihoods is None
                              and all(v.shape[-1] == density.n_points[k] for k, v in pointwise.items())),
             "log_likelihood_at_mean": at_mean,
+            "fit_statistics": json.dumps(fit_statistics),
         }
         for key, value in (extra or {}).items():
             attrs[key] = json.dumps(value) if isinstance(value, list | dict) else value
@@ -311,6 +318,7 @@ class AnalysisResults:
         lines += ["", "Values of -log(likelihood) at the best point:", ""]
         lines += [f"  {k:45s} {-v:14.6f}" for k, v in per_plugin.items()]
         lines.append(f"  {'total':45s} {-sum(per_plugin.values()):14.6f}")
+        lines += self._fit_statistic_lines()
         lines += ["", "Values of statistical measures:", ""]
         for key, value in self.information_criteria().items():
             label = {"ln_Z": "ln(Z) (natural log)", "log10_Z": "log10(Z) (3ML's log(Z))"}.get(key, key)
@@ -323,6 +331,31 @@ class AnalysisResults:
         text = "\n".join(lines)
         print(text)
         return text
+
+    @property
+    def fit_statistics(self) -> dict[str, tuple[str, float]]:
+        """Each plugin's conventional fit statistic at the best point (MAP draw, or the
+        MLE), its name and value, for the plugins that have one (X-ray spectra:
+        ``("cstat", 187.3)``); empty for results written before they were kept."""
+        return {k: (v[0], float(v[1])) for k, v in json.loads(self._attrs.get("fit_statistics", "{}")).items()}
+
+    def _fit_statistic_lines(self) -> list[str]:
+        """The summary's fit statistics: each plugin's, with its number of bins, and,
+        when every plugin has one, the total over the degrees of freedom."""
+        statistics = self.fit_statistics
+        if not statistics:
+            return []
+        n_points = json.loads(self._attrs["n_points"])
+        lines = ["", "Fit statistics at the best point:", ""]
+        lines += [f"  {k:45s} {name:>8s} {value:14.6f} in {n_points[k]} bins" for k, (name, value) in statistics.items()]
+        if set(statistics) == set(json.loads(self._attrs["plugins"])):
+            bins, free = sum(n_points[k] for k in statistics), len(self.free_parameters)
+            total = sum(value for _, value in statistics.values())
+            names = sorted({name for name, _ in statistics.values()})
+            lines.append(f"  {'total (' + ' + '.join(names) + ')':45s} {'':>8s} {total:14.6f} in {bins} bins, "
+                         f"{free} free parameters: {bins - free} degrees of freedom"
+                         + (f", statistic / dof = {total / (bins - free):.4f}" if bins > free else ""))
+        return lines
 
     def corner_plot(self, parameters: list[str] | None = None, truths: dict[str, float] | None = None,
                     **corner_kwargs: Any) -> Any:
@@ -577,3 +610,17 @@ def load_analysis_results(path: str | os.PathLike[str]) -> AnalysisResults:
     except (OSError, ValueError) as exc:
         raise AnalysisError(f"{os.fspath(path)!r} is not a results file: {exc}") from None
     return AnalysisResults(data)
+
+
+def _fit_statistics(density: Any, theta: np.ndarray) -> dict[str, list[Any]]:
+    """``{plugin: [statistic name, value]}`` at ``theta`` for the plugins that have a
+    fit statistic (:meth:`jointfit.plugin.Plugin.fit_statistic`)."""
+    import jax.numpy as jnp
+
+    values = density.space.unpack(jnp.asarray(theta))
+    found = {}
+    for plugin in density.data:
+        statistic = plugin.fit_statistic(values)
+        if statistic is not None:
+            found[plugin.name] = [str(statistic[0]), float(statistic[1])]
+    return found

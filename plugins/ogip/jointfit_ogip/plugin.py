@@ -415,7 +415,10 @@ class OGIPLike(Plugin):
         return data, jnp.sqrt(variance)
 
     def statistic_value(self, values: Mapping[str, Any]) -> jnp.ndarray:
-        """The conventional statistic (C-stat, W-stat, PG-stat as -2 ln L ratio, or chi2)."""
+        """The conventional statistic (C-stat, W-stat, PG-stat as -2 ln L ratio, or chi2)
+        at ``values``; this plugin's own parameters (an effective-area correction) take
+        their current values where ``values`` leaves them out."""
+        values = {**{path: parameter.value for path, parameter in self.nuisance_parameters.items()}, **values}
         model = self.expected_counts(values)
         if self.statistic == "cstat":
             return jnp.sum(stats.cstat(self._counts, model))
@@ -425,6 +428,10 @@ class OGIPLike(Plugin):
             return -2.0 * jnp.sum(self.pointwise_loglike(values))
         data, sigma = self._chi2_data_and_sigma(model)
         return jnp.sum(stats.chi2(data, model, sigma))
+
+    def fit_statistic(self, values: Mapping[str, Any]) -> tuple[str, float]:
+        """The statistic's name and value at ``values`` (:meth:`statistic_value`)."""
+        return self.statistic, float(self.statistic_value(values))
 
     def simulate(self, values: Mapping[str, Any], key: Any) -> jnp.ndarray:
         """Counts per bin drawn at ``values`` (Poisson source plus the background's

@@ -487,3 +487,34 @@ def test_chi2_with_gehrels_variance_is_sherpas_chi2gehrels(simulated):
     empty.setup(powerlaw_model().compile(extra_parameters=empty.nuisance_parameters))
     with pytest.raises(PluginError, match="chi2_variance must be one of"):
         OGIPLike("bad", paths["observation"], statistic="chi2", chi2_variance="gehrel")
+
+
+def test_results_give_the_fit_statistic_bins_and_degrees_of_freedom(simulated, tmp_path, capsys):
+    """XSPEC's "C-Statistic ... using N bins" and Sherpa's statistic / dof in the
+    summary: the plugin's statistic at the best fit, checked against a numpy cstat."""
+    import jointfit as jf
+
+    plugin, paths = simulated
+    spectrum = OGIPLike("cash", paths["observation"], background=None, statistic="cstat")
+    spectrum.fix_effective_area_correction(1.0)  # its own parameter: statistic_value fills it in itself
+    fit = jf.JointLikelihood(powerlaw_model(K=20.0, index=-1.5), jf.DataList(spectrum))
+    results = fit.fit(quiet=True)
+    best = results.point_estimates()["value"]
+    values = {"src.spectrum.main.Powerlaw.K": best["src.spectrum.main.Powerlaw.K"],
+              "src.spectrum.main.Powerlaw.index": best["src.spectrum.main.Powerlaw.index"],
+              "src.spectrum.main.Powerlaw.piv": 1.0}
+    model = np.asarray(spectrum.expected_counts({**values, "cash.effective_area_correction": 1.0}))
+    counts = spectrum.observation.counts
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cstat = 2.0 * np.sum(model - counts + np.where(counts > 0, counts * np.log(counts / model), 0.0))
+    name, value = results.fit_statistics["cash"]
+    assert name == "cstat" and value == pytest.approx(cstat, rel=1e-9)
+    assert float(spectrum.statistic_value(values)) == pytest.approx(cstat, rel=1e-9)  # no nuisance key needed
+    text = results.display()
+    bins = spectrum.n_bins
+    assert f"cstat {value:14.6f} in {bins} bins" in text
+    assert f"in {bins} bins, 2 free parameters: {bins - 2} degrees of freedom, statistic / dof = " \
+           f"{value / (bins - 2):.4f}" in text
+    again = jf.load_analysis_results(results.write(tmp_path / "fit.nc"))
+    assert again.fit_statistics == results.fit_statistics
+    capsys.readouterr()
