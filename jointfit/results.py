@@ -265,23 +265,39 @@ class AnalysisResults:
         return pd.DataFrame(rows).set_index("parameter")
 
     def point_estimates(self) -> Any:
-        """pandas DataFrame of the best point (MAP draw, or the MLE) with the 68 %
-        errors around it (the draws' 16th/84th percentiles, or the covariance)."""
+        """pandas DataFrame of the best point (MAP draw, or the MLE) with 68 % errors
+        that contain it and respect the parameters' bounds.
+
+        Posterior draws: the shortest interval holding 68 % of the draws among those
+        that contain the MAP (the equal-tailed one can leave out a MAP piled at a
+        bound). MLE: ± the covariance's sigma, cut at the bounds. Column ``limit`` says
+        where a bound cut the interval (``"lower bound"``, ``"upper bound"``), as
+        Sherpa's ``conf`` says when it hits a limit.
+        """
         import pandas as pd
 
+        model = self.model
         if self.analysis == "mle":
             best = np.asarray(json.loads(self._attrs["mle"]))
             error = np.sqrt(np.diag(np.asarray(json.loads(self._attrs["covariance"]))))
-            lower, upper = -error, error
+            lower, upper = best - error, best + error
             names = self.free_parameters
         else:
             i = self._best_draw()
             names = self.parameter_names
             best = np.array([self.samples(p)[i] for p in names])
-            q = np.array([np.quantile(self.samples(p), [0.16, 0.84]) for p in names])
-            lower, upper = q[:, 0] - best, q[:, 1] - best
-        return pd.DataFrame({"value": best, "negative_error": lower, "positive_error": upper,
-                             "unit": [self.units.get(n, "") for n in names]}, index=pd.Index(names, name="parameter"))
+            intervals = np.array([_interval_containing(self.samples(p), value, 0.68) for p, value in zip(names, best)])
+            lower, upper = intervals[:, 0], intervals[:, 1]
+        bounds = [model.parameters[n].bounds if n in model.parameters else (None, None) for n in names]
+        low_bounds = np.array([-np.inf if low is None else low for low, _ in bounds], dtype=float)
+        high_bounds = np.array([np.inf if high is None else high for _, high in bounds], dtype=float)
+        cut_low, cut_high = lower < low_bounds, upper > high_bounds
+        lower, upper = np.maximum(lower, low_bounds), np.minimum(upper, high_bounds)
+        limit = np.where(cut_low & cut_high, "both bounds",
+                         np.where(cut_low, "lower bound", np.where(cut_high, "upper bound", "")))
+        return pd.DataFrame({"value": best, "negative_error": lower - best, "positive_error": upper - best,
+                             "unit": [self.units.get(n, "") for n in names], "limit": limit},
+                            index=pd.Index(names, name="parameter"))
 
     def _best_draw(self) -> int:
         """Index (chains concatenated) of the MAP draw; an MLE result keeps the best
@@ -313,7 +329,8 @@ class AnalysisResults:
         table = self.point_estimates()
         for name, row in table.iterrows():
             lines.append(f"  {name:45s} {row['value']:12.5g}  {row['negative_error']:+10.3g} "
-                         f"{row['positive_error']:+10.3g}  {row['unit']}")
+                         f"{row['positive_error']:+10.3g}  {row['unit']}"
+                         + (f"  (interval cut at its {row['limit']})" if row["limit"] else ""))
         per_plugin = self.log_likelihood_per_plugin()
         lines += ["", "Values of -log(likelihood) at the best point:", ""]
         lines += [f"  {k:45s} {-v:14.6f}" for k, v in per_plugin.items()]
@@ -624,3 +641,19 @@ def _fit_statistics(density: Any, theta: np.ndarray) -> dict[str, list[Any]]:
         if statistic is not None:
             found[plugin.name] = [str(statistic[0]), float(statistic[1])]
     return found
+
+
+def _interval_containing(draws: np.ndarray, point: float, probability: float) -> tuple[float, float]:
+    """The shortest interval holding ``probability`` of ``draws`` among those that
+    contain ``point`` (the central one, widened to ``point``, if none does)."""
+    ordered = np.sort(np.asarray(draws, dtype=float))
+    n = ordered.size
+    k = max(1, min(n, int(math.ceil(probability * n))))
+    lows, highs = ordered[:n - k + 1], ordered[k - 1:]
+    holds = (lows <= point) & (point <= highs)
+    if not holds.any():
+        low, high = np.quantile(ordered, [(1 - probability) / 2, (1 + probability) / 2])
+        return float(min(low, point)), float(max(high, point))
+    widths = np.where(holds, highs - lows, np.inf)
+    best = int(np.argmin(widths))
+    return float(lows[best]), float(highs[best])

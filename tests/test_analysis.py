@@ -408,3 +408,40 @@ def test_a_failing_parallel_chain_stops_the_others_and_raises_its_error():
         run_nuts(programs, NUTSFrame(np.zeros(1), 0.0, np.zeros(1), np.eye(1)), progress_bar=False)
     assert time.perf_counter() - started < 0.5  # not the 20 x 0.05 s of chain 0's run
     assert calls[1] == 3 and calls[0] < 10
+
+
+def test_mle_errors_are_cut_at_the_bounds_and_say_so(capsys):
+    """Sherpa's conf says when a limit is hit: an intercept whose 1-sigma interval
+    crosses its lower bound of 0 is cut there and flagged, in the table and the summary."""
+    data = line_data()
+    best, covariance, _ = analytic(data)
+    model = line_model()
+    model.parameters[A_PATH].value = best[0]
+    model.parameters[A_PATH].bounds = (best[0] - 0.5 * math.sqrt(covariance[0, 0]), 20.0)
+    jl = JointLikelihood(model, data)
+    results = jl.fit(quiet=True)
+    table = results.point_estimates()
+    sigma_a = math.sqrt(np.diag(jl.covariance)[0])
+    low = model.parameters[A_PATH].bounds[0]
+    assert table.loc[A_PATH, "negative_error"] == pytest.approx(low - table.loc[A_PATH, "value"], rel=1e-12)
+    assert table.loc[A_PATH, "positive_error"] == pytest.approx(sigma_a, rel=1e-12)
+    assert list(table["limit"]) == ["lower bound", ""]
+    assert "(interval cut at its lower bound)" in results.display().splitlines()[2]
+
+
+def test_a_posterior_interval_contains_the_map_it_is_quoted_with():
+    """A parameter piled against a bound (an exponential posterior): the equal-tailed
+    68 % interval leaves out its MAP near 0; the one quoted holds 68 % and contains it."""
+    from jointfit.results import _interval_containing
+
+    draws = np.random.default_rng(2).exponential(1.0, 20000)
+    mode = draws.min()
+    equal_tailed = np.quantile(draws, [0.16, 0.84])
+    assert not equal_tailed[0] <= mode <= equal_tailed[1]
+    low, high = _interval_containing(draws, mode, 0.68)
+    assert low <= mode <= high
+    assert np.mean((draws >= low) & (draws <= high)) == pytest.approx(0.68, abs=1e-3)
+    assert high == pytest.approx(-math.log(0.32), rel=0.03)  # the exact interval is [0, ln(1/0.32)]
+    # for a symmetric posterior and a central point it is about the central interval
+    normal = np.random.default_rng(3).normal(size=20000)
+    np.testing.assert_allclose(_interval_containing(normal, 0.0, 0.68), [-1.0, 1.0], atol=0.04)
