@@ -375,20 +375,42 @@ class AnalysisResults:
         return lines
 
     def corner_plot(self, parameters: list[str] | None = None, truths: dict[str, float] | None = None,
-                    **corner_kwargs: Any) -> Any:
-        """Corner plot (corner package) of the draws, labelled ``path [unit]``; ``truths``
-        by path are marked. Returns the matplotlib figure."""
+                    log_scale: Sequence[str] | None = None, **corner_kwargs: Any) -> Any:
+        """Corner plot (corner package) of the draws, labelled ``source.parameter [unit]``;
+        ``truths`` by path are marked.
+
+        ``log_scale``: the parameters drawn as log10 (labelled ``log10 ...``), by
+        default those whose prior is log-uniform or log-normal (a normalisation spread
+        over decades would otherwise fall in one bin). Returns the matplotlib figure,
+        its labels and titles inside it.
+        """
         import corner
 
+        from .priors import Log_normal, Log_uniform_prior
+
         names = parameters or self.free_parameters
-        data = np.column_stack([self.samples(p) for p in names])
-        # source.parameter for model paths; a derived quantity by its own name
-        labels = [(f"{p.split('.')[0]}.{p.split('.')[-1]}" if "." in p else p)
-                  + (f" [{self.units[p]}]" if self.units.get(p) else "") for p in names]
-        options = {"quantiles": [0.16, 0.5, 0.84], "show_titles": True, "title_fmt": ".3g"}
+        if log_scale is None:
+            model_parameters = self.model.parameters
+            log_scale = [p for p in names if p in model_parameters
+                         and isinstance(model_parameters[p].prior, Log_uniform_prior | Log_normal)]
+        logged = [p in set(log_scale) for p in names]
+        data = np.column_stack([np.log10(self.samples(p)) if log else self.samples(p) for p, log in zip(names, logged)])
+        labels = []
+        for p, log in zip(names, logged):
+            # source.parameter for model paths; a derived quantity by its own name
+            label = f"{p.split('.')[0]}.{p.split('.')[-1]}" if "." in p else p
+            unit = f" [{self.units[p]}]" if self.units.get(p) else ""
+            labels.append(f"log10 {label}{unit}" if log else f"{label}{unit}")
+        options = {"quantiles": [0.16, 0.5, 0.84], "show_titles": True, "title_fmt": ".3g",
+                   "title_kwargs": {"fontsize": 8}, "label_kwargs": {"fontsize": 9}}
         options.update(corner_kwargs)
-        truth_values = None if truths is None else [truths.get(p) for p in names]
-        return corner.corner(data, labels=labels, truths=truth_values, **options)
+        truth_values = None
+        if truths is not None:
+            truth_values = [None if truths.get(p) is None else (math.log10(truths[p]) if log else truths[p])
+                            for p, log in zip(names, logged)]
+        figure = corner.corner(data, labels=labels, truths=truth_values, **options)
+        _fit_text_inside(figure)
+        return figure
 
     # -- fluxes -------------------------------------------------------------------------------
     def get_flux(self, ene_min: Any = None, ene_max: Any = None, sources: Sequence[str] = (),
@@ -657,3 +679,24 @@ def _interval_containing(draws: np.ndarray, point: float, probability: float) ->
     widths = np.where(holds, highs - lows, np.inf)
     best = int(np.argmin(widths))
     return float(lows[best]), float(highs[best])
+
+
+def _fit_text_inside(figure: Any) -> None:
+    """Widen the figure's margins until every label and title lies inside it (corner
+    puts long axis labels and the titles' errors past its edges)."""
+    from matplotlib.text import Text
+
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    width, height = figure.bbox.width, figure.bbox.height
+    left = bottom = right = top = 0.0
+    for text in figure.findobj(Text):
+        if not text.get_visible() or not text.get_text():
+            continue
+        box = text.get_window_extent(renderer)
+        left, bottom = max(left, -box.x0 / width), max(bottom, -box.y0 / height)
+        right, top = max(right, (box.x1 - width) / width), max(top, (box.y1 - height) / height)
+    if left or bottom or right or top:
+        params = figure.subplotpars
+        figure.subplots_adjust(left=min(0.4, params.left + left + 0.01), bottom=min(0.4, params.bottom + bottom + 0.01),
+                               right=max(0.6, params.right - right - 0.01), top=max(0.6, params.top - top - 0.01))

@@ -96,3 +96,34 @@ def test_count_display_of_results_read_from_a_file(analysis_at_truth, tmp_path):
     s2.use_effective_area_correction()  # one more free parameter than the results have
     with pytest.raises(AnalysisError, match="not of this data and model"):
         display_spectrum_model_counts(results, data=DataList(s1, s2))
+
+
+def test_corner_draws_log_prior_parameters_as_log10_and_keeps_its_text_inside():
+    from jointfit import JointLikelihood, Log_uniform_prior, Model, PointSource, Powerlaw, Uniform_prior, XYLike
+
+    x = np.geomspace(1.0, 100.0, 20)
+    truth = Powerlaw(K=3e-3, index=-1.6)
+    data = DataList(XYLike.from_function("xy", truth, x, yerr=0.05 * np.asarray(truth(x)), seed=5))
+    shape = Powerlaw(K=1e-3, index=-2.0)
+    shape.K.prior = Log_uniform_prior(lower_bound=1e-6, upper_bound=1.0)
+    shape.index.prior = Uniform_prior(lower_bound=-4.0, upper_bound=0.0)
+    results = JointLikelihood(Model(PointSource("quasar_3c273_nucleus", ra=0.0, dec=0.0, spectral_shape=shape)), data).fit(quiet=True)
+    k_path, index_path = ("quasar_3c273_nucleus.spectrum.main.Powerlaw.K",
+                         "quasar_3c273_nucleus.spectrum.main.Powerlaw.index")
+    figure = results.corner_plot(truths={k_path: 3e-3, index_path: -1.6})
+    bottom_left, bottom_right = figure.axes[2], figure.axes[3]
+    assert bottom_left.get_xlabel() == "log10 quasar_3c273_nucleus.K [1 / (keV s cm2)]"
+    assert bottom_right.get_xlabel() == "quasar_3c273_nucleus.index"
+    low, high = bottom_left.get_xlim()
+    assert low < np.log10(results.samples(k_path)).mean() < high  # the axis is in log10 K
+    figure.canvas.draw()
+    inside = figure.bbox
+    from matplotlib.text import Text
+
+    for text in figure.findobj(Text):
+        if text.get_visible() and text.get_text():
+            box = text.get_window_extent()
+            assert box.x0 >= inside.x0 - 1 and box.x1 <= inside.x1 + 1, text.get_text()
+            assert box.y0 >= inside.y0 - 1 and box.y1 <= inside.y1 + 1, text.get_text()
+    linear = results.corner_plot(log_scale=[])
+    assert linear.axes[2].get_xlabel() == "quasar_3c273_nucleus.K [1 / (keV s cm2)]"
