@@ -62,20 +62,40 @@ def _observed(plugin: OGIPLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def view_count_spectrum(plugin: OGIPLike, ax: Any = None) -> Figure:
-    """Counts per keV per second of the spectrum (and its scaled background)."""
+    """The data before any fit: counts per keV per second of the spectrum and of its
+    scaled background in the likelihood's bins, each bin a point with its energy
+    extent and Poisson error (sqrt N); a bin without counts is an upper limit at
+    1.84 counts (Gehrels' 84 %), so that the log axis has no gaps."""
     import matplotlib.pyplot as plt
 
     figure, ax = (plt.subplots(figsize=(7, 4.5)) if ax is None else (ax.figure, ax))
     lo, hi = _bin_edges(plugin)
-    counts, background, _ = _observed(plugin)
+    counts, _, _ = _observed(plugin)
     scale = 1.0 / ((hi - lo) * plugin.observation.exposure)
-    ax.stairs(counts * scale, np.append(lo, hi[-1]), baseline=None, label=f"{plugin.name} total")
+    _count_points(ax, lo, hi, counts, scale, f"{plugin.name} total", "C0")
     if plugin.background is not None:
-        ax.stairs(background * scale, np.append(lo, hi[-1]), baseline=None, label="background (scaled)", linestyle="--")
+        # the background's own counts and errors, scaled to the source region
+        binning = plugin.binning
+        _count_points(ax, lo, hi, binning.sum(plugin.background.counts), scale * plugin.background_scale(binning),
+                      "background (scaled)", "C1")
     ax.set(xscale="log", yscale="log", xlabel="energy (keV)", ylabel="counts / (keV s)",
            title=f"{plugin.name}: {plugin.observation.origin.split('/')[-1]}")
     ax.legend()
     return figure
+
+
+def _count_points(ax: Any, lo: np.ndarray, hi: np.ndarray, counts: np.ndarray, scale: np.ndarray, label: str,
+                  colour: str) -> None:
+    """Counts as points with energy extents and sqrt(N) errors, times ``scale``; empty
+    bins as upper limits at 1.84 counts."""
+    centre = np.sqrt(lo * hi)
+    some = counts > 0
+    ax.errorbar(centre[some], (counts * scale)[some], xerr=[(centre - lo)[some], (hi - centre)[some]],
+                yerr=(np.sqrt(counts) * scale)[some], fmt=".", ms=3, lw=0.8, color=colour, label=label)
+    if (~some).any():
+        limit = (1.84 * scale)[~some]
+        ax.errorbar(centre[~some], limit, xerr=[(centre - lo)[~some], (hi - centre)[~some]], yerr=0.4 * limit,
+                    uplims=True, fmt="none", lw=0.8, color=colour)
 
 
 def _model_counts(plugin: OGIPLike, draws: Mapping[str, Any]) -> np.ndarray:

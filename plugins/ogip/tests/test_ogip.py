@@ -396,8 +396,19 @@ def test_display_groups_reach_the_significance_and_pictures_are_drawn(simulated)
     plugin, _ = simulated
     space = powerlaw_model(K=30.0, index=-1.7).compile(extra_parameters=plugin.nuisance_parameters)
     plugin.setup(space)
+    # the data before a fit: points with errors, the scaled background too, empty
+    # background bins as upper limits at 1.84 counts (no gaps on the log axis)
+    plugin.background.counts[:3] = 0.0
     figure = plugin.view_count_spectrum()
-    assert len(figure.axes[0].patches) == 2  # total and scaled background
+    ax = figure.axes[0]
+    lo, hi = plugin.response.channel_lo, plugin.response.channel_hi
+    scale = 1.0 / ((hi - lo) * plugin.observation.exposure)
+    total, background, limits = ax.containers
+    np.testing.assert_allclose(total[0].get_ydata(), (plugin.observation.counts * scale)[plugin.observation.counts > 0])
+    alpha = plugin.background_scale(plugin.binning)
+    np.testing.assert_allclose(background[0].get_ydata(), (plugin.background.counts * scale * alpha)[3:])
+    assert limits.has_yerr and len(limits[1]) >= 1  # the upper-limit arrows of the three empty bins
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["sim total", "background (scaled)"]
     draws = jax.vmap(space.unpack)(space.initial_theta * np.array([0.98, 1.0, 1.02])[:, None])
     figure = plugin.plot_model_counts(draws, min_significance=5.0)
     top, bottom = figure.axes
