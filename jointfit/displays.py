@@ -18,7 +18,7 @@ from .errors import AnalysisError
 from .flux_units import resolve_flux_unit
 from .fluxes import band_in_kev, flux_rows
 
-__all__ = ["display_spectrum_model_counts", "plot_spectra", "posterior_draws", "as_draws"]
+__all__ = ["display_spectrum_model_counts", "plot_spectra", "posterior_draws", "as_draws", "plain_log_axis"]
 
 
 def as_draws(values: Any) -> dict[str, Any]:
@@ -111,6 +111,30 @@ def display_spectrum_model_counts(analysis: Any, min_significance: float = 3.0, 
     return figures[0] if len(figures) == 1 else figures
 
 
+def plain_log_axis(axis: Any) -> None:
+    """Label a log axis (``ax.xaxis``) with plain numbers (0.5, 2, 10) instead of
+    matplotlib's 6×10⁻¹ for its minor ticks: majors always, minors at 2 and 5 times a
+    power of ten where the axis spans under two decades."""
+    import math
+
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    def plain(value: float, _: Any) -> str:
+        return f"{value:g}"
+
+    axis.set_major_formatter(FuncFormatter(plain))
+    axis.axes.autoscale_view()
+    low, high = sorted(axis.get_view_interval())
+    if low > 0 and math.log10(high / low) < 2.0:
+        def two_and_five(value: float, _: Any) -> str:
+            mantissa = round(value / 10 ** math.floor(math.log10(value) + 1e-9), 6)
+            return f"{value:g}" if mantissa in (2.0, 5.0) else ""
+
+        axis.set_minor_formatter(FuncFormatter(two_and_five))
+    else:
+        axis.set_minor_formatter(NullFormatter())
+
+
 def plot_spectra(results: Any, ene_min: Any = 10.0, ene_max: Any = 1e4, sources: Sequence[str] = (),
                  flux_unit: Any = "erg/(cm2 s)", energy_unit: Any = "keV", use_components: bool = False,
                  components: Sequence[str] = (), n_energies: int = 200, n_draws: int = 500,
@@ -146,5 +170,6 @@ def plot_spectra(results: Any, ene_min: Any = 10.0, ene_max: Any = 1e4, sources:
         ax.fill_between(energies, low, high, color=f"C{colour}", alpha=0.3, lw=0)
     quantity = {0: "N(E)", 1: "E N(E)", 2: "νFν"}[unit.power] if unit.density == "energy" else "flux density"
     ax.set(xscale="log", yscale="log", xlabel="energy (keV)", ylabel=f"{quantity} [{unit.unit.to_string()}]")
+    plain_log_axis(ax.xaxis)
     ax.legend()
     return figure

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from jointfit.displays import plain_log_axis
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
@@ -80,6 +82,7 @@ def view_count_spectrum(plugin: OGIPLike, ax: Any = None) -> Figure:
                       "background (scaled)", "C1")
     ax.set(xscale="log", yscale="log", xlabel="energy (keV)", ylabel="counts / (keV s)",
            title=f"{plugin.name}: {plugin.observation.origin.split('/')[-1]}")
+    plain_log_axis(ax.xaxis)
     ax.legend()
     return figure
 
@@ -160,6 +163,7 @@ def plot_model_counts(plugins: Sequence[OGIPLike], values: Mapping[str, Any], mi
     bottom.axhline(0.0, color="k", lw=0.8)
     top.set(xscale="log", yscale="log", ylabel="net counts / (keV s)")
     bottom.set(xlabel="energy (keV)", ylabel="residual (σ)")
+    plain_log_axis(bottom.xaxis)
     top.legend()
     figure.tight_layout()
     return figure

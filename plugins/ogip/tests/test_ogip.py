@@ -409,6 +409,9 @@ def test_display_groups_reach_the_significance_and_pictures_are_drawn(simulated)
     np.testing.assert_allclose(background[0].get_ydata(), (plugin.background.counts * scale * alpha)[3:])
     assert limits.has_yerr and len(limits[1]) >= 1  # the upper-limit arrows of the three empty bins
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["sim total", "background (scaled)"]
+    figure.canvas.draw()
+    labels = [t.get_text() for t in ax.get_xticklabels(minor=False) + ax.get_xticklabels(minor=True) if t.get_text()]
+    assert labels and not any("10^" in label or "×" in label or "$" in label for label in labels)
     draws = jax.vmap(space.unpack)(space.initial_theta * np.array([0.98, 1.0, 1.02])[:, None])
     figure = plugin.plot_model_counts(draws, min_significance=5.0)
     top, bottom = figure.axes
