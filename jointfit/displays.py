@@ -18,7 +18,8 @@ from .errors import AnalysisError
 from .flux_units import resolve_flux_unit
 from .fluxes import band_in_kev, flux_rows
 
-__all__ = ["display_spectrum_model_counts", "plot_spectra", "posterior_draws", "as_draws", "plain_log_axis"]
+__all__ = ["display_spectrum_model_counts", "plot_spectra", "posterior_draws", "as_draws", "plain_log_axis",
+           "keep_text_inside"]
 
 
 def as_draws(values: Any) -> dict[str, Any]:
@@ -111,6 +112,21 @@ def display_spectrum_model_counts(analysis: Any, min_significance: float = 3.0, 
     return figures[0] if len(figures) == 1 else figures
 
 
+def keep_text_inside(figure: Any) -> None:
+    """Widen the figure's margins until everything drawn (long axis labels, corner's
+    titles with their errors, secondary axes' labels) lies inside it, as
+    ``savefig(bbox_inches="tight")`` would see it."""
+    figure.canvas.draw()
+    drawn = figure.get_tightbbox(figure.canvas.get_renderer())  # inches
+    width, height = figure.get_size_inches()
+    left, bottom = max(0.0, -drawn.x0 / width), max(0.0, -drawn.y0 / height)
+    right, top = max(0.0, (drawn.x1 - width) / width), max(0.0, (drawn.y1 - height) / height)
+    if left or bottom or right or top:
+        params = figure.subplotpars
+        figure.subplots_adjust(left=min(0.4, params.left + left + 0.01), bottom=min(0.4, params.bottom + bottom + 0.01),
+                               right=max(0.6, params.right - right - 0.01), top=max(0.6, params.top - top - 0.01))
+
+
 def plain_log_axis(axis: Any) -> None:
     """Label a log axis (``ax.xaxis``) with plain numbers (0.5, 2, 10) instead of
     matplotlib's 6×10⁻¹ for its minor ticks: majors always, minors at 2 and 5 times a
@@ -172,4 +188,5 @@ def plot_spectra(results: Any, ene_min: Any = 10.0, ene_max: Any = 1e4, sources:
     ax.set(xscale="log", yscale="log", xlabel="energy (keV)", ylabel=f"{quantity} [{unit.unit.to_string()}]")
     plain_log_axis(ax.xaxis)
     ax.legend()
+    keep_text_inside(figure)
     return figure

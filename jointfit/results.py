@@ -386,6 +386,7 @@ class AnalysisResults:
         """
         import corner
 
+        from .displays import keep_text_inside
         from .priors import Log_normal, Log_uniform_prior
 
         names = parameters or self.free_parameters
@@ -409,7 +410,7 @@ class AnalysisResults:
             truth_values = [None if truths.get(p) is None else (math.log10(truths[p]) if log else truths[p])
                             for p, log in zip(names, logged)]
         figure = corner.corner(data, labels=labels, truths=truth_values, **options)
-        _fit_text_inside(figure)
+        keep_text_inside(figure)
         return figure
 
     # -- fluxes -------------------------------------------------------------------------------
@@ -679,24 +680,3 @@ def _interval_containing(draws: np.ndarray, point: float, probability: float) ->
     widths = np.where(holds, highs - lows, np.inf)
     best = int(np.argmin(widths))
     return float(lows[best]), float(highs[best])
-
-
-def _fit_text_inside(figure: Any) -> None:
-    """Widen the figure's margins until every label and title lies inside it (corner
-    puts long axis labels and the titles' errors past its edges)."""
-    from matplotlib.text import Text
-
-    figure.canvas.draw()
-    renderer = figure.canvas.get_renderer()
-    width, height = figure.bbox.width, figure.bbox.height
-    left = bottom = right = top = 0.0
-    for text in figure.findobj(Text):
-        if not text.get_visible() or not text.get_text():
-            continue
-        box = text.get_window_extent(renderer)
-        left, bottom = max(left, -box.x0 / width), max(bottom, -box.y0 / height)
-        right, top = max(right, (box.x1 - width) / width), max(top, (box.y1 - height) / height)
-    if left or bottom or right or top:
-        params = figure.subplotpars
-        figure.subplots_adjust(left=min(0.4, params.left + left + 0.01), bottom=min(0.4, params.bottom + bottom + 0.01),
-                               right=max(0.6, params.right - right - 0.01), top=max(0.6, params.top - top - 0.01))

@@ -95,7 +95,7 @@ def plot_sed(analysis: Any, data: Any = None, ene_min: Any = None, ene_max: Any 
     """
     import matplotlib.pyplot as plt
 
-    from .displays import _draw_subset, posterior_draws
+    from .displays import _draw_subset, keep_text_inside, posterior_draws
     from .flux_units import resolve_flux_unit
     from .fluxes import flux_rows
     from .results import AnalysisResults
@@ -145,4 +145,5 @@ def plot_sed(analysis: Any, data: Any = None, ene_min: Any = None, ene_max: Any 
     wavelength.set_xlabel("wavelength (µm)")
     ax.legend(fontsize=8)
     figure.tight_layout()
+    keep_text_inside(figure)
     return figure
