@@ -127,3 +127,11 @@ def test_corner_draws_log_prior_parameters_as_log10_and_keeps_its_text_inside():
             assert box.y0 >= inside.y0 - 1 and box.y1 <= inside.y1 + 1, text.get_text()
     linear = results.corner_plot(log_scale=[])
     assert linear.axes[2].get_xlabel() == "quasar_3c273_nucleus.K [1 / (keV s cm2)]"
+
+
+def test_plot_spectra_keeps_everything_it_draws_inside_the_figure(analysis_at_truth):
+    figure = plot_spectra(analysis_at_truth.results, 10.0, 1e4, flux_unit="erg/(cm2 s keV)", n_energies=30)
+    figure.canvas.draw()
+    drawn, (width, height) = figure.get_tightbbox(figure.canvas.get_renderer()), figure.get_size_inches()
+    assert drawn.x0 >= -1e-6 and drawn.y0 >= -1e-6 and drawn.x1 <= width + 1e-6 and drawn.y1 <= height + 1e-6
+    assert figure.subplotpars.left < 0.3 and figure.subplotpars.right > 0.7  # margins widened only as needed
