@@ -494,7 +494,6 @@ class Calzetti00(_DustLaw):
         return jnp.exp(-_LN10_OVER_2_5 * mag)
 
 
-
 class SMC_Gordon03(_DustLaw):
     r"""Extinction in the bar of the Small Magellanic Cloud, the average of Gordon et
     al. (2003, ApJ 594, 279), as dust_extinction's ``G03_SMCBar``: no 2175 A bump, a
