@@ -140,8 +140,7 @@ def parse_selection(specs: Iterable[str], channel_lo: np.ndarray, channel_hi: np
             raise DataError(f"{origin}: cannot read the selection {spec!r}; write '0.5-7' (keV) or 'c10-c100'")
         in_channels = bool(match["c1"] or match["c2"])
         try:
-            lo = -np.inf if match["lo"] in ("", "*") else float(match["lo"])
-            hi = np.inf if match["hi"] in ("", "*") else float(match["hi"])
+            lo, hi = _range_ends(match)
         except ValueError:
             raise DataError(f"{origin}: cannot read the selection {spec!r}") from None
         if not lo < hi and not (in_channels and lo == hi):
@@ -210,8 +209,15 @@ def reaches_beyond(spec: str, low: float, high: float) -> bool:
     if not match or match["c1"] or match["c2"]:
         return False
     try:
-        lo = -np.inf if match["lo"] in ("", "*") else float(match["lo"])
-        hi = np.inf if match["hi"] in ("", "*") else float(match["hi"])
+        lo, hi = _range_ends(match)
     except ValueError:
         return False
     return bool((np.isfinite(lo) and lo < low) or (np.isfinite(hi) and hi > high))
+
+
+def _range_ends(match: re.Match[str]) -> tuple[float, float]:
+    """The two ends of a matched ``_RANGE``, ``*`` or nothing open (±inf); ValueError
+    for ends that are no numbers."""
+    lo = -np.inf if match["lo"] in ("", "*") else float(match["lo"])
+    hi = np.inf if match["hi"] in ("", "*") else float(match["hi"])
+    return lo, hi

@@ -238,7 +238,7 @@ class OGIPLike(Plugin):
             selected = np.ones(self.observation.n_channels, dtype=bool)
         else:
             selected = parse_selection(specs, *args)
-        removed = selection_specs([exclude] if isinstance(exclude, str) else exclude, origin) if len(exclude) else []
+        removed = selection_specs([exclude] if isinstance(exclude, str) else exclude, origin)
         if removed:
             selected &= ~parse_selection(removed, *args)
         low, high = float(response.channel_lo.min()), float(response.channel_hi.max())
@@ -620,4 +620,3 @@ class _Fold:
 
 class DispersionSpectrumLike(OGIPLike):
     """3ML's name for a spectrum with a dispersion (response) matrix: an ``OGIPLike``."""
-
