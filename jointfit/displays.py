@@ -163,7 +163,7 @@ def plot_spectra(results: Any, ene_min: Any = 10.0, ene_max: Any = 1e4, sources:
     absorption or extinction, its unabsorbed total (dashed). Returns the figure."""
     import matplotlib.pyplot as plt
 
-    from .fluxes import UNABSORBED, _source_rows, has_absorption
+    from .fluxes import UNABSORBED, has_absorption
 
     lo, hi, _ = band_in_kev(ene_min, ene_max, energy_unit, None)
     unit = resolve_flux_unit(flux_unit, at_one_energy=True)
@@ -173,9 +173,8 @@ def plot_spectra(results: Any, ene_min: Any = 10.0, ene_max: Any = 1e4, sources:
     if use_components or components:
         labels = {row.label for row in rows}
         for name in list(sources) or space.source_names:
-            total = _source_rows(space, name, False, ())[1]
-            rows += [total] if total.label not in labels else []
-            rows += [_source_rows(space, name, False, (), absorbed=False)[1]] if has_absorption(space, name) else []
+            rows += [row for row in flux_rows(space, [name]) if row.label not in labels]
+            rows += flux_rows(space, [name], absorbed=False) if has_absorption(space, name) else []
     energies = np.geomspace(lo, hi, n_energies)
     values = calculator.spectra(_draw_subset(thetas, n_draws, seed), rows, energies, unit)
     tail = 50.0 * (1.0 - confidence_level)
