@@ -14,15 +14,18 @@ bit for bit.
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 __all__ = ["uses_datatree", "build", "group", "has_group", "write_netcdf", "read_netcdf", "ess", "rhat", "hdi",
-           "elpd_loo", "elpd_waic"]
+           "elpd_loo", "elpd_waic", "compare"]
 
 _ENGINE = "h5netcdf"
 _TAIL_PROBABILITIES = (0.05, 0.95)
@@ -155,24 +158,60 @@ def elpd_loo(pointwise: np.ndarray) -> float:
     it, and its plain importance-sampling estimate ``-ln mean(1 / p)`` is exact
     enough, since its weights are bounded.
     """
-    az = _arviz()
+    return float(np.sum(_loo_points(pointwise).elpd))
+
+
+class _PointwiseElpd(NamedTuple):
+    """One model's expected log predictive density point by point."""
+
+    elpd: np.ndarray
+    """Per point, shape ``(points,)``."""
+    p: float
+    """Effective number of parameters."""
+    warning: bool
+    """Whether the estimate is doubtful (Pareto k or WAIC's variance too large)."""
+    pareto_k: np.ndarray | None
+    """PSIS-LOO's Pareto shape per point, NaN where the tail was flat; None for WAIC."""
+
+
+def _loo_points(pointwise: np.ndarray) -> _PointwiseElpd:
+    """PSIS-LOO per point (:func:`elpd_loo`), by the installed ArviZ's ``loo``."""
     pointwise = np.asarray(pointwise, dtype=float)
     draws = pointwise.reshape(-1, pointwise.shape[-1])
     n_draws = draws.shape[0]
     tail = int(np.floor(3.0 * np.sqrt(n_draws)) if n_draws > 225 else np.floor(n_draws / 5))
     largest_weights = -np.sort(draws, axis=0)[: max(tail, 1)]  # log-weights are -ln p
     flat_tail = np.all(largest_weights == largest_weights[:1], axis=0)
-    plain = -(np.logaddexp.reduce(-draws[:, flat_tail], axis=0) - np.log(n_draws))
-    if np.all(flat_tail):
-        return float(np.sum(plain))
-    return float(np.sum(plain)) + _psis_loo(az, pointwise[..., ~flat_tail])
+    elpd = -(np.logaddexp.reduce(-draws, axis=0) - np.log(n_draws))  # plain importance sampling
+    pareto_k = np.full(draws.shape[1], np.nan)
+    warning = False
+    if not np.all(flat_tail):
+        smoothed = _psis_loo(pointwise[..., ~flat_tail])
+        elpd[~flat_tail], pareto_k[~flat_tail], warning = smoothed
+    p = float(np.sum(_log_mean_likelihood(draws)) - np.sum(elpd))
+    return _PointwiseElpd(elpd, p, warning, pareto_k)
 
 
-def _psis_loo(az: Any, pointwise: np.ndarray) -> float:
+def _psis_loo(pointwise: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+    """ArviZ's PSIS-LOO of each point and its Pareto k, and ArviZ's warning."""
+    az = _arviz()
     data = build({"posterior": {"_": np.zeros(pointwise.shape[:2])}, "log_likelihood": {"all": pointwise}})
-    if uses_datatree():
-        return float(az.loo(data, reff=1.0).elpd)
-    return float(az.loo(data, reff=1.0, scale="log").elpd_loo)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ArviZ warns on heavy tails: its warning flag says so
+        if uses_datatree():
+            result = az.loo(data, reff=1.0, pointwise=True)
+            elpd = result.elpd_i
+        else:
+            result = az.loo(data, reff=1.0, pointwise=True, scale="log")
+            elpd = result["loo_i"]
+    return (np.asarray(elpd, dtype=float).reshape(-1), np.asarray(result["pareto_k"], dtype=float).reshape(-1),
+            bool(result["warning"]))
+
+
+def _log_mean_likelihood(draws: np.ndarray) -> np.ndarray:
+    """ln of the mean likelihood over ``draws`` ``(n_draws, points)``, per point."""
+    peak = draws.max(axis=0)
+    return peak + np.log(np.mean(np.exp(draws - peak), axis=0))
 
 
 def elpd_waic(pointwise: np.ndarray) -> float:
@@ -183,8 +222,114 @@ def elpd_waic(pointwise: np.ndarray) -> float:
     Computed here because ArviZ 1.x has no WAIC; ArviZ 0.x's ``waic`` gives the same
     number (population variance, every draw of every chain).
     """
+    return float(np.sum(_waic_points(pointwise).elpd))
+
+
+_WAIC_VARIANCE_LIMIT = 0.4
+"""Posterior variance of a point's log-likelihood beyond which WAIC is unreliable
+(Vehtari, Gelman & Gabry 2017; ArviZ 0.x's warning)."""
+
+
+def _waic_points(pointwise: np.ndarray) -> _PointwiseElpd:
+    """WAIC per point (:func:`elpd_waic`)."""
     pointwise = np.asarray(pointwise, dtype=float)
     draws = pointwise.reshape(-1, pointwise.shape[-1])
-    peak = draws.max(axis=0)
-    log_mean_likelihood = peak + np.log(np.mean(np.exp(draws - peak), axis=0))
-    return float(np.sum(log_mean_likelihood - draws.var(axis=0)))
+    variance = draws.var(axis=0)
+    return _PointwiseElpd(_log_mean_likelihood(draws) - variance, float(np.sum(variance)),
+                          bool(np.any(variance > _WAIC_VARIANCE_LIMIT)), None)
+
+
+def compare(pointwise: Mapping[str, np.ndarray], criterion: str) -> Any:
+    """Models compared by their expected log pointwise predictive density, through the
+    installed ArviZ's ``compare`` (stacking weights, Yao et al. 2018).
+
+    Parameters
+    ----------
+    pointwise : mapping of str to ndarray
+        Each model's pointwise log-likelihoods ``(chains, draws, points)``, the same
+        points in the same order for every model.
+    criterion : {"loo", "waic"}
+        PSIS-LOO as :func:`elpd_loo` or WAIC as :func:`elpd_waic`: the same numbers
+        under ArviZ 0.x and 1.x.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by model in the order given, with columns ``elpd``, ``se`` (its
+        standard error: √n times the standard deviation of the n pointwise values,
+        which ArviZ 1.x takes with n - 1 degrees of freedom and 0.x with n, the one
+        number that differs between them), ``p`` (effective number of parameters),
+        ``elpd_diff`` (elpd minus the largest elpd, ≤ 0), ``dse`` (standard error of
+        that difference), ``weight`` (stacking weight) and ``warning`` (the estimate
+        is doubtful: large Pareto k, or for WAIC a log-likelihood variance above 0.4).
+        A single model is its own best: difference 0, weight 1.
+    """
+    import pandas as pd
+
+    points = {name: (_loo_points if criterion == "loo" else _waic_points)(values)
+              for name, values in pointwise.items()}
+    # each generation's standard error: ArviZ 1.x's (the loo R package's) has n - 1 degrees of freedom
+    ddof = 1 if uses_datatree() else 0
+    table = pd.DataFrame({
+        "elpd": [float(np.sum(part.elpd)) for part in points.values()],
+        "se": [float(np.sqrt(part.elpd.size * np.var(part.elpd, ddof=ddof))) if part.elpd.size > ddof else 0.0
+               for part in points.values()],
+        "p": [part.p for part in points.values()],
+        "elpd_diff": np.nan, "dse": np.nan, "weight": np.nan,
+        "warning": [part.warning for part in points.values()],
+    }, index=list(points))
+    if len(points) < 2:
+        table[["elpd_diff", "dse", "weight"]] = [0.0, 0.0, 1.0]
+        return table
+    elpds = {name: _elpd_data(part, np.shape(pointwise[name])[:2], table.loc[name, "se"], criterion)
+             for name, part in points.items()}
+    az = _arviz()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if uses_datatree():
+            unrounded = {"round_to": "none"} if "round_to" in inspect.signature(az.compare).parameters else {}
+            compared = az.compare(elpds, method="stacking", **unrounded)
+            table["elpd_diff"] = compared["elpd_diff"].astype(float)
+        else:
+            compared = az.compare(elpds, ic=criterion, method="stacking", scale="log")
+            table["elpd_diff"] = 0.0 - compared["elpd_diff"].astype(float)  # ArviZ 0.x: best minus this one
+    table["dse"] = compared["dse"].astype(float)
+    table["weight"] = compared["weight"].astype(float)
+    return table
+
+
+def _elpd_data(points: _PointwiseElpd, shape: tuple[int, ...], se: float, criterion: str) -> Any:
+    """The installed ArviZ's ELPD container holding ``points``.
+
+    Its fields differ between ArviZ releases (a pandas Series under 0.x, a dataclass
+    under 1.x), so it is ArviZ's own result for a stand-in point with as many draws,
+    its values then replaced by ours.
+    """
+    import xarray
+
+    az = _arviz()
+    stand_in = np.linspace(-2.0, 0.0, int(np.prod(shape))).reshape(*shape, 1)
+    data = build({"posterior": {"_": np.zeros(shape)}, "log_likelihood": {"all": stand_in}})
+    elpd_i = xarray.DataArray(points.elpd, dims=("point",))
+    pareto_k = None if points.pareto_k is None else xarray.DataArray(points.pareto_k, dims=("point",))
+    values = {"elpd": float(np.sum(points.elpd)), "se": se, "p": points.p, "n_data_points": points.elpd.size,
+              "warning": points.warning}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if uses_datatree():
+            # ArviZ 1.x has no WAIC: its LOO container carries WAIC's numbers as well
+            template = az.loo(data, reff=1.0, pointwise=True)
+            values |= {"elpd_i": elpd_i, "pareto_k": pareto_k, "log_weights": None}
+            fields = {field.name for field in dataclasses.fields(template) if field.init}
+            return dataclasses.replace(template, **{k: v for k, v in values.items() if k in fields})
+        if criterion == "loo":
+            template = az.loo(data, reff=1.0, pointwise=True, scale="log")
+        else:
+            template = az.waic(data, pointwise=True, scale="log")
+    result = template.copy()
+    result[f"elpd_{criterion}"], result["se"], result[f"p_{criterion}"] = values["elpd"], se, points.p
+    result["n_data_points"], result["warning"] = values["n_data_points"], points.warning
+    result[f"{criterion}_i"] = elpd_i.rename(f"{criterion}_i")
+    if "pareto_k" in result.index:
+        result["pareto_k"] = pareto_k
+    return result
