@@ -22,10 +22,11 @@ from .data_list import DataList
 from .errors import AnalysisError, JointfitWarning
 from .log_density import JointLogDensity
 from .model import Model
+from .parameter import Parameter
 from .results import AnalysisResults
 from .samplers import get_sampler
 
-__all__ = ["BayesianAnalysis", "JointLikelihood", "SamplerSetup"]
+__all__ = ["BayesianAnalysis", "JointLikelihood", "SamplerSetup", "normalization_paths", "normalization_start"]
 
 
 class _Analysis:
@@ -65,6 +66,18 @@ class _Analysis:
     def log_like_per_plugin(self) -> dict[str, float]:
         """Each plugin's log-likelihood at the model's current values, by name."""
         return {k: float(v) for k, v in self.density.log_likelihood_per_plugin(self._current_theta()).items()}
+
+    def goodness_of_fit(self, n_draws: int = 500, seed: int = 0, quiet: bool = False) -> Any:
+        """Goodness of fit by simulation from the results: each plugin's posterior
+        predictive p-value and the joint one, printed unless ``quiet``; the returned
+        :class:`~jointfit.goodness.PredictiveCheck` also draws the data against the
+        predictive band and Q-Q plots (:func:`~jointfit.goodness.posterior_predictive_check`)."""
+        from .goodness import posterior_predictive_check
+
+        check = posterior_predictive_check(self, n_draws=n_draws, seed=seed)
+        if not quiet:
+            check.display()
+        return check
 
 
 class SamplerSetup:
@@ -287,21 +300,41 @@ class JointLikelihood(_Analysis):
         value_and_grad = self._objective
         return hessian_from_gradient(lambda t: value_and_grad(t)[1], theta, steps, at_theta)
 
-    def fit(self, quiet: bool = False, n_samples: int = 2000, seed: int = 0) -> AnalysisResults:
+    def fit(self, quiet: bool = False, n_samples: int = 2000, seed: int = 0, guess: bool = True) -> AnalysisResults:
         """Find the maximum-likelihood point, set the model's parameters to it and
         return the results (best fit, covariance, per-plugin -log L, AIC and BIC; the
         posterior group holds ``n_samples`` draws of the Gaussian approximation).
 
+        Parameters
+        ----------
+        quiet : bool
+            Print nothing (neither the start's line nor the results).
+        n_samples : int
+            Draws of the Gaussian approximation kept in the results.
+        seed : int
+            Seed of those draws.
+        guess : bool
+            Start the free normalisations still at their functions' defaults (``K = 1``
+            photons / (cm2 s keV) of a ``Powerlaw``, say) from the data: they are scaled
+            together by the factor that maximises the likelihood
+            (:func:`normalization_start`; one line says by how much). Values the user
+            set are never changed.
+
         Raises
         ------
         AnalysisError
-            If the optimiser fails or the Hessian is not positive definite.
+            If the optimiser fails or the Hessian is not positive definite (the message
+            names the parameters at a bound or unconstrained and what to do).
         """
         from scipy import optimize
 
         hessian_program = self._hessian
         theta = np.asarray(self._current_theta(), dtype=float)
         lower, upper = self.space.lower_bounds, self.space.upper_bounds
+        if guess:
+            theta, note = normalization_start(self.density, self.model, theta, lower, upper)
+            if note is not None and not quiet:
+                print(note)
         previous = math.inf
         for _ in range(self.MAX_ROUNDS):
             # each round whitens the curvature where the last one ended: from a poor
@@ -336,10 +369,11 @@ class JointLikelihood(_Analysis):
             covariance = correlation * np.outer(unit, unit)
         except np.linalg.LinAlgError:
             raise AnalysisError("the Hessian at the best fit is singular: a parameter is not constrained"
-                                f"{self._suspects(theta, np.diag(hessian))}") from None
+                                f"{self._suspects(theta, np.diag(hessian), guess)}") from None
         if np.any(np.diag(covariance) <= 0) or not np.all(np.isfinite(covariance)):
             raise AnalysisError("the Hessian at the best fit is not positive definite: the fit did not converge "
-                                f"to a maximum, or a parameter sits at a bound{self._suspects(theta, np.diag(covariance))}")
+                                "to a maximum, or a parameter sits at a bound"
+                                f"{self._suspects(theta, np.diag(covariance), guess)}")
         self._set_parameters(theta)
         draws = theta + unit * np.random.default_rng(seed).multivariate_normal(np.zeros(theta.size), correlation,
                                                                                size=n_samples)
@@ -352,20 +386,40 @@ class JointLikelihood(_Analysis):
             self._results.display()
         return self._results
 
-    def _suspects(self, theta: np.ndarray, variances: np.ndarray) -> str:
+    def _suspects(self, theta: np.ndarray, variances: np.ndarray, guessed: bool = True) -> str:
         """The parameters to look at when the covariance fails: those at a bound
-        (within 1e-6 of the bounds' span) and those of non-positive variance."""
+        (within 1e-6 of the bounds' span) and those of non-positive variance, with what
+        to do about them (``guessed``: whether the fit started its default
+        normalisations from the data)."""
         lower, upper = self.space.lower_bounds, self.space.upper_bounds
         span = np.where(np.isfinite(upper - lower), upper - lower, np.maximum(1.0, np.abs(theta)))
-        lines = []
+        normalizations = normalization_paths(self.model)
+        lines, at_bound, undetected = [], False, []
         for name, value, low, high, width, variance in zip(self.space.free_names, theta, lower, upper, span, variances):
             if value - low <= 1e-6 * width:
                 lines.append(f"{name} = {value:.6g} at its lower bound {low:.6g}")
+                at_bound = True
+                if name in normalizations:
+                    undetected.append(name)
             elif high - value <= 1e-6 * width:
                 lines.append(f"{name} = {value:.6g} at its upper bound {high:.6g}")
+                at_bound = True
             elif not variance > 0:
                 lines.append(f"{name} = {value:.6g} is not constrained (curvature {variance:.3g})")
-        return "; look at: " + "; ".join(lines) if lines else ""
+        if not lines:
+            return ""
+        advice = ""
+        if at_bound:
+            advice = (". A parameter at a bound: set a start value nearer the data, widen the bound if "
+                      "the physics allows, or fix the parameter (or free one held fixed at a poor value)")
+            if not guessed and any(not self.model[p].user_set for p in undetected):
+                advice += "; fit(guess=True) starts normalisations left at their defaults from the data"
+        if undetected:
+            advice += (f". A normalisation at its lower bound ({', '.join(undetected)}): the source may not be "
+                       "detected; rather than a best fit with errors, quote an upper limit (from the draws of a "
+                       "BayesianAnalysis with a prior on it, or from how log L falls as it is fixed at larger "
+                       "values)")
+        return "; look at: " + "; ".join(lines) + advice
 
     @property
     def covariance(self) -> np.ndarray:
@@ -385,7 +439,15 @@ class JointLikelihood(_Analysis):
     def profile_errors(self, *paths: str, delta_log_like: float = 0.5) -> Any:
         """Asymmetric errors from the profile likelihood: where ``-log L`` maximised over
         the other parameters rises by ``delta_log_like`` (0.5: 68 %), as a pandas
-        DataFrame with columns ``value``, ``negative_error``, ``positive_error``."""
+        DataFrame with columns ``value``, ``negative_error``, ``positive_error`` and
+        ``limit``.
+
+        Where the profile does not rise that much before the parameter's bound, the
+        interval ends at the bound and ``limit`` says so (``"lower bound"``, ``"upper
+        bound"``, ``"both bounds"``; ``""`` where no bound cut it), as in
+        :meth:`AnalysisResults.point_estimates`. An error is NaN where the profile stays
+        flat for 1000 sigma with no bound in the way.
+        """
         import pandas as pd
         from scipy import optimize
 
@@ -412,18 +474,141 @@ class JointLikelihood(_Analysis):
                                           options={"maxiter": 10_000, "ftol": 1e-15, "gtol": 1e-10})
                 return found.fun - best_value - delta_log_like
 
-            errors = []
+            errors, cut = [], []
             for direction in (-1.0, 1.0):
-                step = sigma[i]
-                limit = upper[i] * scale[i] if direction > 0 else lower[i] * scale[i]
-                far = mle[i] + direction * step
-                while profile(far) < 0:
-                    step *= 2.0
-                    far = mle[i] + direction * step
-                    if (direction > 0 and far >= limit) or (direction < 0 and far <= limit) or step > 1e3 * sigma[i]:
-                        far = math.nan
-                        break
-                errors.append(math.nan if math.isnan(far) else
-                              optimize.brentq(profile, mle[i], far, xtol=1e-6 * sigma[i]) - mle[i])
-            rows.append({"parameter": path, "value": mle[i], "negative_error": errors[0], "positive_error": errors[1]})
+                bound = upper[i] * scale[i] if direction > 0 else lower[i] * scale[i]
+                end, at_bound = self._profile_end(profile, mle[i], direction * sigma[i], bound)
+                errors.append(end - mle[i])
+                cut.append(at_bound)
+            limit = {(True, True): "both bounds", (True, False): "lower bound", (False, True): "upper bound",
+                     (False, False): ""}[cut[0], cut[1]]
+            rows.append({"parameter": path, "value": mle[i], "negative_error": errors[0], "positive_error": errors[1],
+                         "limit": limit})
         return pd.DataFrame(rows).set_index("parameter")
+
+    @staticmethod
+    def _profile_end(profile: Callable[[float], float], best: float, step: float,
+                     bound: float) -> tuple[float, bool]:
+        """Where ``profile`` (negative at ``best``) crosses zero going from ``best`` in the
+        direction of ``step``, towards ``bound`` (infinite where open): the crossing, or
+        the bound itself (and ``True``) where the profile is still negative there, or NaN
+        where it stays negative for 1000 steps with no bound in the way."""
+        from scipy import optimize
+
+        if (bound - best) * step <= 0.0:  # the best fit sits on the bound
+            return bound, True
+        reach = abs(step)
+        while True:
+            far = best + math.copysign(reach, step)
+            if (bound - far) * step <= 0.0:
+                if profile(bound) < 0:
+                    return bound, True
+                far = bound
+            elif profile(far) < 0:
+                if reach > 1e3 * abs(step):
+                    return math.nan, False
+                reach *= 2.0
+                continue
+            return optimize.brentq(profile, best, far, xtol=1e-6 * abs(step)), False
+
+
+# -- starts from the data ----------------------------------------------------------------------
+GUESS_DECADES = 30.0
+"""Largest factor, in decades either way, by which :func:`normalization_start` scales
+normalisations (their bounds may cut it)."""
+_GUESS_POINTS = 64  # factors tried in each of the two searches
+_GUESS_GAIN = 0.5  # ln L a start must gain (one sigma's worth) to replace the defaults
+_GUESS_BATCH_POINTS = 2_000_000  # data points times rows of one batched call: some tens of MB
+
+
+def normalization_paths(model: Model) -> dict[str, Parameter]:
+    """The normalisations that scale each source's spectrum as a whole, by path
+    (``src.spectrum.main.composite.K_2`` of ``TbAbs() * Powerlaw()``): see
+    :meth:`~jointfit.functions.base.SpectralFunction.normalization_parameters`."""
+    return {source.spectral_prefix(component.name) + local: parameter
+            for source in model.sources.values() for component in source.spectrum
+            for local, parameter in component.shape.normalization_parameters().items()}
+
+
+def normalization_start(density: JointLogDensity, model: Model, theta: np.ndarray, lower: np.ndarray,
+                        upper: np.ndarray) -> tuple[np.ndarray, str | None]:
+    """A start for an optimiser: ``theta`` with the free normalisations still at their
+    functions' defaults (not :attr:`~jointfit.parameter.Parameter.user_set`) multiplied
+    by the one factor s that maximises the joint log-likelihood, the other parameters
+    held at ``theta``.
+
+    Multiplying every normalisation of a spectrum by s multiplies the spectrum by s,
+    whatever the data (counts, fluxes, pixels): log L over log s is a one-dimensional
+    problem, unimodal for Poisson and Gaussian likelihoods. It is searched on a grid of
+    log10 s over :data:`GUESS_DECADES` decades either way, cut so that every scaled
+    value stays within ``[lower, upper]`` (one batched call of
+    ``density.log_likelihood_batch``; for data of over ~30 000 points, such as images,
+    a few calls of fewer rows, to bound the memory), then on a grid ~0.03 dex apart
+    within one step of the best point (calls of the same shape, so no second
+    compilation). The start moves only where ln L gains more than 0.5.
+
+    Parameters
+    ----------
+    density : JointLogDensity
+        The log-likelihood of ``theta``.
+    model : Model
+        The model whose parameters say which values are defaults (the live model, or
+        the snapshot ``density.space.model``).
+    theta : numpy.ndarray
+        Values of the free parameters (``density.space.free_names``), in their units.
+    lower, upper : numpy.ndarray
+        Bounds of each free parameter (``-inf``/``inf`` where open).
+
+    Returns
+    -------
+    theta : numpy.ndarray
+        The start (a new array; ``theta`` itself is not changed).
+    note : str or None
+        One line saying what was scaled and by how much; ``None`` when nothing was
+        (no normalisation at its default, or no factor tried gains 0.5 in ln L).
+    """
+    names = list(density.space.free_names)
+    theta = np.array(theta, dtype=float)
+    chosen = [path for path, parameter in normalization_paths(model).items()
+              if path in names and not parameter.user_set and theta[names.index(path)] != 0.0]
+    if not chosen:
+        return theta, None
+    index = np.array([names.index(path) for path in chosen])
+    values = theta[index]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ends = np.stack([lower[index] / values, upper[index] / values])  # flipped for negative values
+    s_low, s_high = float(np.max(np.min(ends, axis=0))), float(np.min(np.max(ends, axis=0)))
+    log_low = max(-GUESS_DECADES, math.log10(s_low) if s_low > 0.0 else -math.inf)
+    log_high = min(GUESS_DECADES, math.log10(s_high))
+    if not log_low < log_high:
+        return theta, None
+
+    per_call = max(1, min(_GUESS_POINTS, _GUESS_BATCH_POINTS // max(1, sum(density.n_points.values()))))
+
+    def log_likelihoods(log_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # the first row is always log s = 0: the start as it is
+        log_s = np.concatenate([[0.0], log_s])
+        calls = -(-log_s.size // per_call)
+        rows = np.repeat(theta[None], calls * per_call, axis=0)  # rows past the grid repeat the start
+        rows[:log_s.size, index] = values * 10.0 ** log_s[:, None]
+        rows = np.clip(rows, lower, upper)
+        found = np.concatenate([np.asarray(density.log_likelihood_batch(rows[k * per_call:(k + 1) * per_call]),
+                                           dtype=float) for k in range(calls)])[:log_s.size]
+        return log_s, np.where(np.isfinite(found), found, -np.inf)
+
+    coarse, found = log_likelihoods(np.linspace(log_low, log_high, _GUESS_POINTS - 1))
+    step = (log_high - log_low) / (_GUESS_POINTS - 2)
+    best = coarse[int(np.argmax(found))]
+    fine, found = log_likelihoods(np.linspace(max(best - step, log_low), min(best + step, log_high),
+                                              _GUESS_POINTS - 1))
+    i = int(np.argmax(found))
+    if not found[i] > found[0] + _GUESS_GAIN:
+        return theta, None
+    factor = 10.0 ** fine[i]
+    theta[index] = np.clip(values * factor, lower[index], upper[index])
+    by_source: dict[str, list[str]] = {}
+    for path in chosen:
+        by_source.setdefault(path.split(".", 1)[0], []).append(path.rsplit(".", 1)[-1])
+    what = " and ".join(f"{', '.join(local_names)} of {source}" for source, local_names in by_source.items())
+    plural = "s" if len(chosen) > 1 else ""
+    return theta, f"start: scaled the normalisation{plural} {what} by {factor:.3g} to match the data"

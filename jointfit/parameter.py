@@ -67,6 +67,9 @@ class Parameter:
         Prior density; truncated to ``bounds`` when the bounds cut it.
     description : str
         One line for tables.
+    user_set : bool
+        Whether ``value`` was chosen rather than being its function's declared default
+        (see :attr:`user_set`); functions pass ``False`` for the defaults they fill in.
     """
 
     def __init__(
@@ -79,6 +82,7 @@ class Parameter:
         free: bool = True,
         prior: Prior | None = None,
         description: str = "",
+        user_set: bool = True,
     ) -> None:
         self._name = str(name)
         self._label = self._name  # the full path once the parameter is in a model
@@ -90,6 +94,7 @@ class Parameter:
         self._value = self._to_float(value, "value")
         if not math.isfinite(self._value):
             raise ParameterError(f"parameter {self._label!r}: value must be finite, got {value!r}")
+        self._user_set = bool(user_set)
         self.description = description
         self.free = free
         self._set_bounds(bounds, clip_value=False)
@@ -164,6 +169,18 @@ class Parameter:
                 f"[{self._min}, {self._max}]"
             )
         self._value = number
+        self._user_set = True
+
+    @property
+    def user_set(self) -> bool:
+        """Whether the value was chosen (given to the constructor, assigned, set by a
+        fit, or read from a model file that did not mark it as a default) rather than
+        left at the default its function declares.
+
+        Fits may start a normalisation that is still at its default from the data
+        (``JointLikelihood.fit(guess=True)``); they never change a value a user set.
+        """
+        return self._user_set
 
     @property
     def quantity(self) -> u.Quantity:
@@ -325,8 +342,10 @@ class Parameter:
 
     # -- files ------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """The state written to model files (links are written by the model)."""
-        return {
+        """The state written to model files (links are written by the model); a value
+        still at its function's default is marked ``user_set: False`` (files without
+        the entry hold values a user chose)."""
+        state = {
             "value": self._value,
             "min_value": self._min,
             "max_value": self._max,
@@ -335,6 +354,9 @@ class Parameter:
             "prior": None if self._prior is None else self._prior.to_dict(),
             "description": self.description,
         }
+        if not self._user_set:
+            state["user_set"] = False
+        return state
 
     def update_from_dict(self, state: dict[str, Any]) -> None:
         """Restore what :meth:`to_dict` wrote (the unit must match)."""
@@ -345,7 +367,7 @@ class Parameter:
             raise ParameterError(
                 f"parameter {self._label!r}: file gives unit {unit}, expected {self._unit}"
             )
-        saved = (self._value, self._min, self._max, self._prior, self._free, self.description)
+        saved = (self._value, self._min, self._max, self._prior, self._free, self.description, self._user_set)
         try:
             self._prior = None
             self._min = self._max = None
@@ -357,7 +379,8 @@ class Parameter:
             prior = state.get("prior")
             self.prior = None if prior is None else prior_from_dict(prior)
             self.description = state.get("description", self.description)
+            self._user_set = bool(state.get("user_set", True))
         except Exception:
             # all or nothing: a bad entry leaves the parameter as it was
-            self._value, self._min, self._max, self._prior, self._free, self.description = saved
+            self._value, self._min, self._max, self._prior, self._free, self.description, self._user_set = saved
             raise

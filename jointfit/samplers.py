@@ -529,6 +529,8 @@ class NUTSSampler(Sampler):
         frame = None if checkpoint is None else checkpoint.saved_frame()
         if frame is None:
             frame = self._frame(search, init_values)
+            if search.start_note is not None and progress_bar:
+                print(search.start_note)
             if checkpoint is not None:
                 checkpoint.save_frame(frame)
         else:
@@ -629,6 +631,8 @@ class _MAPSearch:
             return objective(z) - space.log_jacobian(z)
 
         self.space = space
+        self.density = density
+        self.start_note: str | None = None  # what run() did to the start, if anything
         self.potential = potential
         self._parts_jit = jax.jit(parts)
         self._parts_compiled: Any = None
@@ -654,23 +658,37 @@ class _MAPSearch:
 
     def start_theta(self) -> np.ndarray:
         """The model's current values, moved strictly inside the priors' support."""
+        return self._inside_support(np.asarray(self.space.initial_theta, dtype=float))
+
+    def _inside_support(self, theta: np.ndarray) -> np.ndarray:
         lower, upper = self.space.support_bounds()
-        start = np.clip(np.asarray(self.space.initial_theta, dtype=float), lower, upper)
+        start = np.clip(theta, lower, upper)
         margin = 1e-6 * (1.0 + np.abs(np.nan_to_num(start)))
         start = np.where(start <= lower, start + margin, start)
         return np.where(start >= upper, start - margin, start)
 
-    def run(self) -> np.ndarray:
-        """The MAP point in ``z``, searched from :meth:`start_theta`."""
+    def run(self, guess: bool = True) -> np.ndarray:
+        """The MAP point in ``z``, searched from :meth:`start_theta`; with ``guess``, its
+        normalisations still at their defaults first scaled to the data (by likelihood,
+        within the priors' support: :func:`~jointfit.analysis.normalization_start`,
+        which leaves its line in :attr:`start_note`)."""
         from scipy import optimize
 
-        z0 = np.nan_to_num(np.asarray(self.unconstrain(self.start_theta())))
+        from .analysis import normalization_start  # analysis imports this module
+
+        start = self.start_theta()
+        if guess:
+            lower, upper = self.space.support_bounds()
+            start, self.start_note = normalization_start(self.density, self.space.model, start, lower, upper)
+            start = self._inside_support(start)
+        z0 = np.nan_to_num(np.asarray(self.unconstrain(start)))
         return optimize.minimize(scipy_objective(self.value_and_grad), z0, jac=True, method="L-BFGS-B").x
 
 
 def map_point(density: Any) -> dict[str, float]:
     """Maximum a posteriori point by L-BFGS in the unconstrained space (from the model's
-    current values), by parameter path."""
+    current values, its normalisations left at their defaults scaled to the data), by
+    parameter path."""
     search = _MAPSearch(density)
     theta = np.asarray(search.constrain(search.run()))
     return dict(zip(density.space.free_names, theta.tolist()))

@@ -118,7 +118,8 @@ class ParameterSpec:
         return u.Unit(self.unit)
 
     def make(self, x_unit: u.UnitBase, y_unit: u.UnitBase, value: Any = None) -> Parameter:
-        """A new :class:`Parameter` with this declaration (and ``value`` if given)."""
+        """A new :class:`Parameter` with this declaration (and ``value`` if given: the
+        parameter is then :attr:`~jointfit.parameter.Parameter.user_set`)."""
         return Parameter(
             self.name,
             self.default if value is None else value,
@@ -126,6 +127,7 @@ class ParameterSpec:
             unit=self.unit_for(x_unit, y_unit),
             free=self.free,
             description=self.description,
+            user_set=value is not None,
         )
 
 
@@ -385,6 +387,10 @@ class SpectralFunction(Function):
     # True for factors that remove light on its way (gas absorption, dust extinction):
     # fluxes "unabsorbed" set them to one
     absorption: ClassVar[bool] = False
+    normalizations: ClassVar[tuple[str, ...]] = ()
+    """Parameters the spectrum is proportional to (``K`` of a power law, ``F`` of a
+    line): multiplying them by s multiplies the spectrum by s. Fits start those left at
+    their defaults from the data (:meth:`normalization_parameters`)."""
 
     def __call__(self, x: Any) -> Any:
         if isinstance(x, u.Quantity):
@@ -401,6 +407,11 @@ class SpectralFunction(Function):
         """Energies (keV, observed frame) where the function is defined: a filter or
         response reaching outside is refused at setup. Everywhere here."""
         return (0.0, math.inf)
+
+    def normalization_parameters(self) -> dict[str, Parameter]:
+        """The parameters that scale this spectrum as a whole, by local name: its
+        :attr:`normalizations` (scaling them all by s scales the spectrum by s)."""
+        return {name: self._parameters[name] for name in self.normalizations}
 
 
 _OPERATORS: dict[type[ast.operator], str] = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
@@ -548,6 +559,15 @@ class CompositeFunction(SpectralFunction):
                   if roles.get(i) != "argument" and isinstance(leaf, SpectralFunction)]
         return (max((lo for lo, _ in ranges), default=0.0), min((hi for _, hi in ranges), default=math.inf))
 
+    def normalization_parameters(self) -> dict[str, Parameter]:
+        """Normalisations that scale the whole expression together: those of both
+        terms of a sum or difference, of one operand of a product (the left one, or the
+        right one where the left has none: ``K_2`` of ``TbAbs_1 * Powerlaw_2``, as of
+        ``Powerlaw_1 * TbAbs_2``), of a ratio's numerator and of a composition's outer
+        function (``K_1`` of ``Powerlaw_1.of(Redshift_2)``)."""
+        return {f"{name}_{i}": self._leaves[i - 1]._parameters[name]
+                for i, name in _scaling_normalizations(self._tree, self._leaves)}
+
     @property
     def absorbing_leaves(self) -> frozenset[int]:
         """Indices (from 1) of the factors that remove light (``absorption``: gas, dust)."""
@@ -652,6 +672,21 @@ def _component_tree(tree: Tree, index: int) -> Tree | None:
     if left is not None:
         return (tree[0], left, tree[2])
     return None if right is None else (tree[0], tree[1], right)
+
+
+def _scaling_normalizations(tree: Tree, leaves: list[Function]) -> list[tuple[int, str]]:
+    """(leaf index, local name) of the normalisations that scale ``tree`` together (see
+    :meth:`CompositeFunction.normalization_parameters`)."""
+    if tree[0] == "leaf":
+        return [(tree[1], name) for name in getattr(leaves[tree[1] - 1], "normalizations", ())]
+    if tree[0] == "const":
+        return []
+    left = _scaling_normalizations(tree[1], leaves)
+    if tree[0] in ("+", "-"):
+        return left + _scaling_normalizations(tree[2], leaves)
+    if tree[0] == "*":
+        return left or _scaling_normalizations(tree[2], leaves)
+    return left  # a ratio's denominator and a composition's argument do not scale it
 
 
 def _has_leaf(tree: Tree) -> bool:

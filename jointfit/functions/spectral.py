@@ -65,6 +65,7 @@ def _t_over_expm1(t: Any) -> Any:
 class Powerlaw(SpectralFunction):
     r"""Power law: :math:`K\,(x/\mathrm{piv})^{\mathrm{index}}`."""
 
+    normalizations = ("K",)
     K = P(1.0, bounds=(1e-30, 1e3), unit=Y,
           description="Normalization (differential flux at the pivot value)")
     piv = P(1.0, unit=X, free=False, description="Pivot value")
@@ -87,6 +88,7 @@ class Broken_powerlaw(SpectralFunction):
     converge more slowly than for smooth spectra.
     """
 
+    normalizations = ("K",)
     K = P(1.0, bounds=(1e-30, None), unit=Y, description="Normalization (differential flux at the break)")
     xb = P(10.0, bounds=(1e-6, 1e6), unit=X, description="Break point")
     alpha = P(-1.5, bounds=(-10.0, 10.0), description="Index before the break xb")
@@ -108,6 +110,7 @@ class Powerlaw_flux(SpectralFunction):
     exact there (the limit :math:`F / (x \ln(b/a))`) and smooth through it.
     """
 
+    normalizations = ("F",)
     F = P(1.0, bounds=(1e-30, 1e3), unit=Y * X, description="Integral between a and b")
     index = P(-2.0, bounds=(-10.0, 10.0), description="Photon index")
     a = P(1.0, unit=X, free=False,
@@ -129,6 +132,7 @@ class Cutoff_powerlaw(SpectralFunction):
     r"""Power law with exponential cut-off:
     :math:`K\,(x/\mathrm{piv})^{\mathrm{index}} \exp(-x/x_c)`."""
 
+    normalizations = ("K",)
     K = P(1.0, bounds=(1e-30, 1e3), unit=Y,
           description="Normalization (differential flux at the pivot value)")
     piv = P(1.0, unit=X, free=False, description="Pivot value")
@@ -154,6 +158,7 @@ class Band(SpectralFunction):
     astromodels refused such values.
     """
 
+    normalizations = ("K",)
     K = P(1e-4, bounds=(1e-50, None), unit=Y, description="Differential flux at the pivot energy")
     alpha = P(-1.0, bounds=(-1.5, 3.0), description="low-energy photon index")
     xp = P(500.0, bounds=(10.0, None), unit=X,
@@ -179,6 +184,7 @@ class Blackbody(SpectralFunction):
     explicitly so that gradients stay finite.
     """
 
+    normalizations = ("K",)
     K = P(1e-4, bounds=(0.0, None), unit=Y / X**2, description="")
     kT = P(30.0, bounds=(0.0, None), unit=X, description="temperature of the blackbody")
 
@@ -317,6 +323,7 @@ class DiskBB(SpectralFunction):
     :math:`+\infty` at E = 0, where :math:`N \propto E^{-2/3}` diverges (integrably).
     """
 
+    normalizations = ("K",)
     K = P(1.0, bounds=(0.0, None),
           description="(R_in / 1 km)^2 / (D / 10 kpc)^2 cos(i), as XSPEC's norm")
     Tin = P(1.0, bounds=(1e-5, 1e3), unit=X, description="temperature at the inner disk radius")
@@ -340,6 +347,7 @@ class Gaussian(SpectralFunction):
     ``parameter.prior = Gaussian(mu=-1.0, sigma=1)``.
     """
 
+    normalizations = ("F",)
     F = P(1.0, unit=Y * X,
           description="Integral between -inf and +inf. Fix this to 1 to obtain a Normal distribution")
     mu = P(0.0, unit=X, description="Central value")
@@ -366,7 +374,12 @@ class Gaussian(SpectralFunction):
 
 
 class Constant(SpectralFunction):
-    r"""Constant: :math:`k`."""
+    r"""Constant: :math:`k`.
+
+    ``k`` is none of the :attr:`normalizations` that fits start from the data: as a
+    factor (XSPEC's ``constant * tbabs * powerlaw``) it is a calibration constant, and
+    its default, 0, cannot be scaled.
+    """
 
     k = P(0.0, unit=Y, description="Constant value")
 
