@@ -97,6 +97,7 @@ from .functions import (  # noqa: E402
 from .analysis import BayesianAnalysis, JointLikelihood  # noqa: E402
 from .data_list import DataList  # noqa: E402
 from .displays import display_spectrum_model_counts, plot_spectra  # noqa: E402
+from .goodness import PredictiveCheck, posterior_predictive_check  # noqa: E402
 from .sed import plot_sed  # noqa: E402
 from .model import Model, load_model  # noqa: E402
 from .parameter import Parameter  # noqa: E402
@@ -111,6 +112,7 @@ from .priors import (  # noqa: E402
 )
 from .sources import ExtendedSource, PointSource  # noqa: E402
 from .results import AnalysisResults, load_analysis_results  # noqa: E402
+from .comparison import compare_models  # noqa: E402
 from .samplers import available_samplers, register_sampler  # noqa: E402
 from .space import ParameterSpace  # noqa: E402
 
@@ -180,6 +182,9 @@ __all__ = [
     "JointLikelihood",
     "AnalysisResults",
     "load_analysis_results",
+    "compare_models",
+    "posterior_predictive_check",
+    "PredictiveCheck",
     "available_samplers",
     "register_sampler",
     # plugins

@@ -18,7 +18,7 @@ from .errors import AnalysisError
 from .flux_units import resolve_flux_unit
 from .fluxes import band_in_kev, flux_rows
 
-__all__ = ["display_spectrum_model_counts", "plot_spectra", "posterior_draws", "as_draws", "plain_log_axis",
+__all__ = ["display_spectrum_model_counts", "plot_spectra", "posterior_draws", "analysed", "as_draws", "plain_log_axis",
            "keep_text_inside"]
 
 
@@ -44,14 +44,15 @@ def _draw_subset(samples: np.ndarray, n_draws: int, seed: int) -> np.ndarray:
     return samples[rows]
 
 
-def posterior_draws(analysis: Any, data: Any = None, n_draws: int = 200, seed: int = 0,
-                    picture: str = "the picture") -> tuple[Any, dict[str, Any]]:
-    """The plugins of an analysis and up to ``n_draws`` posterior draws (MLE results:
-    draws from the covariance) as parameter values by path, each with a leading axis
-    of draws: what pictures of a fit evaluate.
+def analysed(analysis: Any, data: Any = None, what: str = "the picture") -> tuple[Any, Any, Any]:
+    """The results, plugins and parameter space of an analysis that has run, or of
+    AnalysisResults together with ``data``, the DataList they were fitted to (its
+    plugins are set up again on the results' model), the plugins set up on that space.
 
-    ``analysis`` is a BayesianAnalysis or JointLikelihood that has run, or
-    AnalysisResults together with ``data``, the DataList they were fitted to.
+    Raises
+    ------
+    AnalysisError
+        If results come without data, or do not belong to this data and model.
     """
     from .log_density import JointLogDensity
     from .results import AnalysisResults
@@ -59,7 +60,7 @@ def posterior_draws(analysis: Any, data: Any = None, n_draws: int = 200, seed: i
     if isinstance(analysis, AnalysisResults):
         if data is None:
             raise AnalysisError(f"results alone hold no data: pass the DataList they were fitted to, "
-                                f"{picture}(results, data=data_list)")
+                                f"{what}(results, data=data_list)")
         results, plugins, space = analysis, data, JointLogDensity(analysis.model, data).space
     else:
         results, plugins, space = analysis.results, analysis.data, analysis.space
@@ -71,6 +72,19 @@ def posterior_draws(analysis: Any, data: Any = None, n_draws: int = 200, seed: i
     if list(results.free_parameters) != list(space.free_names):
         raise AnalysisError(f"these results are not of this data and model: their free parameters "
                             f"{results.free_parameters} differ from {list(space.free_names)}")
+    return results, plugins, space
+
+
+def posterior_draws(analysis: Any, data: Any = None, n_draws: int = 200, seed: int = 0,
+                    picture: str = "the picture") -> tuple[Any, dict[str, Any]]:
+    """The plugins of an analysis and up to ``n_draws`` posterior draws (MLE results:
+    draws from the covariance) as parameter values by path, each with a leading axis
+    of draws: what pictures of a fit evaluate.
+
+    ``analysis`` is a BayesianAnalysis or JointLikelihood that has run, or
+    AnalysisResults together with ``data``, the DataList they were fitted to.
+    """
+    results, plugins, space = analysed(analysis, data, picture)
     draws = jax.jit(jax.vmap(space.unpack))(_draw_subset(results.samples_matrix, n_draws, seed))
     return plugins, draws
 

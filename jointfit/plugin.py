@@ -10,6 +10,9 @@ A plugin turns one data set into a pure JAX log-likelihood of the model's values
 3. After setup, ``plugin.pointwise_loglike(values)`` gives one log-likelihood per
    data point (for WAIC/LOO) and ``plugin.simulate(values, key)`` draws a new data set
    (a ``jax.random`` key, so it vectorises over posterior draws with ``jax.vmap``).
+4. Optionally, ``plugin.observed_data()`` and ``plugin.discrepancy(values, data)``
+   (a fit statistic of any data set ``simulate`` could give) let goodness-of-fit checks
+   compare the data with data simulated from the posterior (:mod:`jointfit.goodness`).
 
 Plugins are packages of their own, registered in the ``jointfit.plugins`` entry-point
 group; the core finds them through :func:`available_plugins` and never imports one by
@@ -151,6 +154,36 @@ class Plugin(abc.ABC):
     @abc.abstractmethod
     def simulate(self, values: Values, key: Any) -> jnp.ndarray:
         """A data set drawn from the model at ``values`` (``key``: ``jax.random`` key)."""
+
+    # -- posterior predictive checks (optional) ---------------------------------------------
+    def observed_data(self) -> Any:
+        """Optional (goodness of fit, :mod:`jointfit.goodness`): this data set as
+        :meth:`simulate` returns one (an array of the same shape and meaning)."""
+        raise NotImplementedError(f"plugin {self._name!r} ({type(self).__name__}) does not give its observed data")
+
+    def discrepancy(self, values: Values, data: Any) -> jnp.ndarray:
+        """Optional (goodness of fit): how far ``data`` (an array as :meth:`simulate`
+        returns) lies from the model at ``values``, a pure-JAX scalar; by convention
+        the plugin's fit statistic (C-stat, chi2: -2 ln L less its value for a model
+        equal to the data), so that a plugin's posterior predictive p-value compares
+        the statistic of the data with that of data simulated from the model."""
+        raise NotImplementedError(f"plugin {self._name!r} ({type(self).__name__}) has no discrepancy")
+
+    def discrepancy_name(self) -> str:
+        """Optional: the name of :meth:`discrepancy` in tables (``"chi2"``)."""
+        return "discrepancy"
+
+    def data_axis(self) -> tuple[str, Any] | None:
+        """Optional: a label and a coordinate for each point of :meth:`observed_data`
+        (``("energy (keV)", centres)``), for pictures of the data against the
+        predictive band; ``None`` (here) draws points by index."""
+        return None
+
+    @property
+    def supports_predictive_checks(self) -> bool:
+        """Whether this plugin gives its observed data and a discrepancy."""
+        own = type(self)
+        return own.observed_data is not Plugin.observed_data and own.discrepancy is not Plugin.discrepancy
 
     def fit_statistic(self, values: Values) -> tuple[str, float] | None:
         """Optional: the conventional fit statistic at ``values`` (parameter values by

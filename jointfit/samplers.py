@@ -30,6 +30,7 @@ from ._optimize import hessian_from_gradient, scipy_objective
 from .errors import AnalysisError, JointfitWarning
 from .nuts_checkpoint import RESUME_MODES as NUTS_RESUME_MODES
 from .nuts_checkpoint import NUTSCheckpoint, NUTSFrame
+from .starts import normalization_start
 
 __all__ = ["SamplerOutput", "Sampler", "UltraNestSampler", "NUTSSampler", "register_sampler", "get_sampler",
            "available_samplers"]
@@ -670,11 +671,9 @@ class _MAPSearch:
     def run(self, guess: bool = True) -> np.ndarray:
         """The MAP point in ``z``, searched from :meth:`start_theta`; with ``guess``, its
         normalisations still at their defaults first scaled to the data (by likelihood,
-        within the priors' support: :func:`~jointfit.analysis.normalization_start`,
+        within the priors' support: :func:`~jointfit.starts.normalization_start`,
         which leaves its line in :attr:`start_note`)."""
         from scipy import optimize
-
-        from .analysis import normalization_start  # analysis imports this module
 
         start = self.start_theta()
         if guess:

@@ -17,7 +17,7 @@ import numpy as np
 
 from .errors import AnalysisError
 
-__all__ = ["SEDPoints", "plot_sed", "KEV_TO_ERG", "KEV_TO_HZ", "KEV_MICRON"]
+__all__ = ["SEDPoints", "plot_sed", "draw_points", "KEV_TO_ERG", "KEV_TO_HZ", "KEV_MICRON"]
 
 KEV_TO_ERG = 1.602176634e-9
 KEV_TO_HZ = 2.417989242084918e17  # frequency of a 1 keV photon
@@ -50,7 +50,9 @@ class SEDPoints:
     upper_limit: np.ndarray
 
 
-def _draw_points(ax: Any, points: SEDPoints, colour: str) -> None:
+def draw_points(ax: Any, points: SEDPoints, colour: str) -> None:
+    """Draw one data set's νFν points with their energy extents and 1-sigma errors,
+    and its upper limits as arrows."""
     shown = (points.nufnu > 0) & ~points.upper_limit
     x, y = points.energy[shown], points.nufnu[shown]
     ax.errorbar(x, y, xerr=[x - points.energy_low[shown], points.energy_high[shown] - x],
@@ -131,7 +133,7 @@ def plot_sed(analysis: Any, data: Any = None, ene_min: Any = None, ene_max: Any 
         ax.fill_between(energies, bottom, top, color="0.5" if len(rows) == 1 else f"C{len(points) + k}",
                         alpha=0.3, lw=0)
     for k, p in enumerate(points):
-        _draw_points(ax, p, f"C{k}")
+        draw_points(ax, p, f"C{k}")
     # the data set the vertical range (an absorbed model falls by hundreds of decades in the EUV)
     shown = np.concatenate([p.nufnu[p.nufnu > 0] for p in points])
     peak = float(np.nanmax(np.percentile(model, 50.0, axis=0)))

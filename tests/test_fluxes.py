@@ -342,6 +342,23 @@ def test_unabsorbed_fluxes_set_absorption_and_extinction_to_one_on_every_draw():
     assert np.all(absorbed < 0.9 * fluxes[:, 2])  # NH = 1.5e22 takes more than a tenth below 8 keV
 
 
+@pytest.mark.parametrize("order", ["XSPEC's, absorption first", "astromodels', absorption last"])
+def test_absorption_is_a_factor_on_either_side_of_a_product(order):
+    """TbAbs * Powerlaw (as XSPEC writes it) and Powerlaw * TbAbs: the power law is the
+    component with a flux density unit, TbAbs the dimensionless factor that
+    absorbed=False removes."""
+    absorber, power_law = TbAbs(NH=1.5), Powerlaw(K=5e-2, index=-1.8)
+    shape = absorber * power_law if order.startswith("XSPEC") else power_law * absorber
+    assert power_law.K.unit == u.Unit("1 / (keV s cm2)") and absorber.NH.unit == u.Unit("1e22 / cm2")
+    assert list(shape.components) == ["Powerlaw"]
+    space, calculator = single_source_calculator(shape)
+    unit, theta = resolve_flux_unit("erg/(cm2 s)", False), np.asarray(space.initial_theta)[None]
+    absorbed = calculator.evaluate(theta, flux_rows(space), 0.5, 8.0, unit)[0, 0]
+    intrinsic = calculator.evaluate(theta, flux_rows(space, absorbed=False), 0.5, 8.0, unit)[0, 0]
+    analytic = 5e-2 * (8.0 ** 0.2 - 0.5 ** 0.2) / 0.2 * KEV_TO_ERG
+    assert intrinsic == pytest.approx(analytic, rel=1e-9) and absorbed < 0.9 * intrinsic
+
+
 def test_get_flux_and_plot_spectra_show_the_unabsorbed_total(tmp_path):
     import matplotlib
 

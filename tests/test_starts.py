@@ -21,7 +21,7 @@ from jointfit import (
     TbAbs,
     Uniform_prior,
 )
-from jointfit.analysis import normalization_start
+from jointfit.starts import normalization_start
 from jointfit.errors import AnalysisError, ParameterError
 from jointfit.log_density import JointLogDensity
 from jointfit.samplers import _MAPSearch, map_point

@@ -474,7 +474,7 @@ class CompositeFunction(SpectralFunction):
         # As in astromodels, a function on the right of a product or ratio is a pure
         # factor (an absorption, a ratio): its y unit is dimensionless; the argument of
         # a composition maps x to x.
-        for i, role in _leaf_roles(tree).items():
+        for i, role in _leaf_roles(tree, leaves).items():
             leaf = leaves[i - 1]
             leaf.set_units(leaf.x_unit, u.dimensionless_unscaled if role == "factor" else leaf.x_unit)
         parameters = {}
@@ -519,7 +519,7 @@ class CompositeFunction(SpectralFunction):
         return list(self._leaves)
 
     def set_units(self, x_unit: Any, y_unit: Any) -> None:
-        roles = _leaf_roles(self._tree)
+        roles = _leaf_roles(self._tree, self._leaves)
         for i, leaf in enumerate(self._leaves, start=1):
             role = roles.get(i)
             leaf.set_units(x_unit, {"factor": u.dimensionless_unscaled, "argument": x_unit}.get(role, y_unit))
@@ -545,7 +545,7 @@ class CompositeFunction(SpectralFunction):
     def breakpoints(self) -> np.ndarray:
         """The breakpoints of the functions summed or multiplied (those inside a
         composition's argument move with it, so they are left out)."""
-        roles = _leaf_roles(self._tree)
+        roles = _leaf_roles(self._tree, self._leaves)
         found = [leaf.breakpoints() for i, leaf in enumerate(self._leaves, start=1)
                  if roles.get(i) != "argument" and isinstance(leaf, SpectralFunction)]
         return np.unique(np.concatenate([np.empty(0), *found]))
@@ -554,7 +554,7 @@ class CompositeFunction(SpectralFunction):
         """Where every function summed or multiplied is defined (the intersection of
         their ranges; those inside a composition's argument are left out, as their
         energies are mapped)."""
-        roles = _leaf_roles(self._tree)
+        roles = _leaf_roles(self._tree, self._leaves)
         ranges = [leaf.valid_energy_range() for i, leaf in enumerate(self._leaves, start=1)
                   if roles.get(i) != "argument" and isinstance(leaf, SpectralFunction)]
         return (max((lo for lo, _ in ranges), default=0.0), min((hi for _, hi in ranges), default=math.inf))
@@ -571,7 +571,7 @@ class CompositeFunction(SpectralFunction):
     @property
     def absorbing_leaves(self) -> frozenset[int]:
         """Indices (from 1) of the factors that remove light (``absorption``: gas, dust)."""
-        roles = _leaf_roles(self._tree)
+        roles = _leaf_roles(self._tree, self._leaves)
         return frozenset(i for i, leaf in enumerate(self._leaves, start=1)
                          if roles.get(i) == "factor" and getattr(leaf, "absorption", False))
 
@@ -599,7 +599,7 @@ class CompositeFunction(SpectralFunction):
         Factors (right of ``*`` or ``/``) are no components, nor are the arguments of
         compositions (``Redshift`` in ``Powerlaw().of(Redshift())``); a component inside
         a composition is evaluated at the composed argument."""
-        roles = _leaf_roles(self._tree)
+        roles = _leaf_roles(self._tree, self._leaves)
         members = [i for i in range(1, len(self._leaves) + 1) if roles.get(i) not in ("argument", "factor")]
         transparent = frozenset() if absorbed else self.absorbing_leaves
         counts: dict[str, int] = {}
@@ -641,17 +641,30 @@ class CompositeFunction(SpectralFunction):
         return composite
 
 
-def _leaf_roles(tree: Tree, role: str | None = None) -> dict[int, str]:
-    """Leaves that are not spectra of their own: ``"factor"`` (right of a function
-    ``*`` or ``/``, made dimensionless) and ``"argument"`` (inside ``g`` of ``f.of(g)``)."""
+def _leaf_roles(tree: Tree, leaves: list[Function], role: str | None = None) -> dict[int, str]:
+    """Leaves that are not spectra of their own: ``"factor"`` (one operand of a product,
+    the denominator of a ratio: made dimensionless) and ``"argument"`` (inside ``g`` of
+    ``f.of(g)``).
+
+    Of a product, the factor is the right operand, as in astromodels
+    (``Powerlaw() * TbAbs()``), unless only the right one has a normalisation: then it
+    is the left one, as XSPEC writes models (``TbAbs() * Powerlaw()``,
+    ``constant * powerlaw``)."""
     if tree[0] == "leaf":
         return {tree[1]: role} if role else {}
     if tree[0] == "const":
         return {}
     if tree[0] == "of":
-        return {**_leaf_roles(tree[1], role), **_leaf_roles(tree[2], "argument")}
-    right = role or ("factor" if tree[0] in ("*", "/") and _has_leaf(tree[1]) else None)
-    return {**_leaf_roles(tree[1], role), **_leaf_roles(tree[2], right)}
+        return {**_leaf_roles(tree[1], leaves, role), **_leaf_roles(tree[2], leaves, "argument")}
+    left_role, right_role = role, role
+    if role is None and tree[0] in ("*", "/"):
+        left_is_factor = (tree[0] == "*" and not _scaling_normalizations(tree[1], leaves)
+                          and bool(_scaling_normalizations(tree[2], leaves)))
+        if left_is_factor:
+            left_role = "factor"
+        elif _has_leaf(tree[1]):
+            right_role = "factor"
+    return {**_leaf_roles(tree[1], leaves, left_role), **_leaf_roles(tree[2], leaves, right_role)}
 
 
 def _component_tree(tree: Tree, index: int) -> Tree | None:

@@ -529,6 +529,31 @@ class ImageLike(Plugin):
 
         return draw_images(plugins, draws, confidence_level=options.get("confidence_level", 0.68))
 
+    def observed_data(self) -> jnp.ndarray:
+        """The image in the fitted box (excluded pixels as they are in the file)."""
+        self._require_setup()
+        return self._data
+
+    def discrepancy(self, values: Any, data: Any) -> jnp.ndarray:
+        """Chi2 over the included pixels of an image ``data`` of the box (Gaussian
+        likelihood), or C-stat (Poisson), at ``values`` (pure JAX)."""
+        model = self.model_image(values)
+        included = self._weight > 0
+        if self.likelihood == "poisson":
+            per_pixel = stats.cstat(jnp.where(included, data, 0.0), jnp.where(included, model, 0.0))
+        else:
+            per_pixel = self._weight * jnp.where(included, data - model, 0.0) ** 2
+        return jnp.sum(jnp.where(included, per_pixel, 0.0))
+
+    def fit_statistic(self, values: Any) -> tuple[str, float]:
+        """``("chi2", value)`` (Gaussian likelihood) or ``("cstat", value)`` (Poisson)
+        over the included pixels."""
+        return self.discrepancy_name(), float(self.discrepancy(values, self.observed_data()))
+
+    def discrepancy_name(self) -> str:
+        """``"cstat"`` (Poisson likelihood) or ``"chi2"`` (Gaussian)."""
+        return "cstat" if self.likelihood == "poisson" else "chi2"
+
     def simulate(self, values: Any, key: Any) -> jnp.ndarray:
         """An image of the box drawn from the model: Gaussian with the variance map, or
         Poisson."""

@@ -411,6 +411,34 @@ def test_log_likelihood_is_the_gaussian_formula():
     reference = -0.5 * np.sum((data - expected) ** 2 / variance + np.log(2 * math.pi * variance))
     assert float(plugin.loglike(values)) == pytest.approx(reference, rel=1e-12)
     assert plugin.pointwise_loglike(values).shape == (SHAPE[0] * SHAPE[1],)
+    # the goodness-of-fit statistic: chi2 of the data, and of any image of the box
+    chi2 = np.sum((data - expected) ** 2 / variance)
+    assert plugin.fit_statistic(values) == ("chi2", pytest.approx(chi2, rel=1e-12))
+    assert float(plugin.discrepancy(values, expected + 1.0)) == pytest.approx(np.sum(1.0 / variance), rel=1e-12)
+
+
+def test_an_image_is_checked_by_simulation_and_its_pictures_are_elsewhere():
+    from jointfit import JointLikelihood, posterior_predictive_check
+    from jointfit.errors import AnalysisError
+
+    model = galaxy_model()
+    truth = blank(psf=GaussianPSF(1.5))
+    expected = np.asarray(truth.model_image(values_of(model, truth)))
+    data = expected + np.random.default_rng(8).normal(size=SHAPE) * 0.5  # a chi2 near its mean
+    plugin = ImageLike("r", data, variance=np.full(SHAPE, 0.25), wcs=simple_wcs(SHAPE, SCALE, RA, DEC),
+                       zeropoint=22.5, psf=GaussianPSF(1.5))
+    model.gal.spatial_shape.n.fix = True
+    model.gal.spectral_shape.W1.fix = True  # not in this band
+    analysis = JointLikelihood(model, DataList(plugin))
+    analysis.fit(quiet=True)
+    check = posterior_predictive_check(analysis, n_draws=200, seed=0)
+    # simulated images against the model at the same draw: chi2 of one degree of freedom per pixel
+    _, simulated = check.discrepancies("r")
+    assert abs(np.mean(simulated) - data.size) < 4 * np.sqrt(2 * data.size / 200)
+    assert 0.01 < check.p_value() < 0.99
+    assert check.simulated_data("r").shape == (200, *SHAPE)
+    with pytest.raises(AnalysisError, match="for data sets with one axis; 'r' has data of shape"):
+        check.qq_plot("r")
 
 
 def test_windows_fit_their_pixels_and_see_light_from_outside():
@@ -621,6 +649,9 @@ def test_poisson_log_likelihood_is_scipy_logpmf_and_masks_pixels():
     reference = stats.poisson.logpmf(counts[~mask], expected[~mask]).sum()
     assert float(plugin.loglike(values)) == pytest.approx(reference, rel=1e-10)
     assert float(np.sum(plugin.pointwise_loglike(values))) == pytest.approx(reference, rel=1e-10)
+    n, m = counts[~mask], expected[~mask]
+    cstat = 2.0 * np.sum(m - n + np.where(n > 0, n * np.log(np.where(n > 0, n, 1.0) / m), 0.0))
+    assert plugin.fit_statistic(values) == ("cstat", pytest.approx(cstat, rel=1e-10))
 
 
 def test_psfex_model_is_its_polynomial_at_the_position(tmp_path):

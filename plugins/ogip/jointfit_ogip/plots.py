@@ -43,7 +43,7 @@ def significance_groups(net: np.ndarray, variance: np.ndarray, min_significance:
     return groups
 
 
-def _bin_edges(plugin: OGIPLike) -> tuple[np.ndarray, np.ndarray]:
+def bin_edges(plugin: OGIPLike) -> tuple[np.ndarray, np.ndarray]:
     """Energy bounds (keV) of the likelihood's bins."""
     binning = plugin.binning
     lo = plugin.response.channel_lo[binning.channel_index]
@@ -71,7 +71,7 @@ def view_count_spectrum(plugin: OGIPLike, ax: Any = None) -> Figure:
     import matplotlib.pyplot as plt
 
     figure, ax = (plt.subplots(figsize=(7, 4.5)) if ax is None else (ax.figure, ax))
-    lo, hi = _bin_edges(plugin)
+    lo, hi = bin_edges(plugin)
     counts, _, _ = _observed(plugin)
     scale = 1.0 / ((hi - lo) * plugin.observation.exposure)
     _count_points(ax, lo, hi, counts, scale, f"{plugin.name} total", "C0")
@@ -84,6 +84,50 @@ def view_count_spectrum(plugin: OGIPLike, ax: Any = None) -> Figure:
            title=f"{plugin.name}: {plugin.observation.origin.split('/')[-1]}")
     plain_log_axis(ax.xaxis)
     ax.legend()
+    return figure
+
+
+def unfolded_points(plugin: OGIPLike, min_significance: float = 3.0) -> Any:
+    """The data unfolded without a model, as :class:`jointfit.sed.SEDPoints`: per
+    display bin (merged to ``min_significance`` sigma of net counts), the net counts
+    divided by those a flat photon spectrum of 1 photon/(cm2 s keV) gives through the
+    response (XSPEC's ``eeufspec`` of a constant model), times E²: νFν in
+    erg/(cm2 s) wherever the response is nearly diagonal, before any fit."""
+    from jointfit.sed import KEV_TO_ERG, SEDPoints
+
+    counts, background, variance = _observed(plugin)
+    lo, hi = bin_edges(plugin)
+    binning, response, observation = plugin.binning, plugin.response, plugin.observation
+    flat = ((response.energy_hi - response.energy_lo) @ response.matrix) * observation.exposure * observation.areascal
+    groups = significance_groups(counts - background, variance, min_significance)
+    membership = np.eye(groups.max() + 1)[groups]
+    group_lo = np.array([lo[groups == g].min() for g in range(membership.shape[1])])
+    group_hi = np.array([hi[groups == g].max() for g in range(membership.shape[1])])
+    centre = np.sqrt(group_lo * group_hi)
+    flat_counts = binning.sum(flat) @ membership
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(flat_counts > 0, centre**2 * KEV_TO_ERG / flat_counts, np.nan)
+    net, error = (counts - background) @ membership, np.sqrt(variance @ membership)
+    # a bin without net signal is drawn as a 2-sigma upper limit
+    limit = net < error
+    return SEDPoints(plugin.name, centre, group_lo, group_hi, np.where(limit, net + 2 * error, net) * scale,
+                     (net - error) * scale, (net + error) * scale, limit)
+
+
+def view_unfolded_spectrum(plugin: OGIPLike, ax: Any = None, min_significance: float = 3.0) -> Figure:
+    """νFν of the data before any fit (:func:`unfolded_points`), energy in keV."""
+    import matplotlib.pyplot as plt
+
+    from jointfit.displays import keep_text_inside
+    from jointfit.sed import draw_points
+
+    figure, ax = (plt.subplots(figsize=(7, 4.5)) if ax is None else (ax.figure, ax))
+    draw_points(ax, unfolded_points(plugin, min_significance), "C0")
+    ax.set(xscale="log", yscale="log", xlabel="energy (keV)", ylabel=r"$\nu F_\nu$ (erg cm$^{-2}$ s$^{-1}$)",
+           title=f"{plugin.name}: unfolded with a flat spectrum (no model)")
+    plain_log_axis(ax.xaxis)
+    ax.legend()
+    keep_text_inside(figure)
     return figure
 
 
@@ -133,7 +177,7 @@ def plot_model_counts(plugins: Sequence[OGIPLike], values: Mapping[str, Any], mi
     tail = 50.0 * (1.0 - confidence_level)
     for colour, plugin in enumerate(plugins):
         counts, background, variance = _observed(plugin)
-        lo, hi = _bin_edges(plugin)
+        lo, hi = bin_edges(plugin)
         exposure = plugin.observation.exposure
         groups = significance_groups(counts - background, variance, min_significance,
                                      (counts - background) / exposure, min_rate)
@@ -179,7 +223,7 @@ def sed_points(plugin: OGIPLike, draws: Mapping[str, Any], min_significance: flo
     from jointfit.sed import KEV_TO_ERG, SEDPoints
 
     counts, background, variance = _observed(plugin)
-    lo, hi = _bin_edges(plugin)
+    lo, hi = bin_edges(plugin)
     groups = significance_groups(counts - background, variance, min_significance)
     membership = np.eye(groups.max() + 1)[groups]
     group_lo = np.array([lo[groups == g].min() for g in range(membership.shape[1])])

@@ -429,19 +429,67 @@ class OGIPLike(Plugin):
         data, sigma = self._chi2_data_and_sigma(model)
         return jnp.sum(stats.chi2(data, model, sigma))
 
+    def expected_background(self, values: Mapping[str, Any]) -> jnp.ndarray:
+        """Background counts expected in each bin of the source spectrum at ``values``
+        (pure JAX): for W-stat and PG-stat, the background the statistic profiles
+        given the observed counts; for chi2 or C-stat with a background, its scaled
+        counts; zero without one."""
+        if self.background is None:
+            return jnp.zeros_like(self._counts)
+        model = self.expected_counts(values)
+        if self.statistic == "wstat":
+            return stats.wstat_profile_background(self._counts, self._background_counts, model, self._alpha)
+        if self.statistic == "pgstat":
+            return stats.pgstat_profile_background(self._counts, self._background_counts, self._background_error,
+                                                   model, self._alpha)
+        return self._alpha * self._background_counts
+
+    def observed_data(self) -> jnp.ndarray:
+        """The counts per bin as :meth:`simulate` draws them: total counts for the
+        Poisson statistics, background-subtracted counts for chi2."""
+        self._require_setup()
+        if self.statistic == "chi2":
+            return self._chi2_data_and_sigma(jnp.zeros_like(self._counts))[0]
+        return self._counts
+
+    def discrepancy(self, values: Mapping[str, Any], data: Any) -> jnp.ndarray:
+        """How far counts ``data`` per bin (as :meth:`observed_data`) lie from the model
+        at ``values`` (pure JAX): the C-stat of the total counts against source plus
+        expected background (:meth:`expected_background`, held at what the observed
+        counts give: only the source spectrum is simulated) for the Poisson
+        statistics, chi2 for chi2."""
+        model = self.expected_counts(values)
+        if self.statistic == "chi2":
+            _, sigma = self._chi2_data_and_sigma(model)
+            return jnp.sum(stats.chi2(data, model, sigma))
+        return jnp.sum(stats.cstat(data, model + self.expected_background(values)))
+
+    def discrepancy_name(self) -> str:
+        """``"cstat"`` or ``"chi2"``, saying so where a background is profiled."""
+        if self.statistic == "chi2":
+            return "chi2"
+        return "cstat" if self.background is None else "cstat (source + background)"
+
+    def data_axis(self) -> tuple[str, np.ndarray]:
+        """The centre of each bin's energy range (keV)."""
+        from .plots import bin_edges
+
+        low, high = bin_edges(self)
+        return "energy (keV)", 0.5 * (low + high)
+
     def fit_statistic(self, values: Mapping[str, Any]) -> tuple[str, float]:
         """The statistic's name and value at ``values`` (:meth:`statistic_value`)."""
         return self.statistic, float(self.statistic_value(values))
 
     def simulate(self, values: Mapping[str, Any], key: Any) -> jnp.ndarray:
-        """Counts per bin drawn at ``values`` (Poisson source plus the background's
-        scaled counts for Poisson statistics; Gaussian scatter for chi2)."""
+        """Counts per bin drawn at ``values``: Poisson counts of the source plus the
+        expected background (:meth:`expected_background`) for the Poisson statistics;
+        Gaussian scatter for chi2."""
         model = self.expected_counts(values)
         if self.statistic == "chi2":
             _, sigma = self._chi2_data_and_sigma(model)
             return model + sigma * jax.random.normal(key, model.shape)
-        rate = model + (self._alpha * self._background_counts if self.background is not None else 0.0)
-        return jax.random.poisson(key, rate).astype(float)
+        return jax.random.poisson(key, jnp.clip(model + self.expected_background(values), 0.0, None)).astype(float)
 
     @classmethod
     def from_rows(cls, name: str, path: str | os.PathLike[str], response: Any = FROM_HEADER,
@@ -557,6 +605,13 @@ class OGIPLike(Plugin):
         from .plots import view_count_spectrum
 
         return view_count_spectrum(self, ax=ax)
+
+    def view_unfolded_spectrum(self, ax: Any = None, min_significance: float = 3.0) -> Any:
+        """νFν of the data before any fit, unfolded with a flat spectrum (a figure;
+        :func:`~jointfit_ogip.plots.unfolded_points`)."""
+        from .plots import view_unfolded_spectrum
+
+        return view_unfolded_spectrum(self, ax=ax, min_significance=min_significance)
 
     def plot_model_counts(self, values: Any, min_significance: float = 3.0, min_rate: float | None = None) -> Any:
         """Net counts against the model at ``values`` (by path; arrays of draws give a

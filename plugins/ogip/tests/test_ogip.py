@@ -15,6 +15,7 @@ import pytest
 from astropy.io import fits
 from scipy import integrate, optimize, stats
 
+from jointfit import statistics as stats_module
 from jointfit import Log_normal, Model, PointSource, Powerlaw, Uniform_prior
 from jointfit.errors import DataError, PluginError
 from jointfit_ogip import (DispersionSpectrumLike, EffectiveArea, OGIPLike, Response,
@@ -383,7 +384,9 @@ def test_simulate_draws_poisson_counts_around_the_model(simulated):
     plugin.setup(space)
     values = space.unpack(space.initial_theta)
     draws = jax.vmap(lambda key: plugin.simulate(values, key))(jax.random.split(jax.random.PRNGKey(0), 400))
-    mean = np.asarray(plugin.expected_counts(values)) + np.asarray(plugin._alpha * plugin._background_counts)
+    # W-stat's profiled background given the observed counts
+    mean = np.asarray(plugin.expected_counts(values)) + np.asarray(stats_module.wstat_profile_background(
+        plugin._counts, plugin._background_counts, plugin.expected_counts(values), plugin._alpha))
     np.testing.assert_allclose(draws.mean(axis=0), mean, rtol=5 / np.sqrt(400 * np.maximum(mean, 1)).min() + 0.05)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jointfit import statistics as stats
 from jointfit.errors import DataError, PluginError
@@ -210,6 +211,37 @@ class PhotometryLike(Plugin):
         if self._all_fluxes:
             return value
         return jnp.where(self._is_flux | (ratio > 0), value, -jnp.inf)
+
+    def observed_data(self) -> jnp.ndarray:
+        """The active bands' measurements (AB magnitudes or flux ratios to 3631 Jy;
+        a limit's value for a limit)."""
+        self._require_setup()
+        return self._value
+
+    def discrepancy(self, values: Mapping[str, Any], data: Any) -> jnp.ndarray:
+        """Chi2 of measurements ``data`` (as :meth:`observed_data`) at ``values``; a
+        limit adds -2 ln of the probability of a measurement on its side (0 where the
+        model lies far on that side)."""
+        ratio = self.flux_ratios(values)
+        magnitude = -2.5 * jnp.log10(jnp.where(ratio > 0, ratio, 1.0))
+        model = jnp.where(self._is_flux, ratio, magnitude)
+        value = stats.chi2(data, model, self._error)
+        if self._any_limit:
+            limit = -2.0 * stats.censored_gaussian_loglike(data, model, self._error, upper=self._is_flux)
+            value = jnp.where(self._is_limit, limit, value)
+        return jnp.sum(jnp.where(self._is_flux | (ratio > 0), value, jnp.inf))
+
+    def discrepancy_name(self) -> str:
+        """``"chi2"``."""
+        return "chi2"
+
+    def fit_statistic(self, values: Mapping[str, Any]) -> tuple[str, float]:
+        """``("chi2", value)`` (:meth:`discrepancy` of the measurements)."""
+        return "chi2", float(self.discrepancy(values, self.observed_data()))
+
+    def data_axis(self) -> tuple[str, np.ndarray]:
+        """The active bands' pivot wavelengths (Å)."""
+        return "pivot wavelength (Å)", np.array([self.filters[b].pivot_wavelength.value for b in self._setup_bands])
 
     def simulate(self, values: Mapping[str, Any], key: Any) -> jnp.ndarray:
         """New measurements of the active bands at ``values``: AB magnitudes or flux

@@ -179,6 +179,12 @@ def test_upper_limits_in_flux_and_in_magnitude():
     got = np.asarray(magnitudes.pointwise_loglike(values))
     assert got[2] < -100  # a limit 11 mag fainter than the model: the far tail, still exact
     np.testing.assert_allclose(got, expected, rtol=1e-10)
+    # goodness of fit: chi2 of the detection, -2 ln P(beyond the limit) of each limit
+    statistic = -2.0 * np.sum(censored) + ((18.8 - model_mag[3]) / 0.05) ** 2
+    assert magnitudes.fit_statistic(values) == ("chi2", pytest.approx(statistic, rel=1e-10))
+    np.testing.assert_allclose(np.asarray(magnitudes.observed_data()), [19.0, 22.5, 30.0, 18.8, 18.5])
+    label, pivots = magnitudes.data_axis()
+    assert label == "pivot wavelength (Å)" and np.all(np.diff(pivots) > 0)
 
 
 def test_vega_magnitudes_are_shifted_by_their_offsets():

@@ -131,6 +131,31 @@ class XYLike(Plugin):
             return stats.poisson_loglike(self._y, model, self._log_factorials)
         return stats.gaussian_loglike(self._y, model, self._yerr)
 
+    def observed_data(self) -> jnp.ndarray:
+        """The measured ``y``."""
+        self._require_setup()
+        return self._y
+
+    def discrepancy(self, values: Mapping[str, Any], data: Any) -> jnp.ndarray:
+        """Chi2 of ``data`` (new ``y``) at ``values`` for Gaussian data, C-stat for
+        Poisson counts (pure JAX)."""
+        model = self.expected(values)
+        if self.poisson:
+            return jnp.sum(stats.cstat(data, model))
+        return jnp.sum(stats.chi2(data, model, self._yerr))
+
+    def discrepancy_name(self) -> str:
+        """``"cstat"`` for counts, ``"chi2"`` for Gaussian data."""
+        return "cstat" if self.poisson else "chi2"
+
+    def fit_statistic(self, values: Mapping[str, Any]) -> tuple[str, float]:
+        """``("chi2", value)`` for Gaussian data, ``("cstat", value)`` for counts."""
+        return self.discrepancy_name(), float(self.discrepancy(values, self.observed_data()))
+
+    def data_axis(self) -> tuple[str, np.ndarray]:
+        """The points' ``x``."""
+        return "x", self.x
+
     def simulate(self, values: Mapping[str, Any], key: Any) -> jnp.ndarray:
         """New ``y`` drawn at ``values``: Poisson counts or Gaussian scatter by ``yerr``."""
         model = self.expected(values)
