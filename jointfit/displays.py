@@ -67,7 +67,7 @@ def analysed(analysis: Any, data: Any = None, what: str = "the picture") -> tupl
         for plugin in plugins:
             # a plugin keeps the state of its last set-up: another analysis of the same
             # plugin object since this one ran must not draw its model here
-            if plugin._space is not space:
+            if not plugin.is_set_up_for(space):
                 plugin.setup(space)
     if list(results.free_parameters) != list(space.free_names):
         raise AnalysisError(f"these results are not of this data and model: their free parameters "

@@ -47,14 +47,29 @@ class JointLogDensity:
             raise AnalysisError(f"expected a DataList, got {type(data).__name__}; wrap plugins as DataList(p1, p2)")
         self.data = data
         self.space: ParameterSpace = model.compile(extra_parameters=data.nuisance_parameters)
-        self._loglikes = {plugin.name: plugin.setup(self.space) for plugin in data}
-        self._pointwise = {plugin.name: plugin.pointwise_loglike for plugin in data}
+        for plugin in data:
+            plugin.setup(self.space)
+        self._loglikes = {plugin.name: self._on_this_space(plugin, plugin.loglike) for plugin in data}
+        self._pointwise = {plugin.name: self._on_this_space(plugin, plugin.pointwise_loglike) for plugin in data}
         self.log_likelihood = jax.jit(self._log_likelihood)
         self.log_likelihood_batch = jax.jit(jax.vmap(self._log_likelihood))
         self.log_likelihood_per_plugin = jax.jit(self._per_plugin)
         self._summary: RowProgram | None = None
         self._n_points: dict[str, int] | None = None
         self._draw_values_jit = jax.jit(jax.vmap(self._draw_values_row))
+
+    def _on_this_space(self, plugin: Any, method: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        """``method`` of ``plugin``, set up again on this density's space when it is
+        traced if another analysis set the same plugin object up since (its state is
+        the last set-up's)."""
+
+        def on_this_space(values: Any) -> Any:
+            if not plugin.is_set_up_for(self.space):
+                with jax.ensure_compile_time_eval():  # the set-up's arrays are constants, not tracers
+                    plugin.setup(self.space)
+            return method(values)
+
+        return on_this_space
 
     @property
     def plugin_names(self) -> tuple[str, ...]:

@@ -130,6 +130,11 @@ class Plugin(abc.ABC):
         self._space = space
         return self.loglike
 
+    def is_set_up_for(self, space: ParameterSpace) -> bool:
+        """Whether the plugin's last :meth:`setup` was on ``space`` (a plugin shared by
+        two analyses holds the state of the last one set up)."""
+        return self._space is space
+
     def _source_spectrum(self, space: ParameterSpace) -> SpectrumFn:
         """Summed spectrum of the assigned sources (all point sources if unassigned)."""
         return space.point_source_spectrum(self._sources)

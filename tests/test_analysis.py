@@ -445,3 +445,18 @@ def test_a_posterior_interval_contains_the_map_it_is_quoted_with():
     # for a symmetric posterior and a central point it is about the central interval
     normal = np.random.default_rng(3).normal(size=20000)
     np.testing.assert_allclose(_interval_containing(normal, 0.0, 0.68), [-1.0, 1.0], atol=0.04)
+
+
+def test_two_analyses_sharing_a_plugin_each_fit_their_own_model():
+    """A plugin object set up by a second analysis (so holding that one's state) still
+    gives the first analysis its own model's likelihood."""
+    from jointfit import Constant
+
+    data = line_data()
+    line = JointLikelihood(line_model(), data)
+    constant = JointLikelihood(Model(PointSource("src", ra=0.0, dec=0.0, spectral_shape=Constant(k=1.0))), data)
+    assert constant.log_like() < line.log_like() - 1.0  # set up last, the plugins hold the constant's model
+    best, covariance, log_like = analytic(data)
+    results = line.fit(quiet=True)
+    np.testing.assert_allclose(results.point_estimates()["value"].to_numpy(), best, rtol=1e-6)
+    assert line.log_like() == pytest.approx(log_like, rel=1e-10)
