@@ -46,8 +46,9 @@ def _draw_subset(samples: np.ndarray, n_draws: int, seed: int) -> np.ndarray:
 
 def analysed(analysis: Any, data: Any = None, what: str = "the picture") -> tuple[Any, Any, Any]:
     """The results, plugins and parameter space of an analysis that has run, or of
-    AnalysisResults together with ``data``, the DataList they were fitted to (its
-    plugins are set up again on the results' model), the plugins set up on that space.
+    AnalysisResults together with ``data``, the DataList they were fitted to (by
+    default rebuilt from the results: :meth:`AnalysisResults.data_list`), the plugins
+    set up on that space.
 
     Raises
     ------
@@ -59,8 +60,11 @@ def analysed(analysis: Any, data: Any = None, what: str = "the picture") -> tupl
 
     if isinstance(analysis, AnalysisResults):
         if data is None:
-            raise AnalysisError(f"results alone hold no data: pass the DataList they were fitted to, "
-                                f"{what}(results, data=data_list)")
+            try:
+                data = analysis.data_list()
+            except AnalysisError as exc:
+                raise AnalysisError(f"results alone hold no data and cannot rebuild it ({exc}): pass the "
+                                    f"DataList they were fitted to, {what}(results, data=data_list)") from None
         results, plugins, space = analysis, data, JointLogDensity(analysis.model, data).space
     else:
         results, plugins, space = analysis.results, analysis.data, analysis.space

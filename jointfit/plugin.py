@@ -32,7 +32,7 @@ from .errors import PluginError
 from .parameter import Parameter
 from .space import ParameterSpace, SpectrumFn
 
-__all__ = ["Plugin", "available_plugins", "load_plugin", "PLUGIN_ENTRY_POINT_GROUP"]
+__all__ = ["Plugin", "available_plugins", "load_plugin", "rebuild_plugin", "PLUGIN_ENTRY_POINT_GROUP"]
 
 PLUGIN_ENTRY_POINT_GROUP = "jointfit.plugins"
 Values = Mapping[str, Any]
@@ -196,6 +196,21 @@ class Plugin(abc.ABC):
         summary with the number of data points; ``None`` where there is none (here)."""
         return None
 
+    # -- rebuilding from results (optional) -----------------------------------------------------
+    def recipe(self) -> dict[str, Any] | None:
+        """Optional: what rebuilds this data set as it is now, JSON-able (the files it
+        was read from, its statistic and selection), kept in results so that results
+        read back from a file can be redrawn and checked without rebuilding the data
+        by hand (:meth:`AnalysisResults.data_list`); it must hold ``"plugin"``, the
+        name the class is registered under. ``None`` (here) where the data cannot be
+        rebuilt (arrays in memory)."""
+        return None
+
+    @classmethod
+    def from_recipe(cls, recipe: Mapping[str, Any]) -> Plugin:
+        """Optional: the data set a :meth:`recipe` describes."""
+        raise PluginError(f"{cls.__name__} cannot be rebuilt from a recipe")
+
     def sed_points(self, draws: Values, **options: Any) -> Any:
         """Optional: this data set's points in the broad-band picture
         (:func:`jointfit.sed.plot_sed`), a :class:`~jointfit.sed.SEDPoints` of νFν
@@ -210,6 +225,19 @@ class Plugin(abc.ABC):
         parameter values by path with a leading axis of posterior draws. Returns a
         matplotlib figure, or ``None`` for a plugin type without such a picture (here)."""
         return None
+
+
+def rebuild_plugin(recipe: Mapping[str, Any]) -> Plugin:
+    """The data set a plugin's :meth:`Plugin.recipe` describes, through the plugin class
+    registered under ``recipe["plugin"]``.
+
+    Raises
+    ------
+    PluginError
+        If no such plugin is installed or it cannot rebuild from a recipe; the plugin's
+        own errors (a file that no longer exists: ``DataError``) pass through.
+    """
+    return load_plugin(str(recipe.get("plugin"))).from_recipe(recipe)
 
 
 def available_plugins() -> dict[str, importlib.metadata.EntryPoint]:

@@ -124,6 +124,7 @@ class AnalysisResults:
                              and all(v.shape[-1] == density.n_points[k] for k, v in pointwise.items())),
             "log_likelihood_at_mean": at_mean,
             "fit_statistics": json.dumps(fit_statistics),
+            "data_recipes": json.dumps({plugin.name: plugin.recipe() for plugin in density.data}),
         }
         for key, value in (extra or {}).items():
             attrs[key] = json.dumps(value) if isinstance(value, list | dict) else value
@@ -355,6 +356,31 @@ class AnalysisResults:
         MLE), its name and value, for the plugins that have one (X-ray spectra:
         ``("cstat", 187.3)``); empty for results written before they were kept."""
         return {k: (v[0], float(v[1])) for k, v in json.loads(self._attrs.get("fit_statistics", "{}")).items()}
+
+    def data_list(self) -> Any:
+        """The data these results were fitted to, rebuilt from what the results keep of
+        each plugin (:meth:`jointfit.plugin.Plugin.recipe`: the files, statistic,
+        grouping and selection of a spectrum), so that results read back from a file
+        redraw and check without the data being rebuilt by hand.
+
+        Raises
+        ------
+        AnalysisError
+            If a plugin cannot be rebuilt (made from arrays in memory, or results
+            written before they kept recipes); a file that is gone raises the plugin's
+            ``DataError``, naming it.
+        """
+        from .data_list import DataList
+        from .plugin import rebuild_plugin
+
+        recipes = json.loads(self._attrs.get("data_recipes", "null"))
+        if recipes is None:
+            raise AnalysisError("these results were written before results kept what rebuilds their data")
+        missing = [name for name, recipe in recipes.items() if recipe is None]
+        if missing:
+            raise AnalysisError(f"the data {missing} cannot be rebuilt from these results: they were made from "
+                                "arrays in memory, not read from files")
+        return DataList(*(rebuild_plugin(recipe) for recipe in recipes.values()))
 
     def _fit_statistic_lines(self) -> list[str]:
         """The summary's fit statistics: each plugin's, with its number of bins, and,

@@ -88,6 +88,8 @@ class OGIPLike(Plugin):
                  statistic: str | None = None, chi2_variance: str = "file", group: bool = True,
                  quadrature_points: int | None = None) -> None:
         super().__init__(name)
+        self._files = _files_given(observation=observation, background=background, response=response, arf=arf,
+                                   spectrum_number=spectrum_number, quadrature_points=quadrature_points)
         self.observation = (observation if isinstance(observation, PHASpectrum)
                             else read_pha(observation, spectrum_number))
         self.background = self._resolve_background(background)
@@ -144,6 +146,41 @@ class OGIPLike(Plugin):
         elif arf is not None and not isinstance(arf, EffectiveArea):
             arf = read_arf(arf)
         return matrix if arf is None else matrix.with_arf(arf)
+
+    # -- rebuilding from results ----------------------------------------------------------------
+    def recipe(self) -> dict[str, Any] | None:
+        """The files this spectrum was read from (absolute paths, or "what the header
+        names"), its statistic, grouping, selection, assigned sources and the state
+        of its effective-area correction; ``None`` for a spectrum built from arrays
+        in memory (a simulation), which no file can give back."""
+        if self._files is None:
+            return None
+        correction = self._nuisance["effective_area_correction"]
+        return {"plugin": type(self).__name__, "name": self.name, "files": self._files,
+                "statistic": self.statistic, "chi2_variance": self.chi2_variance,
+                "grouping": self.observation.grouping.tolist() if self._group else None,
+                "selected": np.flatnonzero(self._selected).tolist(),
+                "sources": None if self.assigned_sources is None else list(self.assigned_sources),
+                "effective_area_correction": {"free": correction.free, "value": correction.value,
+                                              "bounds": list(correction.bounds)}}
+
+    @classmethod
+    def from_recipe(cls, recipe: Mapping[str, Any]) -> OGIPLike:
+        """The spectrum :meth:`recipe` describes, read again from its files."""
+        files = {role: (FROM_HEADER if value == _HEADER else value) for role, value in recipe["files"].items()}
+        plugin = cls(recipe["name"], files.pop("observation"), statistic=recipe["statistic"],
+                     chi2_variance=recipe["chi2_variance"], **files)
+        plugin.group(None if recipe["grouping"] is None else np.asarray(recipe["grouping"]))
+        selected = np.zeros(plugin.observation.n_channels, dtype=bool)
+        selected[np.asarray(recipe["selected"], dtype=int)] = True
+        plugin._selected = selected
+        if recipe.get("sources") is not None:
+            plugin.assign_to_source(*recipe["sources"])
+        state = recipe["effective_area_correction"]
+        correction = plugin._nuisance["effective_area_correction"]
+        correction.bounds = tuple(state["bounds"])
+        correction.value, correction.free = state["value"], state["free"]
+        return plugin
 
     # -- statistic ---------------------------------------------------------------------------
     def _default_statistic(self) -> str:
@@ -650,6 +687,26 @@ class OGIPLike(Plugin):
         parameter.bounds = (None, None)
         parameter.value = value
         parameter.free = False
+
+
+_HEADER = "what the spectrum's header names"
+
+
+def _files_given(**given: Any) -> dict[str, Any] | None:
+    """The files an OGIPLike was built from, as a recipe holds them: absolute paths (a
+    later change of directory must not lose them), ``_HEADER`` for FROM_HEADER, None;
+    ``None`` altogether if any was an object in memory."""
+    files: dict[str, Any] = {}
+    for role, value in given.items():
+        if value is FROM_HEADER:
+            files[role] = _HEADER
+        elif value is None or isinstance(value, int):
+            files[role] = value
+        elif isinstance(value, str | os.PathLike):
+            files[role] = os.path.abspath(os.fspath(value))
+        else:
+            return None
+    return files
 
 
 class _Fold:

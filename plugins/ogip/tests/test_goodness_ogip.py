@@ -8,7 +8,8 @@ import pytest
 from test_absorbed_fit import soft_xray_response
 
 from jointfit import statistics as stats
-from jointfit import DataList, JointLikelihood, Model, PointSource, Powerlaw, TbAbs, posterior_predictive_check
+from jointfit import (DataList, JointLikelihood, Model, PointSource, Powerlaw, TbAbs, load_analysis_results,
+                      posterior_predictive_check)
 from jointfit_ogip import OGIPLike
 
 TRUTH = Powerlaw(K=0.02, index=-1.8) * TbAbs(NH=2.0)
@@ -107,3 +108,37 @@ def test_the_data_unfolded_without_a_model_follow_the_true_spectrum():
     assert np.all(np.abs(pull) < 4.0) and abs(np.mean(pull)) < 4.0 / np.sqrt(pull.size)
     figure = plugin.view_unfolded_spectrum()
     assert figure.axes[0].get_xscale() == "log" and "no model" in figure.axes[0].get_title()
+
+
+def test_results_read_back_rebuild_their_spectrum_from_its_files(tmp_path, monkeypatch):
+    from jointfit import display_spectrum_model_counts
+    from jointfit.errors import AnalysisError, DataError
+
+    simulated = OGIPLike.from_function("sim", TRUTH, soft_xray_response(), exposure=2e4, seed=11,
+                                       background_function=Powerlaw(K=2.0, index=-1.0))
+    paths = simulated.write_pha(tmp_path / "obs")
+    monkeypatch.chdir(tmp_path)
+    plugin = OGIPLike("xray", "obs.pha", statistic="wstat")   # a relative path: kept absolute
+    plugin.set_active_measurements("0.5-8", exclude="2-2.5", quiet=True)
+    plugin.group_optimal()
+    plugin.fix_effective_area_correction(0.95)
+    analysis = fitted(Powerlaw(K=0.01, index=-2.0) * TbAbs(NH=1.0), plugin)
+    saved = analysis.results.write(tmp_path / "fit.nc")
+    monkeypatch.chdir("/")
+    reloaded = load_analysis_results(saved)
+    rebuilt = reloaded.data_list()["xray"]
+    assert rebuilt.statistic == "wstat" and rebuilt.n_bins == plugin.n_bins
+    np.testing.assert_array_equal(rebuilt.binning.channel_index, plugin.binning.channel_index)
+    correction = rebuilt.nuisance_parameters["xray.effective_area_correction"]
+    assert not correction.free and correction.value == 0.95
+    figure = display_spectrum_model_counts(reloaded)  # no data passed
+    assert [t.get_text() for t in figure.axes[0].get_legend().get_texts()] == ["xray"]
+    again = posterior_predictive_check(reloaded, n_draws=100, seed=0)
+    live = posterior_predictive_check(analysis, n_draws=100, seed=0)
+    np.testing.assert_allclose(again.discrepancies()[0], live.discrepancies()[0], rtol=1e-12)
+    paths["background"].unlink()
+    with pytest.raises(DataError, match="obs_bak.pha"):
+        reloaded.data_list()
+    in_memory = fitted(Powerlaw(K=0.01, index=-2.0) * TbAbs(NH=1.0), spectrum())
+    with pytest.raises(AnalysisError, match=r"the data \['xray'\] cannot be rebuilt from these results"):
+        load_analysis_results(in_memory.results.write(tmp_path / "memory.nc")).data_list()

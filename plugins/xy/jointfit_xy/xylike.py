@@ -109,6 +109,20 @@ class XYLike(Plugin):
         yerr = np.broadcast_to(np.asarray(yerr, dtype=float), x.shape)
         return cls(name, x, expected + rng.normal(size=x.size) * yerr, yerr=yerr)
 
+    def recipe(self) -> dict[str, Any]:
+        """The points themselves (a few numbers each) and the assigned sources."""
+        return {"plugin": type(self).__name__, "name": self.name, "x": self.x.tolist(), "y": self.y.tolist(),
+                "yerr": None if self.yerr is None else self.yerr.tolist(), "poisson": self.poisson,
+                "sources": None if self.assigned_sources is None else list(self.assigned_sources)}
+
+    @classmethod
+    def from_recipe(cls, recipe: Mapping[str, Any]) -> XYLike:
+        """The data set :meth:`recipe` describes."""
+        plugin = cls(recipe["name"], recipe["x"], recipe["y"], yerr=recipe["yerr"], poisson=recipe["poisson"])
+        if recipe.get("sources") is not None:
+            plugin.assign_to_source(*recipe["sources"])
+        return plugin
+
     def _setup(self, space: ParameterSpace) -> None:
         self._spectrum = self._source_spectrum(space)
         self._x = jnp.asarray(self.x)
