@@ -333,7 +333,8 @@ def posterior_predictive_check(analysis: Any, data: Any = None, *, n_draws: int 
     analysis : BayesianAnalysis, JointLikelihood or AnalysisResults
         An analysis that has run, or results together with ``data``.
     data : DataList, optional
-        The data the results were fitted to (results read from a file hold none).
+        The data results were fitted to; by default rebuilt from what the results
+        keep (:meth:`AnalysisResults.data_list`: a spectrum's files and selection).
     n_draws : int
         Posterior draws simulated (all of them if there are fewer); the p-values'
         Monte Carlo error is about sqrt(p (1 - p) / n_draws).
@@ -354,6 +355,8 @@ def posterior_predictive_check(analysis: Any, data: Any = None, *, n_draws: int 
         If ``n_draws`` is not a positive integer, results come without data or not
         of this data, or no plugin gives its data and a discrepancy.
     """
+    import pandas as pd
+
     if isinstance(n_draws, bool) or not isinstance(n_draws, int | np.integer) or n_draws < 1:
         raise AnalysisError(f"n_draws must be a positive integer, got {n_draws!r}")
     results, plugins, space = analysed(analysis, data, "posterior_predictive_check")
@@ -398,6 +401,4 @@ def posterior_predictive_check(analysis: Any, data: Any = None, *, n_draws: int 
         if not np.all(np.isfinite(check.observed_discrepancy)):
             raise AnalysisError(f"the discrepancy of {name!r} is not finite at some draws: the model predicts "
                                 "nothing where data were seen; check the fit")
-    import pandas as pd
-
     return PredictiveCheck(checks, skipped, pd.DataFrame(theta, columns=list(space.free_names)), results.analysis)
