@@ -112,6 +112,7 @@ from .priors import (  # noqa: E402
 )
 from .sources import ExtendedSource, PointSource  # noqa: E402
 from .results import AnalysisResults, load_analysis_results  # noqa: E402
+from .catalogue import fit_catalogue  # noqa: E402
 from .comparison import compare_models  # noqa: E402
 from .samplers import available_samplers, register_sampler  # noqa: E402
 from .space import ParameterSpace  # noqa: E402
@@ -182,6 +183,7 @@ __all__ = [
     "JointLikelihood",
     "AnalysisResults",
     "load_analysis_results",
+    "fit_catalogue",
     "compare_models",
     "posterior_predictive_check",
     "PredictiveCheck",
