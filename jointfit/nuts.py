@@ -29,7 +29,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -46,7 +46,7 @@ from ._compile import compile_for_work
 from .errors import AnalysisError
 from .nuts_checkpoint import GroupProgress, NUTSCheckpoint, NUTSFrame
 
-__all__ = ["NUTSPrograms", "NUTSSettings", "Origin", "run_nuts"]
+__all__ = ["NUTSPrograms", "NUTSSettings", "run_nuts"]
 
 _CALLS_PER_CHAIN = 20  # progress updates per chain; the compiled program does not depend on it otherwise
 _STATE_FIELDS = ("potential_energy", "energy", "diverging", "num_steps", "accept_prob")  # of numpyro's HMCState
@@ -73,47 +73,37 @@ class NUTSSettings:
         return max(1, math.ceil(self.iterations / _CALLS_PER_CHAIN))
 
 
-class Origin(NamedTuple):
-    """Where a chain's coordinates are anchored, an argument of the compiled program:
-    ``z = offset + cholesky @ w`` in the unconstrained coordinates whose
-    ``bound_scales`` (:meth:`~jointfit.space.ParameterSpace.constrain`) it holds."""
-
-    offset: Any
-    bound_scales: Any
-
-
-def _chunk_program(potential: Callable[[Any, Any], Any], to_theta: Callable[[Any, Any], Any],
+def _chunk_program(potential: Callable[[Any], Any], to_theta: Callable[[Any], Any],
                    settings: NUTSSettings) -> tuple[Callable, Callable]:
-    """Pure ``advance(state, first_iteration, start, origin, cholesky) -> (state,
-    records)`` for one chain moving in ``w`` where ``z = origin.offset + cholesky @ w``
-    (:class:`Origin`), and ``initial_state(start, origin, cholesky)``, the state a first
-    call makes.
+    """Pure ``advance(state, first_iteration, start, offset, cholesky) -> (state,
+    records)`` for one chain moving in ``w`` where ``z = offset + cholesky @ w``, and
+    ``initial_state(start, offset, cholesky)``, the state a first call makes.
 
     ``start`` is ``(seed, chain, w, potential_energy, gradient)``; when
     ``first_iteration`` is 0 the chain starts there and ``state`` is ignored.
     """
-    def potential_of_w(origin: Origin, cholesky: Any) -> Callable[[Any], Any]:
-        return lambda w: potential(origin.offset + cholesky @ w, origin.bound_scales)
+    def potential_of_w(offset: Any, cholesky: Any) -> Callable[[Any], Any]:
+        return lambda w: potential(offset + cholesky @ w)
 
     init_kernel, sample_kernel = hmc(potential_fn_gen=potential_of_w, algo="NUTS")
 
-    def initial_state(start: tuple, origin: Origin, cholesky: Any) -> Any:
+    def initial_state(start: tuple, offset: Any, cholesky: Any) -> Any:
         seed, chain, w, potential_energy, gradient = start
         key = jax.random.fold_in(jax.random.PRNGKey(seed), chain)
         return init_kernel(ParamInfo(w, potential_energy, gradient), settings.num_warmup,
                            dense_mass=settings.dense_mass, target_accept_prob=settings.target_accept_prob,
-                           max_tree_depth=settings.max_tree_depth, model_args=(origin, cholesky), rng_key=key)
+                           max_tree_depth=settings.max_tree_depth, model_args=(offset, cholesky), rng_key=key)
 
-    def advance(state: Any, first_iteration: Any, start: tuple, origin: Origin,
+    def advance(state: Any, first_iteration: Any, start: tuple, offset: Any,
                 cholesky: Any) -> tuple[Any, dict[str, Any]]:
-        state = jax.lax.cond(first_iteration == 0, lambda: initial_state(start, origin, cholesky), lambda: state)
+        state = jax.lax.cond(first_iteration == 0, lambda: initial_state(start, offset, cholesky), lambda: state)
 
         def transition(state: Any, iteration: Any) -> tuple[Any, dict[str, Any]]:
             # the last call may reach past the run's end: those transitions are skipped
             state = jax.lax.cond(iteration < settings.iterations,
-                                 lambda s: sample_kernel(s, model_args=(origin, cholesky)), lambda s: s, state)
+                                 lambda s: sample_kernel(s, model_args=(offset, cholesky)), lambda s: s, state)
             record = {name: getattr(state, name) for name in _STATE_FIELDS}
-            record["theta"] = to_theta(origin.offset + cholesky @ state.z, origin.bound_scales)
+            record["theta"] = to_theta(offset + cholesky @ state.z)
             record["step_size"] = state.adapt_state.step_size
             return state, record
 
@@ -137,18 +127,16 @@ class NUTSPrograms:
     Parameters
     ----------
     potential : callable
-        Pure JAX ``(z, bound_scales) -> potential energy`` (minus the log-density of
-        ``z`` in the unconstrained coordinates of those bound scales).
+        Pure JAX ``z -> potential energy`` (minus the log-density of ``z``).
     to_theta : callable
-        Pure JAX map from ``(z, bound_scales)`` to the recorded coordinates (the
-        model's parameters).
+        Pure JAX map from ``z`` to the recorded coordinates (the model's parameters).
     n_free : int
         Length of ``z``.
     settings : NUTSSettings
         Warm-up and sampling lengths, mass matrix and step-size options.
     """
 
-    def __init__(self, potential: Callable[[Any, Any], Any], to_theta: Callable[[Any, Any], Any], n_free: int,
+    def __init__(self, potential: Callable[[Any], Any], to_theta: Callable[[Any], Any], n_free: int,
                  settings: NUTSSettings, *, num_chains: int = 1, chain_method: str = "sequential") -> None:
         if chain_method not in ("sequential", "vectorized", "parallel"):
             raise AnalysisError(f"chain_method must be 'sequential', 'vectorized' or 'parallel', not {chain_method!r}")
@@ -162,7 +150,7 @@ class NUTSPrograms:
         self.concurrent_chains = max(1, min(num_chains, _cpu_cores())) if threads else 1
         self._advance = in_background(self._compile, potential, to_theta, n_free)
 
-    def _compile(self, potential: Callable[[Any, Any], Any], to_theta: Callable[[Any, Any], Any], n_free: int) -> Any:
+    def _compile(self, potential: Callable[[Any], Any], to_theta: Callable[[Any], Any], n_free: int) -> Any:
         advance, initial_state = _chunk_program(potential, to_theta, self.settings)
         batch: tuple[int, ...] = (self.num_chains,) if self.batched else ()
         vector, matrix = jax.ShapeDtypeStruct(batch + (n_free,), float), jax.ShapeDtypeStruct(batch + (n_free,) * 2, float)
@@ -171,16 +159,15 @@ class NUTSPrograms:
         # tracing the initial state first also sets the kernels' warm-up settings that
         # the transitions read
         initial = initial_state if not batch else jax.vmap(initial_state)
-        origin = Origin(vector, vector)
-        state = jax.eval_shape(initial, start, origin, matrix)
+        state = jax.eval_shape(initial, start, vector, matrix)
         self.placeholder_state = jax.tree_util.tree_map(lambda leaf: np.zeros(leaf.shape, leaf.dtype), state)
         if self.on_devices:
-            return jax.pmap(advance, in_axes=(0, None, 0, 0, 0)).lower(state, 0, start, origin, matrix).compile()
+            return jax.pmap(advance, in_axes=(0, None, 0, 0, 0)).lower(state, 0, start, vector, matrix).compile()
         program = jax.jit(advance if not batch else jax.vmap(advance, in_axes=(0, None, 0, 0, 0)))
         # the work estimate counts a call's transitions with one pass each through the
         # leapfrog loop; a transition makes about ten (a tree of depth 3 to 4)
         calls = math.ceil(self.settings.iterations / self.settings.chunk) * (1 if batch else self.num_chains)
-        return compile_for_work(program.trace(state, 0, start, origin, matrix), 10 * calls)
+        return compile_for_work(program.trace(state, 0, start, vector, matrix), 10 * calls)
 
     @property
     def advance(self) -> Any:
@@ -193,10 +180,10 @@ def run_nuts(programs: NUTSPrograms, frame: NUTSFrame, *, seed: int = 0, progres
     """Run the chains of ``programs`` from one point ``z``.
 
     The chains move in ``w = L^-1 (z - start)``, with ``L L^T`` the inverse Hessian of the
-    potential at the start (:attr:`NUTSFrame.cholesky`), ``z`` the unconstrained
-    coordinates of the frame's bound scales: the posterior is then of unit scale and
-    roughly uncorrelated whatever the parameters' units, which is what numpyro's warm-up
-    (mass matrix regularised toward the identity, step size from 1) assumes.
+    potential at the start (:attr:`NUTSFrame.cholesky`): the posterior is then of unit
+    scale and roughly uncorrelated whatever the parameters' units, which is what
+    numpyro's warm-up (mass matrix regularised toward the identity, step size from 1)
+    assumes.
 
     Parameters
     ----------
@@ -227,7 +214,7 @@ def run_nuts(programs: NUTSPrograms, frame: NUTSFrame, *, seed: int = 0, progres
 
     arguments = [per_chain(seed, np.int32), np.arange(num_chains, dtype=np.int32), per_chain(np.zeros(n)),
                  per_chain(frame.potential_energy), per_chain(cholesky.T @ frame.gradient), per_chain(frame.start),
-                 per_chain(frame.scales), per_chain(cholesky)]
+                 per_chain(cholesky)]
     batched = programs.batched
     groups = [tuple(arguments)] if batched else [tuple(a[i] for a in arguments) for i in range(num_chains)]
 
@@ -239,7 +226,7 @@ def run_nuts(programs: NUTSPrograms, frame: NUTSFrame, *, seed: int = 0, progres
     axis = 1 if batched else 0  # of the transitions in a group's records
 
     def run_group(index: int, chain_arguments: tuple) -> dict[str, np.ndarray]:
-        chain_start, (offset, scales, chol) = chain_arguments[:5], chain_arguments[5:]
+        chain_start, (offset, chol) = chain_arguments[:5], chain_arguments[5:]
         saved = None if checkpoint is None else checkpoint.load_group(index, programs.placeholder_state)
         progress = saved or GroupProgress(0, programs.placeholder_state, {})
         with bar_lock:
@@ -249,7 +236,7 @@ def run_nuts(programs: NUTSPrograms, frame: NUTSFrame, *, seed: int = 0, progres
         for first in range(progress.next_iteration, settings.iterations, settings.chunk):
             if stop.is_set():
                 raise _Stopped
-            state, record = advance(progress.state, first, chain_start, Origin(offset, scales), chol)
+            state, record = advance(progress.state, first, chain_start, offset, chol)
             record = jax.tree_util.tree_map(np.asarray, record)
             done = min(settings.chunk, settings.iterations - first)
             new = {name: record[name][:, :done] if batched else record[name][:done] for name in _RECORDED}
