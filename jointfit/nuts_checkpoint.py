@@ -2,13 +2,13 @@
 
 A run's folder (``log_dir``) holds ``nuts_run.json``, what the run is (its settings,
 chains, seed and parameters) and its frame (the start point, the potential and
-gradient there, and the Cholesky factor the chains move in), and one
-``nuts_group_<i>.npz`` per group of chains (a chain, or all of them when vectorised):
-the next transition, the numpyro state after the last call of the compiled program
-(random key, step-size and mass-matrix adaptation included) and the records so far.
-Each group file is replaced atomically after every call, so an interruption loses at
-most the call in flight, and a resumed run draws exactly what an uninterrupted one
-would: each call continues from the state it saved.
+gradient there, the Cholesky factor the chains move in and the coordinates' bound
+scales), and one ``nuts_group_<i>.npz`` per group of chains (a chain, or all of them
+when vectorised): the next transition, the numpyro state after the last call of the
+compiled program (random key, step-size and mass-matrix adaptation included) and the
+records so far. Each group file is replaced atomically after every call, so an
+interruption loses at most the call in flight, and a resumed run draws exactly what an
+uninterrupted one would: each call continues from the state it saved.
 """
 
 from __future__ import annotations
@@ -48,12 +48,23 @@ class NUTSFrame:
         Its gradient there.
     cholesky : ndarray (n, n)
         Lower Cholesky factor of the inverse Hessian at the start (or the identity).
+    bound_scales : ndarray (n,) or None
+        The ``bound_scales`` of the unconstrained coordinates
+        (:meth:`~jointfit.space.ParameterSpace.constrain`): nonzero for the parameters
+        whose posterior reaches a bound; None (as in runs saved before there were
+        any) is all zeros.
     """
 
     start: np.ndarray
     potential_energy: float
     gradient: np.ndarray
     cholesky: np.ndarray
+    bound_scales: np.ndarray | None = None
+
+    @property
+    def scales(self) -> np.ndarray:
+        """:attr:`bound_scales`, zeros where None."""
+        return np.zeros(np.size(self.start)) if self.bound_scales is None else np.asarray(self.bound_scales, float)
 
 
 @dataclass
@@ -133,8 +144,10 @@ class NUTSCheckpoint:
             listed = "; ".join(f"{key}: {old!r} there, {new!r} now" for key, (old, new) in differences.items())
             raise AnalysisError(f"{self.folder} holds another NUTS run ({listed}): give resume='overwrite' to start "
                                 "again there, or another log_dir")
+        scales = frame.get("bound_scales")
         return NUTSFrame(np.asarray(frame["start"], dtype=float), float(frame["potential_energy"]),
-                         np.asarray(frame["gradient"], dtype=float), np.asarray(frame["cholesky"], dtype=float))
+                         np.asarray(frame["gradient"], dtype=float), np.asarray(frame["cholesky"], dtype=float),
+                         None if scales is None else np.asarray(scales, dtype=float))
 
     def save_frame(self, frame: NUTSFrame) -> None:
         """Write the run's description and frame (before any chain moves), after
@@ -142,7 +155,8 @@ class NUTSCheckpoint:
         self._remove_run_files()
         content = {"description": self.description,
                    "frame": {"start": frame.start.tolist(), "potential_energy": frame.potential_energy,
-                             "gradient": frame.gradient.tolist(), "cholesky": frame.cholesky.tolist()}}
+                             "gradient": frame.gradient.tolist(), "cholesky": frame.cholesky.tolist(),
+                             "bound_scales": frame.scales.tolist()}}
         _replace(self.folder / _RUN_FILE, lambda handle: handle.write(json.dumps(content, default=_plain).encode()))
 
     def _group_path(self, index: int) -> Path:

@@ -535,11 +535,18 @@ class NUTSSampler(Sampler):
             if checkpoint is not None:
                 checkpoint.save_frame(frame)
         else:
-            energy = search.potential_and_grad(frame.start)[0]
+            energy = search.potential_and_grad(frame.start, frame.scales)[0]
             if not math.isclose(energy, frame.potential_energy, rel_tol=1e-9, abs_tol=1e-9):
                 raise AnalysisError(f"the NUTS run in {log_dir} was made with other data or priors: the potential at "
                                     f"its start is {energy!r} now, {frame.potential_energy!r} there; give "
                                     "resume='overwrite' to start again there, or another log_dir")
+        if np.any(frame.scales):
+            # the posterior reaches a bound: the chains move in coordinates of their own
+            # (the program compiled meanwhile is for an ordinary posterior)
+            scales = frame.scales
+            programs = NUTSPrograms(lambda z: search.potential(z, scales), lambda z: space.constrain(z, scales),
+                                    len(space.free_names), settings, num_chains=num_chains,
+                                    chain_method=chain_method)
         records = run_nuts(programs, frame, seed=seed, progress_bar=progress_bar, checkpoint=checkpoint)
         samples = records["theta"]
         stats = {"diverging": records["diverging"], "n_steps": records["num_steps"], "energy": records["energy"],
@@ -554,10 +561,20 @@ class NUTSSampler(Sampler):
 
     @staticmethod
     def _frame(search: _MAPSearch, init_values: dict[str, float] | None) -> NUTSFrame:
-        """The chains' start (the MAP point, or ``init_values`` by path over the model's
-        values), the potential and its gradient there, and the Cholesky factor of the
-        inverse Hessian there (the identity where it is not positive definite)."""
+        """The chains' coordinates and start, the potential and its gradient there, and
+        the Cholesky factor of the inverse Hessian there (the identity where it is not
+        positive definite), each direction's scale at most twice the prior's.
+
+        The start is the MAP point. Where a parameter's posterior reaches a bound
+        (:func:`_bound_scales`; its MAP may be at the bound, in ``z`` at -inf), the
+        parameter gets coordinates of its own
+        (:meth:`~jointfit.space.ParameterSpace.constrain`'s ``bound_scales``) and the
+        chains start at the mode of the density NUTS samples in them, the potential
+        (Jacobian included). ``init_values`` (by path, over the model's values) is the
+        start as given, in the space's own coordinates.
+        """
         space = search.space
+        scales = np.zeros(len(space.free_names))
         if init_values:
             theta0 = np.array([float(init_values.get(name, start)) for name, start in
                                zip(space.free_names, search.start_theta())])
@@ -567,14 +584,82 @@ class NUTSSampler(Sampler):
                                     "priors' support")
         else:
             z0 = search.run()
-        energy, gradient = search.potential_and_grad(z0)
+            scales, mode = _bound_scales(search, z0)
+            if np.any(scales):
+                z0 = search.potential_mode(np.asarray(search.unconstrain(search.constrain(mode), scales)), scales)
+        energy, gradient = search.potential_and_grad(z0, scales)
         if not math.isfinite(energy):
             raise AnalysisError(f"the posterior is zero at the NUTS start "
-                                f"{dict(zip(space.free_names, np.asarray(search.constrain(z0)).tolist()))}")
+                                f"{dict(zip(space.free_names, np.asarray(search.constrain(z0, scales)).tolist()))}")
         # NUTS moves in coordinates where the posterior has unit scale near the start
-        inverse_hessian = _inverse_hessian(lambda z: search.potential_and_grad(z)[1], z0)
-        cholesky = np.eye(z0.size) if inverse_hessian is None else np.linalg.cholesky(inverse_hessian)
-        return NUTSFrame(np.asarray(z0, dtype=float), float(energy), np.asarray(gradient, dtype=float), cholesky)
+        inverse_hessian = _inverse_hessian(lambda z: search.potential_and_grad(z, scales)[1], z0)
+        covariance = np.eye(z0.size) if inverse_hessian is None else inverse_hessian
+        # a direction nearly flat at the start (a Hessian of 3e-7 there, in the tail of
+        # a posterior piled up at a bound) would make the posterior's scale in w a
+        # thousandth, which warm-up's identity-regularised mass matrix does not recover:
+        # no direction gets more than twice the prior's scale
+        shrink = np.minimum(1.0, 2.0 * np.sqrt(_prior_variances(space, scales) / np.diag(covariance)))
+        cholesky = np.linalg.cholesky(covariance * np.outer(shrink, shrink))
+        return NUTSFrame(np.asarray(z0, dtype=float), float(energy), np.asarray(gradient, dtype=float), cholesky,
+                         scales)
+
+
+AT_BOUND_NATS = 4.0
+"""A parameter's posterior reaches a bound (:func:`_bound_scales`) where ``-ln
+posterior`` at the bound exceeds its value at the MAP point by less than this (a
+Gaussian within 2.8 sigma of the bound, or one cut off by it)."""
+
+
+def _bound_scales(search: _MAPSearch, z_map: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``bound_scales`` (:meth:`~jointfit.space.ParameterSpace.constrain`) for NUTS: for
+    each parameter whose posterior reaches a bound, the distance from that bound of the
+    mode of the potential in the space's coordinates (signed: negative for an upper
+    bound); 0 for the others. Returned with that mode (``z_map`` where none does).
+
+    The posterior reaches a bound where its density there, the other parameters at the
+    MAP point ``z_map``, is within :data:`AT_BOUND_NATS` of the density at the MAP: an
+    absorption column below what the data measure, a normalisation with only an upper
+    limit, a Gaussian within a few sigma of the bound. In ``ln(theta - bound)``, or the
+    logistic, such a posterior is a stretch where the density is flat or rising, then a
+    wall where the likelihood cuts it off, whose curvature grows without limit outward
+    (as ``exp(2 z)``): a step size adapted to the stretch diverges on the wall, one
+    adapted to the wall crawls. ``theta = bound + s softplus(z)``, with ``s`` the
+    potential's mode's distance from the bound (about the scale over which the
+    likelihood falls), leaves the stretch logarithmic and makes the wall Gaussian, of
+    unit scale. A posterior that vanishes at the bound (a log-normal, however wide)
+    keeps the space's coordinates, as does one whose mode lies over a quarter of a
+    bounded range from the bound (mostly the prior's, a logistic in ``z``).
+    """
+    space = search.space
+    lower, upper = space.support_bounds()
+    sides = np.zeros(z_map.size)
+    objective_at_map = search.value_and_grad(z_map)[0]
+    theta_map = np.asarray(search.constrain(z_map))
+    for i, (lo, hi) in enumerate(zip(lower, upper)):
+        if not (np.isfinite(lo) or np.isfinite(hi)):
+            continue
+        at_lower = np.isfinite(lo) and (not np.isfinite(hi) or theta_map[i] - lo < hi - theta_map[i])
+        z_bound = z_map.copy()
+        # constrain maps -inf to a one-sided bound, and -inf and +inf to the ends of two
+        z_bound[i] = np.inf if np.isfinite(lo) and np.isfinite(hi) and not at_lower else -np.inf
+        if search.value_and_grad(z_bound)[0] - objective_at_map < AT_BOUND_NATS:
+            sides[i] = 1.0 if at_lower else -1.0
+    if not np.any(sides):
+        return sides, z_map
+    mode = search.potential_mode(z_map, np.zeros(z_map.size))
+    theta_mode = np.asarray(search.constrain(mode))
+    distance = np.where(sides > 0, theta_mode - lower, upper - theta_mode)
+    usable = (distance > 0) & (distance < 0.25 * (upper - lower))
+    return np.where(usable & (sides != 0), sides * distance, 0.0), mode
+
+
+def _prior_variances(space: Any, bound_scales: np.ndarray, points: int = 1001) -> np.ndarray:
+    """Each free parameter's prior variance in the unconstrained coordinates of
+    ``bound_scales``, by the midpoint rule over the prior's quantiles."""
+    u = np.repeat(((np.arange(points) + 0.5) / points)[:, None], len(space.free_names), axis=1)
+    # one compiled call (kept in the persistent cache) rather than ~0.4 s of operations one by one
+    z = np.asarray(jax.jit(lambda u, scales: space.unconstrain(space.prior_transform(u), scales))(u, bound_scales))
+    return np.array([np.var(column[np.isfinite(column)]) for column in z.T])
 
 
 def _warn_on_poor_mixing(samples: np.ndarray, names: tuple[str, ...]) -> None:
@@ -613,49 +698,68 @@ class _MAPSearch:
     Minimises ``-ln posterior(theta(z))`` (no Jacobian: the MAP of theta, not of z).
     One compiled call gives that objective, the log-Jacobian of ``theta(z)`` and both
     gradients, so NUTS's potential ``objective - ln|J|`` (:attr:`potential`, pure JAX)
-    and its gradient at the start cost no compilation of their own.
+    and its gradient at the start cost no compilation of their own. In the coordinates
+    of nonzero ``bound_scales`` (:meth:`~jointfit.space.ParameterSpace.constrain`), which
+    only posteriors reaching a bound use, a second program takes the scales as an
+    argument; the space's own coordinates keep a program without them, so an ordinary
+    posterior's MAP search and NUTS run round exactly as they would without that option.
     """
 
     def __init__(self, density: Any) -> None:
         space = density.space
         log_posterior = density.log_posterior_fn()
 
-        def objective(z: Any) -> Any:
-            return -log_posterior(space.constrain(z))
+        def objective(z: Any, bound_scales: Any = None) -> Any:
+            return -log_posterior(space.constrain(z, bound_scales))
 
-        def parts(z: Any) -> tuple[Any, Any, Any, Any]:
-            value, gradient = jax.value_and_grad(objective)(z)
-            log_jacobian, jacobian_gradient = jax.value_and_grad(space.log_jacobian)(z)
+        def parts(z: Any, bound_scales: Any = None) -> tuple[Any, Any, Any, Any]:
+            value, gradient = jax.value_and_grad(objective)(z, bound_scales)
+            log_jacobian, jacobian_gradient = jax.value_and_grad(space.log_jacobian)(z, bound_scales)
             return value, gradient, log_jacobian, jacobian_gradient
 
-        def potential(z: Any) -> Any:
-            return objective(z) - space.log_jacobian(z)
+        def potential(z: Any, bound_scales: Any = None) -> Any:
+            return objective(z, bound_scales) - space.log_jacobian(z, bound_scales)
 
         self.space = space
         self.density = density
         self.start_note: str | None = None  # what run() did to the start, if anything
         self.potential = potential
         self._parts_jit = jax.jit(parts)
-        self._parts_compiled: Any = None
+        self._parts_compiled: dict[bool, Any] = {}  # by whether the program takes bound scales
         self.constrain = jax.jit(space.constrain)
         self.unconstrain = jax.jit(space.unconstrain)
 
-    def _parts(self, z: np.ndarray) -> tuple[Any, Any, Any, Any]:
-        if self._parts_compiled is None:
+    def _parts(self, z: np.ndarray, bound_scales: np.ndarray | None = None) -> tuple[Any, Any, Any, Any]:
+        at_bound = bound_scales is not None and bool(np.any(bound_scales))
+        if at_bound not in self._parts_compiled:
             # an optimisation and a Hessian take a few hundred calls
             shape = jax.ShapeDtypeStruct((len(self.space.free_names),), float)
-            self._parts_compiled = compile_for_work(self._parts_jit.trace(shape), 300)
-        return self._parts_compiled(np.asarray(z, dtype=float))
+            traced = self._parts_jit.trace(shape, shape) if at_bound else self._parts_jit.trace(shape)
+            self._parts_compiled[at_bound] = compile_for_work(traced, 300)
+        arguments = (np.asarray(z, dtype=float),) + ((np.asarray(bound_scales, dtype=float),) if at_bound else ())
+        return self._parts_compiled[at_bound](*arguments)
 
     def value_and_grad(self, z: np.ndarray) -> tuple[float, np.ndarray]:
         """The objective ``-ln posterior(theta(z))`` and its gradient."""
         value, gradient, _, _ = self._parts(z)
         return float(value), np.asarray(gradient)
 
-    def potential_and_grad(self, z: np.ndarray) -> tuple[float, np.ndarray]:
-        """``-(ln posterior(theta(z)) + ln|d theta / d z|)`` and its gradient."""
-        value, gradient, log_jacobian, jacobian_gradient = self._parts(z)
+    def potential_and_grad(self, z: np.ndarray, bound_scales: np.ndarray | None = None) -> tuple[float, np.ndarray]:
+        """``-(ln posterior(theta(z)) + ln|d theta / d z|)`` and its gradient, in the
+        coordinates of ``bound_scales`` (None: the space's own)."""
+        value, gradient, log_jacobian, jacobian_gradient = self._parts(z, bound_scales)
         return float(value) - float(log_jacobian), np.asarray(gradient) - np.asarray(jacobian_gradient)
+
+    def potential_mode(self, z: np.ndarray, bound_scales: np.ndarray) -> np.ndarray:
+        """The mode of the potential in the coordinates of ``bound_scales``, by L-BFGS
+        from ``z`` (``z`` itself where that finds no lower finite point)."""
+        from scipy import optimize
+
+        start = self.potential_and_grad(z, bound_scales)[0]
+        found = optimize.minimize(scipy_objective(lambda x: self.potential_and_grad(x, bound_scales)), z, jac=True,
+                                  method="L-BFGS-B")
+        better = np.all(np.isfinite(found.x)) and math.isfinite(found.fun) and not found.fun > start
+        return found.x if better else np.asarray(z, dtype=float)
 
     def start_theta(self) -> np.ndarray:
         """The model's current values, moved strictly inside the priors' support."""

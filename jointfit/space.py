@@ -192,42 +192,71 @@ class ParameterSpace:
                 lower[i], upper[i] = prior.support
         return lower, upper
 
-    def constrain(self, z: Any) -> jnp.ndarray:
+    def constrain(self, z: Any, bound_scales: Any = None) -> jnp.ndarray:
         """Map unconstrained ``z`` (any real vector, shape ``(..., n_free)``) to ``theta``
         inside :meth:`support_bounds`: ``lo + exp(z)`` for one finite side, a scaled
-        logistic for two, the identity for none. Optimisers and samplers work in ``z``."""
+        logistic for two, the identity for none. Optimisers and samplers work in ``z``.
+
+        ``bound_scales`` (shape ``(n_free,)``, may be traced) gives parameters whose
+        posterior reaches a bound coordinates of their own: where its entry ``s`` is
+        positive, ``theta`` lies ``u = s softplus(z)`` above the lower bound (between two
+        finite bounds ``W`` apart, ``W (1 - exp(-u / W))``, so that ``theta`` stays
+        inside); where negative, as far below the upper bound, with ``|s|``; where 0
+        (and for parameters without a finite bound), the map above. A density flat up to
+        the bound and falling off over ``~s`` beyond it is then flat in ``z`` down to an
+        exponential tail, with a Gaussian edge of unit scale on the other side, where
+        ``exp(z)`` or the logistic make that edge a wall whose curvature grows as
+        ``exp(2 z)`` (NUTS's coordinates: :func:`jointfit.samplers._bound_scales`).
+        """
         z = jnp.asarray(z, dtype=float)
         lower, upper = self.support_bounds()
         columns = []
         for i, (lo, hi) in enumerate(zip(lower, upper)):
             zi = z[..., i]
             if np.isfinite(lo) and np.isfinite(hi):
-                columns.append(lo + (hi - lo) * jax.nn.sigmoid(zi))
+                column = lo + (hi - lo) * jax.nn.sigmoid(zi)
             elif np.isfinite(lo):
-                columns.append(lo + jnp.exp(zi))
+                column = lo + jnp.exp(zi)
             elif np.isfinite(hi):
-                columns.append(hi - jnp.exp(zi))
+                column = hi - jnp.exp(zi)
             else:
-                columns.append(zi)
+                column = zi
+            if bound_scales is not None and (np.isfinite(lo) or np.isfinite(hi)):
+                scale = bound_scales[i]
+                distance = _bound_distance(zi, jnp.where(scale == 0, 1.0, jnp.abs(scale)), hi - lo)
+                near_bound = lo + distance if not np.isfinite(hi) else (
+                    hi - distance if not np.isfinite(lo) else jnp.where(scale > 0, lo + distance, hi - distance))
+                column = jnp.where(scale == 0, column, near_bound)
+            columns.append(column)
         return jnp.stack(columns, axis=-1)
 
-    def log_jacobian(self, z: Any) -> jnp.ndarray:
-        """``ln |d theta / d z|`` of :meth:`constrain` at ``z`` (summed over the free
-        parameters; shape ``z.shape[:-1]``): the term a density in ``theta`` gains when
-        sampled in ``z``."""
+    def log_jacobian(self, z: Any, bound_scales: Any = None) -> jnp.ndarray:
+        """``ln |d theta / d z|`` of :meth:`constrain` (with the same ``bound_scales``) at
+        ``z`` (summed over the free parameters; shape ``z.shape[:-1]``): the term a
+        density in ``theta`` gains when sampled in ``z``."""
         z = jnp.asarray(z, dtype=float)
         lower, upper = self.support_bounds()
         total = jnp.zeros(z.shape[:-1])
         for i, (lo, hi) in enumerate(zip(lower, upper)):
             zi = z[..., i]
             if np.isfinite(lo) and np.isfinite(hi):
-                total = total + math.log(hi - lo) + jax.nn.log_sigmoid(zi) + jax.nn.log_sigmoid(-zi)
+                term = math.log(hi - lo) + jax.nn.log_sigmoid(zi) + jax.nn.log_sigmoid(-zi)
             elif np.isfinite(lo) or np.isfinite(hi):
-                total = total + zi
+                term = zi
+            else:
+                continue
+            if bound_scales is not None:
+                scale = jnp.where(bound_scales[i] == 0, 1.0, jnp.abs(bound_scales[i]))
+                # d/dz of W (1 - exp(-s softplus(z) / W)) is s sigmoid(z) exp(-s softplus(z) / W)
+                near_bound = jnp.log(scale) + jax.nn.log_sigmoid(zi)
+                if np.isfinite(hi - lo):
+                    near_bound = near_bound - scale * jax.nn.softplus(zi) / (hi - lo)
+                term = jnp.where(bound_scales[i] == 0, term, near_bound)
+            total = total + term
         return total
 
-    def unconstrain(self, theta: Any) -> jnp.ndarray:
-        """Inverse of :meth:`constrain`."""
+    def unconstrain(self, theta: Any, bound_scales: Any = None) -> jnp.ndarray:
+        """Inverse of :meth:`constrain` (with the same ``bound_scales``)."""
         theta = jnp.asarray(theta, dtype=float)
         lower, upper = self.support_bounds()
         columns = []
@@ -235,13 +264,22 @@ class ParameterSpace:
             ti = theta[..., i]
             if np.isfinite(lo) and np.isfinite(hi):
                 fraction = (ti - lo) / (hi - lo)
-                columns.append(jnp.log(fraction) - jnp.log1p(-fraction))
+                column = jnp.log(fraction) - jnp.log1p(-fraction)
             elif np.isfinite(lo):
-                columns.append(jnp.log(ti - lo))
+                column = jnp.log(ti - lo)
             elif np.isfinite(hi):
-                columns.append(jnp.log(hi - ti))
+                column = jnp.log(hi - ti)
             else:
-                columns.append(ti)
+                column = ti
+            if bound_scales is not None and (np.isfinite(lo) or np.isfinite(hi)):
+                scale = bound_scales[i]
+                distance = ti - lo if not np.isfinite(hi) else (
+                    hi - ti if not np.isfinite(lo) else jnp.where(scale > 0, ti - lo, hi - ti))
+                width = hi - lo
+                u = distance if not np.isfinite(width) else -width * jnp.log1p(-distance / width)
+                x = u / jnp.where(scale == 0, 1.0, jnp.abs(scale))
+                column = jnp.where(scale == 0, column, x + jnp.log(-jnp.expm1(-x)))  # softplus^-1(x)
+            columns.append(column)
         return jnp.stack(columns, axis=-1)
 
     # -- priors ----------------------------------------------------------------------------------
@@ -353,4 +391,12 @@ class ParameterSpace:
 
 def _bound(value: float | None, default: float) -> float:
     return default if value is None else float(value)
+
+
+def _bound_distance(z: Any, scale: Any, width: float) -> Any:
+    """Distance of ``theta`` from its bound in the coordinates of
+    :meth:`ParameterSpace.constrain`'s ``bound_scales``: ``u = scale softplus(z)``, or
+    ``width (1 - exp(-u / width))`` between two finite bounds ``width`` apart."""
+    u = scale * jax.nn.softplus(z)
+    return u if not np.isfinite(width) else -width * jnp.expm1(-u / width)
 
