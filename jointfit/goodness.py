@@ -147,10 +147,10 @@ class PredictiveCheck:
         check = self._checks[plugin]
         if check.replicates is None or check.data.ndim != 1:
             return math.nan
-        mean = np.cumsum(check.replicates.mean(axis=0))
-        observed = np.max(np.abs(np.cumsum(check.data) - mean))
-        replicated = np.max(np.abs(np.cumsum(check.replicates, axis=1) - mean), axis=1)
-        return float(np.mean(replicated >= observed))
+        predicted, replicated, data = _cumulatives(check)
+        observed = np.max(np.abs(data - predicted))
+        replicated_distance = np.max(np.abs(replicated - predicted), axis=1)
+        return float(np.mean(replicated_distance >= observed))
 
     def display(self) -> str:
         """Print (and return) the table with a one-line reading of each p-value."""
@@ -236,10 +236,8 @@ class PredictiveCheck:
             qq, along = axes[k]
             x, label = self._coordinates(check)
             # cumulatives start from nothing, before the first point
-            predicted = np.concatenate([[0.0], np.cumsum(check.replicates.mean(axis=0))])
-            cumulative = np.cumsum(check.replicates, axis=1)
-            cumulative = np.column_stack([np.zeros(cumulative.shape[0]), cumulative])
-            data = np.concatenate([[0.0], np.cumsum(check.data)])
+            predicted, cumulative, data = (np.concatenate([np.zeros(a.shape[:-1] + (1,)), a], axis=-1)
+                                           for a in _cumulatives(check))
             for level, alpha in zip(sorted(confidence_levels, reverse=True), (0.2, 0.35, 0.5)):
                 low, high = np.percentile(cumulative, [50 * (1 - level), 50 * (1 + level)], axis=0)
                 qq.fill_between(predicted, low, high, color="C0", alpha=alpha, lw=0,
@@ -402,3 +400,10 @@ def posterior_predictive_check(analysis: Any, data: Any = None, *, n_draws: int 
             raise AnalysisError(f"the discrepancy of {name!r} is not finite at some draws: the model predicts "
                                 "nothing where data were seen; check the fit")
     return PredictiveCheck(checks, skipped, pd.DataFrame(theta, columns=list(space.free_names)), results.analysis)
+
+
+def _cumulatives(check: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cumulative sums along the data's axis of the predicted data (the simulations'
+    mean), of each simulation (draws first) and of the data."""
+    return (np.cumsum(check.replicates.mean(axis=0)), np.cumsum(check.replicates, axis=1),
+            np.cumsum(check.data))

@@ -8,6 +8,7 @@ at least ``min_significance`` standard deviations, as 3ML's displays do.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -63,6 +64,46 @@ def _observed(plugin: OGIPLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return counts, alpha * background_counts, np.maximum(counts + alpha**2 * background_counts, 1.0)
 
 
+@dataclass(frozen=True)
+class DisplayGroups:
+    """A plugin's selected bins merged for display (:func:`significance_groups`): each
+    group's energy range (keV), its net counts and their variance."""
+
+    membership: np.ndarray  # (bins, groups) of 0/1: ``per_bin @ membership`` sums into groups
+    lo: np.ndarray
+    hi: np.ndarray
+    net: np.ndarray
+    variance: np.ndarray
+
+    @property
+    def centre(self) -> np.ndarray:
+        """Geometric centre of each group's energy range, keV."""
+        return np.sqrt(self.lo * self.hi)
+
+    @property
+    def error(self) -> np.ndarray:
+        """1-sigma error of each group's net counts."""
+        return np.sqrt(self.variance)
+
+    def merge(self, per_bin: np.ndarray) -> np.ndarray:
+        """Sum per-bin values (last axis) into groups; leading axes (draws) kept."""
+        return per_bin @ self.membership
+
+
+def display_groups(plugin: OGIPLike, min_significance: float = 3.0, min_rate: float | None = None) -> DisplayGroups:
+    """The plugin's bins merged until each group holds ``min_significance`` standard
+    deviations of net counts and, if given, a net rate of ``min_rate`` counts/s."""
+    counts, background, variance = _observed(plugin)
+    lo, hi = bin_edges(plugin)
+    net = counts - background
+    groups = significance_groups(net, variance, min_significance, net / plugin.observation.exposure, min_rate)
+    n_groups = groups.max() + 1
+    membership = np.eye(n_groups)[groups]
+    group_lo = np.array([lo[groups == g].min() for g in range(n_groups)])
+    group_hi = np.array([hi[groups == g].max() for g in range(n_groups)])
+    return DisplayGroups(membership, group_lo, group_hi, net @ membership, variance @ membership)
+
+
 def view_count_spectrum(plugin: OGIPLike, ax: Any = None) -> Figure:
     """The data before any fit: counts per keV per second of the spectrum and of its
     scaled background in the likelihood's bins, each bin a point with its energy
@@ -95,22 +136,16 @@ def unfolded_points(plugin: OGIPLike, min_significance: float = 3.0) -> Any:
     erg/(cm2 s) wherever the response is nearly diagonal, before any fit."""
     from jointfit.sed import KEV_TO_ERG, SEDPoints
 
-    counts, background, variance = _observed(plugin)
-    lo, hi = bin_edges(plugin)
     binning, response, observation = plugin.binning, plugin.response, plugin.observation
     flat = ((response.energy_hi - response.energy_lo) @ response.matrix) * observation.exposure * observation.areascal
-    groups = significance_groups(counts - background, variance, min_significance)
-    membership = np.eye(groups.max() + 1)[groups]
-    group_lo = np.array([lo[groups == g].min() for g in range(membership.shape[1])])
-    group_hi = np.array([hi[groups == g].max() for g in range(membership.shape[1])])
-    centre = np.sqrt(group_lo * group_hi)
-    flat_counts = binning.sum(flat) @ membership
+    groups = display_groups(plugin, min_significance)
+    flat_counts = groups.merge(binning.sum(flat))
     with np.errstate(divide="ignore", invalid="ignore"):
-        scale = np.where(flat_counts > 0, centre**2 * KEV_TO_ERG / flat_counts, np.nan)
-    net, error = (counts - background) @ membership, np.sqrt(variance @ membership)
+        scale = np.where(flat_counts > 0, groups.centre**2 * KEV_TO_ERG / flat_counts, np.nan)
+    net, error = groups.net, groups.error
     # a bin without net signal is drawn as a 2-sigma upper limit
     limit = net < error
-    return SEDPoints(plugin.name, centre, group_lo, group_hi, np.where(limit, net + 2 * error, net) * scale,
+    return SEDPoints(plugin.name, groups.centre, groups.lo, groups.hi, np.where(limit, net + 2 * error, net) * scale,
                      (net - error) * scale, (net + error) * scale, limit)
 
 
@@ -176,28 +211,14 @@ def plot_model_counts(plugins: Sequence[OGIPLike], values: Mapping[str, Any], mi
     figure, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(8, 6), height_ratios=(3, 1))
     tail = 50.0 * (1.0 - confidence_level)
     for colour, plugin in enumerate(plugins):
-        counts, background, variance = _observed(plugin)
-        lo, hi = bin_edges(plugin)
-        exposure = plugin.observation.exposure
-        groups = significance_groups(counts - background, variance, min_significance,
-                                     (counts - background) / exposure, min_rate)
-        n_groups = groups.max() + 1
-
-        membership = np.eye(n_groups)[groups]  # (bins, groups): sums bins into display groups, draws at once
-
-        def merge(per_bin: np.ndarray, membership: np.ndarray = membership) -> np.ndarray:
-            return per_bin @ membership
-
-        group_lo = np.array([lo[groups == g].min() for g in range(n_groups)])
-        group_hi = np.array([hi[groups == g].max() for g in range(n_groups)])
-        edges = np.append(group_lo, group_hi[-1])
-        scale = 1.0 / ((group_hi - group_lo) * exposure)
-        centre = np.sqrt(group_lo * group_hi)
-        net, error = merge(counts - background), np.sqrt(merge(variance))
-        models = merge(_model_counts(plugin, values))
+        groups = display_groups(plugin, min_significance, min_rate)
+        edges = np.append(groups.lo, groups.hi[-1])
+        scale = 1.0 / ((groups.hi - groups.lo) * plugin.observation.exposure)
+        centre, net, error = groups.centre, groups.net, groups.error
+        models = groups.merge(_model_counts(plugin, values))
         median = np.median(models, axis=0)
         style = dict(color=f"C{colour}")
-        top.errorbar(centre, net * scale, yerr=error * scale, xerr=[centre - group_lo, group_hi - centre],
+        top.errorbar(centre, net * scale, yerr=error * scale, xerr=[centre - groups.lo, groups.hi - centre],
                      fmt=".", label=plugin.name, **style)
         top.stairs(median * scale, edges, baseline=None, **style)
         if models.shape[0] > 1:
@@ -222,19 +243,14 @@ def sed_points(plugin: OGIPLike, draws: Mapping[str, Any], min_significance: flo
     from jointfit.displays import as_draws
     from jointfit.sed import KEV_TO_ERG, SEDPoints
 
-    counts, background, variance = _observed(plugin)
-    lo, hi = bin_edges(plugin)
-    groups = significance_groups(counts - background, variance, min_significance)
-    membership = np.eye(groups.max() + 1)[groups]
-    group_lo = np.array([lo[groups == g].min() for g in range(membership.shape[1])])
-    group_hi = np.array([hi[groups == g].max() for g in range(membership.shape[1])])
-    centre = np.sqrt(group_lo * group_hi)
+    groups = display_groups(plugin, min_significance)
+    centre = groups.centre
     batched = as_draws(draws)
-    model_counts = np.median(_model_counts(plugin, batched) @ membership, axis=0)
+    model_counts = np.median(groups.merge(_model_counts(plugin, batched)), axis=0)
     spectrum = jax.jit(jax.vmap(plugin._spectrum, in_axes=(None, 0)))(centre, batched)
     model_nufnu = np.median(np.asarray(spectrum), axis=0) * centre**2 * KEV_TO_ERG
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = np.where(model_counts > 0, model_nufnu / model_counts, np.nan)
-    net, error = (counts - background) @ membership, np.sqrt(variance @ membership)
-    return SEDPoints(plugin.name, centre, group_lo, group_hi, net * scale, (net - error) * scale,
+    net, error = groups.net, groups.error
+    return SEDPoints(plugin.name, centre, groups.lo, groups.hi, net * scale, (net - error) * scale,
                      (net + error) * scale, np.zeros(centre.size, dtype=bool))

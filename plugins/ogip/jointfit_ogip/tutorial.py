@@ -23,6 +23,7 @@ from scipy import special
 
 from .binning import group_min_counts
 from .plugin import OGIPLike
+from .quadrature import BinIntegrator
 from .response import EffectiveArea, Response
 from .writing import write_arf, write_response, write_spectrum
 
@@ -100,10 +101,7 @@ def write_acis_like_observation(folder: str | os.PathLike[str], source: Any, bac
 
 def background_rate_counts(background_rate: Any, response: Response, exposure: float) -> np.ndarray:
     """Expected background counts per channel in the source region: ``background_rate``
-    (counts/(s keV)) integrated over each channel's energy bounds (5-point
-    Gauss-Legendre), times the exposure."""
-    nodes, weights = np.polynomial.legendre.leggauss(5)
-    half = 0.5 * (response.channel_hi - response.channel_lo)
-    middle = 0.5 * (response.channel_hi + response.channel_lo)
-    energies = middle[:, None] + half[:, None] * nodes[None, :]
-    return np.asarray(background_rate(energies.ravel())).reshape(energies.shape) @ weights * half * exposure
+    (counts/(s keV)) integrated over each channel's energy bounds
+    (:class:`~jointfit_ogip.quadrature.BinIntegrator`), times the exposure."""
+    integrator = BinIntegrator(response.channel_lo, response.channel_hi)
+    return np.asarray(integrator(np.asarray(background_rate(integrator.nodes), dtype=float))) * exposure
