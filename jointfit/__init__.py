@@ -113,6 +113,8 @@ from .priors import (  # noqa: E402
 from .sources import ExtendedSource, PointSource  # noqa: E402
 from .results import AnalysisResults, load_analysis_results  # noqa: E402
 from .catalogue import fit_catalogue  # noqa: E402
+from .many import BatchedFitReport, fit_many  # noqa: E402
+from ._shared import sharing_programs  # noqa: E402
 from .comparison import compare_models  # noqa: E402
 from .samplers import available_samplers, register_sampler  # noqa: E402
 from .space import ParameterSpace  # noqa: E402
@@ -184,6 +186,9 @@ __all__ = [
     "AnalysisResults",
     "load_analysis_results",
     "fit_catalogue",
+    "fit_many",
+    "BatchedFitReport",
+    "sharing_programs",
     "compare_models",
     "posterior_predictive_check",
     "PredictiveCheck",

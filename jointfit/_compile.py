@@ -119,6 +119,13 @@ def use_quick_pipeline(work: float, executions: float) -> bool:
 def compile_for_work(traced: Any, executions: float) -> Any:
     """Lower and compile ``traced`` (a :class:`jax.stages.Traced`, from
     ``jax.jit(f).trace(...)``) with the pipeline that finishes a run of ``executions``
-    executions soonest (see the module's docstring)."""
+    executions soonest (see the module's docstring); while
+    :func:`~jointfit._shared.sharing_programs` is on, one program serves every
+    ``traced`` of the same structure."""
+    from ._shared import is_sharing, shared_program
+
     quick = use_quick_pipeline(jaxpr_work(traced.jaxpr.jaxpr), executions)
-    return traced.lower().compile(supported_compile_options(_QUICK_CPU_PIPELINE) if quick else None)
+    options = supported_compile_options(_QUICK_CPU_PIPELINE) if quick else None
+    if is_sharing():
+        return shared_program(traced, lambda evaluate: evaluate.lower().compile(options))
+    return traced.lower().compile(options)

@@ -354,11 +354,18 @@ class JointLikelihood(_Analysis):
                           f"{self.ROUND_ITERATIONS} L-BFGS iterations (last: {best.message}); start closer to the "
                           "best fit or fix poorly constrained parameters", JointfitWarning, stacklevel=2)
         (best_value, by_plugin), _ = self._objective_program(theta)
-        best_value = float(best_value)
         if hessian_program is not None:
             hessian = np.asarray(hessian_program.result()(np.asarray(theta, dtype=float)))
         else:
             hessian = self._hessian_from_gradients(theta, 1e-3 * scale)
+        return self._conclude(theta, float(best_value), {k: float(v) for k, v in by_plugin.items()}, hessian,
+                              sampler="L-BFGS-B", quiet=quiet, n_samples=n_samples, seed=seed, guess=guess)
+
+    def _conclude(self, theta: np.ndarray, best_value: float, by_plugin: dict[str, float], hessian: np.ndarray, *,
+                  sampler: str, quiet: bool, n_samples: int, seed: int, guess: bool) -> AnalysisResults:
+        """The results of a fit that ended at ``theta``, where ``-log L`` is
+        ``best_value`` (``by_plugin``: each plugin's log L) and its Hessian ``hessian``:
+        covariance, draws of the Gaussian approximation, the model's parameters set."""
         # inverted and drawn in units of each parameter's curvature scale: parameters in
         # degrees beside normalisations of 1e9 leave the raw matrices conditioned beyond
         # double precision, and the draws would see rounding as negative variances
@@ -378,10 +385,10 @@ class JointLikelihood(_Analysis):
         draws = theta + unit * np.random.default_rng(seed).multivariate_normal(np.zeros(theta.size), correlation,
                                                                                size=n_samples)
         self._results = AnalysisResults.from_samples(
-            self.density, np.vstack([draws, theta])[None], analysis="mle", sampler="L-BFGS-B",
+            self.density, np.vstack([draws, theta])[None], analysis="mle", sampler=sampler,
             extra={"mle": theta.tolist(), "covariance": covariance.tolist(),
                    "mle_log_likelihood": -best_value},
-            best_fit_log_likelihoods={k: float(v) for k, v in by_plugin.items()})
+            best_fit_log_likelihoods=by_plugin)
         if not quiet:
             self._results.display()
         return self._results

@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from ._shared import sharing_programs
 from .errors import AnalysisError, JointfitWarning
 
 __all__ = ["fit_catalogue"]
@@ -289,10 +290,12 @@ def _fit_source(build: Callable[[Any], Any], item: Any, sid: str, method: str, f
         warnings.simplefilter("always", JointfitWarning)
         try:
             analysis = _analysis(build(item), method)
-            if method == "mle":
-                results = analysis.fit(quiet=True, **options)
-            else:
-                results = analysis.sample(method, quiet=True, **options)
+            # sources of one structure share the worker's compiled programs
+            with sharing_programs():
+                if method == "mle":
+                    results = analysis.fit(quiet=True, **options)
+                else:
+                    results = analysis.sample(method, quiet=True, **options)
             row = {"id": sid, "status": "ok", **_numbers(results, bands, flux_unit)}
             results.write(temporary, overwrite=True)
             os.replace(temporary, final)

@@ -10,6 +10,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._batches import RowProgram
+from ._compile import compile_for_work
+from ._shared import is_sharing
 from .data_list import DataList
 from .errors import AnalysisError
 from .model import Model
@@ -130,6 +132,9 @@ class JointLogDensity:
     def draw_values(self, theta: Any) -> tuple[dict[str, Any], Any]:
         """Linked values by path and the log-prior of draws ``(n, n_free)``, without the
         likelihood."""
+        if is_sharing():  # one program for every analysis of this structure
+            traced = self._draw_values_jit.trace(jax.ShapeDtypeStruct(np.shape(theta), float))
+            return compile_for_work(traced, 1)(np.asarray(theta, dtype=float))
         return self._draw_values_jit(theta)
 
     @property

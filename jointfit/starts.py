@@ -6,6 +6,8 @@ Sherpa's ``guess`` does, but for any data (counts, fluxes, pixels)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -33,7 +35,8 @@ def normalization_paths(model: Model) -> dict[str, Parameter]:
 
 
 def normalization_start(density: JointLogDensity, model: Model, theta: np.ndarray, lower: np.ndarray,
-                        upper: np.ndarray) -> tuple[np.ndarray, str | None]:
+                        upper: np.ndarray, log_likelihood_batch: Callable[[np.ndarray], Any] | None = None,
+                        rows_per_call: int | None = None) -> tuple[np.ndarray, str | None]:
     """A start for an optimiser: ``theta`` with the free normalisations still at their
     functions' defaults (not :attr:`~jointfit.parameter.Parameter.user_set`) multiplied
     by the one factor s that maximises the joint log-likelihood, the other parameters
@@ -60,6 +63,12 @@ def normalization_start(density: JointLogDensity, model: Model, theta: np.ndarra
         Values of the free parameters (``density.space.free_names``), in their units.
     lower, upper : numpy.ndarray
         Bounds of each free parameter (``-inf``/``inf`` where open).
+    log_likelihood_batch : callable, optional
+        ``rows (m, n_free) -> log L (m,)``; ``density.log_likelihood_batch`` by default
+        (:func:`~jointfit.many.fit_many` passes a program shared by many sources).
+    rows_per_call : int, optional
+        The ``m`` of every call (rows past the grid repeat the start); by default as
+        many as keep a call to some tens of megabytes.
 
     Returns
     -------
@@ -85,7 +94,10 @@ def normalization_start(density: JointLogDensity, model: Model, theta: np.ndarra
     if not log_low < log_high:
         return theta, None
 
-    per_call = max(1, min(_GUESS_POINTS, _GUESS_BATCH_POINTS // max(1, sum(density.n_points.values()))))
+    if log_likelihood_batch is None:
+        log_likelihood_batch = density.log_likelihood_batch
+    per_call = rows_per_call or max(1, min(_GUESS_POINTS,
+                                           _GUESS_BATCH_POINTS // max(1, sum(density.n_points.values()))))
 
     def log_likelihoods(log_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         # the first row is always log s = 0: the start as it is
@@ -94,7 +106,7 @@ def normalization_start(density: JointLogDensity, model: Model, theta: np.ndarra
         rows = np.repeat(theta[None], calls * per_call, axis=0)  # rows past the grid repeat the start
         rows[:log_s.size, index] = values * 10.0 ** log_s[:, None]
         rows = np.clip(rows, lower, upper)
-        found = np.concatenate([np.asarray(density.log_likelihood_batch(rows[k * per_call:(k + 1) * per_call]),
+        found = np.concatenate([np.asarray(log_likelihood_batch(rows[k * per_call:(k + 1) * per_call]),
                                            dtype=float) for k in range(calls)])[:log_s.size]
         return log_s, np.where(np.isfinite(found), found, -np.inf)
 
