@@ -9,8 +9,11 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+import jax
 import numpy as np
 
+from ._compile import compile_for_work
+from ._shared import is_sharing
 from .log_density import JointLogDensity
 from .model import Model
 from .parameter import Parameter
@@ -94,10 +97,13 @@ def normalization_start(density: JointLogDensity, model: Model, theta: np.ndarra
     if not log_low < log_high:
         return theta, None
 
-    if log_likelihood_batch is None:
-        log_likelihood_batch = density.log_likelihood_batch
     per_call = rows_per_call or max(1, min(_GUESS_POINTS,
                                            _GUESS_BATCH_POINTS // max(1, sum(density.n_points.values()))))
+    if log_likelihood_batch is None and is_sharing():  # one program for every analysis of this structure
+        rows_shape = jax.ShapeDtypeStruct((per_call, len(names)), float)
+        log_likelihood_batch = compile_for_work(density.log_likelihood_batch.trace(rows_shape), 4)
+    elif log_likelihood_batch is None:
+        log_likelihood_batch = density.log_likelihood_batch
 
     def log_likelihoods(log_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         # the first row is always log s = 0: the start as it is
