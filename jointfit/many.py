@@ -10,7 +10,9 @@ fits the whole group at once: a damped Newton (Levenberg-Marquardt) search in th
 unconstrained coordinates of the bounds, ``jax.vmap``-ed over sources inside one
 ``lax.while_loop``, then the Hessian at each best fit, also at once. On a GPU the
 group's sources are fitted in parallel; on a CPU one program and one Python loop
-replace one per source.
+replace one per source. With several devices (GPUs, or CPU devices that
+``XLA_FLAGS=--xla_force_host_platform_device_count=N`` makes), a group's sources are
+split over them.
 
 Each source's results are those :meth:`~jointfit.JointLikelihood.fit` gives (best fit,
 covariance, Gaussian draws, per-plugin log L), and each analysis's model is set to its
@@ -211,13 +213,31 @@ class _GroupProgram:
         self._search = jax.jit(jax.vmap(search))
         self._search_compiled: dict[int, Any] = {}
 
-    def _compiled_search(self, consts: list[np.ndarray], starts: np.ndarray) -> Any:
+    def _search_on_devices(self, consts: list[np.ndarray], starts: np.ndarray) -> tuple:
+        """Run the batched search with the sources spread over ``jax.devices()`` (their
+        stacked arrays split along the sources' axis; XLA partitions the program), the
+        batch padded with copies of its last source to a multiple of the devices."""
+        devices = jax.devices()
         size = starts.shape[0]
-        if size not in self._search_compiled:
-            shapes = ([jax.ShapeDtypeStruct(c.shape, c.dtype) for c in consts],
-                      jax.ShapeDtypeStruct(starts.shape, starts.dtype))
-            self._search_compiled[size] = compile_for_work(self._search.trace(*shapes), MAX_STEPS)
-        return self._search_compiled[size]
+        padded = -(-size // len(devices)) * len(devices)
+
+        def pad(array: np.ndarray) -> np.ndarray:
+            return array if padded == size else np.concatenate([array, np.repeat(array[-1:], padded - size, axis=0)])
+
+        consts, starts = [pad(c) for c in consts], pad(starts)
+        sharding = None
+        if len(devices) > 1:
+            from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+            mesh = Mesh(np.asarray(devices), ("sources",))
+            sharding = NamedSharding(mesh, PartitionSpec("sources"))
+            consts = [jax.device_put(c, sharding) for c in consts]
+            starts = jax.device_put(starts, sharding)
+        if padded not in self._search_compiled:
+            shapes = ([jax.ShapeDtypeStruct(c.shape, c.dtype, sharding=sharding) for c in consts],
+                      jax.ShapeDtypeStruct(starts.shape, starts.dtype, sharding=sharding))
+            self._search_compiled[padded] = compile_for_work(self._search.trace(*shapes), MAX_STEPS)
+        return tuple(np.asarray(a)[:size] for a in self._search_compiled[padded](consts, starts))
 
     def fit(self, sources: list[_TracedSource], guess: bool) -> list[tuple | None]:
         """Each source's ``(theta, -log L, log L by plugin, Hessian)`` at its best fit,
@@ -235,8 +255,7 @@ class _GroupProgram:
             starts.append(theta)
         consts = [np.stack(column) for column in zip(*(source.consts for source in sources))]
         starts_array = np.asarray(starts, dtype=float)
-        theta, value, by_plugin, hessian, gradient, done = (
-            np.asarray(a) for a in self._compiled_search(consts, starts_array)(consts, starts_array))
+        theta, value, by_plugin, hessian, gradient, done = self._search_on_devices(consts, starts_array)
         outcomes: list[tuple | None] = []
         for k, source in enumerate(sources):
             if not (done[k] and math.isfinite(value[k]) and np.all(np.isfinite(hessian[k]))
