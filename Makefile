@@ -5,14 +5,19 @@
 # `make test-latest` / `make demo-latest` do the same in .venv-latest with the newest Python
 # that pyenv has (python3 without pyenv) and the newest releases (`make clean` to refresh).
 # CI (.ci/run) runs both suites.
+# Where mpicc is on PATH (an MPI installed: Open MPI's libopenmpi-dev), both venvs get the mpi
+# extra too (mpi4py, for UltraNest under mpiexec and tests/test_mpi.py); the stamps' names say
+# whether they have it, so installing MPI later rebuilds them.
 
+comma  := ,
+MPI_EXTRA := $(if $(shell command -v mpicc 2>/dev/null),mpi)
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.jointfit-installed
+STAMP  := $(VENV)/.jointfit-installed$(if $(MPI_EXTRA),-$(MPI_EXTRA))
 CONSTRAINTS := constraints/lowest.txt
 PLUGINS := $(wildcard plugins/*/pyproject.toml)
-EDITABLES = -e ".[test]" $(foreach p,$(PLUGINS),-e $(dir $(p)))
+EDITABLES = -e ".[test$(if $(MPI_EXTRA),$(comma)$(MPI_EXTRA))]" $(foreach p,$(PLUGINS),-e $(dir $(p)))
 PYTEST_ARGS ?=
 
 # The newest CPython 3.x that pyenv has and requires-python (>=3.11) admits, else python3.
@@ -20,7 +25,7 @@ PYENV_NEWEST = $(shell pyenv versions --bare 2>/dev/null | grep -E '^3\.(1[1-9]|
 PYTHON_LATEST ?= $(if $(PYENV_NEWEST),$(shell pyenv root)/versions/$(PYENV_NEWEST)/bin/python3,python3)
 VENV_LATEST  := .venv-latest
 PY_LATEST    := $(VENV_LATEST)/bin/python
-STAMP_LATEST := $(VENV_LATEST)/.jointfit-installed
+STAMP_LATEST := $(VENV_LATEST)/.jointfit-installed$(if $(MPI_EXTRA),-$(MPI_EXTRA))
 
 # printed before each suite: which Python and which releases it resolved
 SHOW_VERSIONS = import sys, importlib.metadata as m; print("Python", sys.version.split()[0], sys.executable); print(", ".join(n + " " + m.version(n) for n in ("jax", "jaxlib", "numpy", "numpyro", "arviz", "astropy", "scipy", "pandas", "matplotlib", "h5netcdf", "h5py", "ultranest", "speclite", "dust_extinction")))

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _arviz
+from . import _arviz, _mpi
 from .errors import AnalysisError
 from .model import Model
 
@@ -200,6 +200,18 @@ class AnalysisResults:
         """log10 of the evidence: what 3ML prints as ``log(Z)``."""
         return self.ln_Z / math.log(10.0)
 
+    @property
+    def mpi_ranks(self) -> int:
+        """The number of MPI processes that ran the sampler together (UltraNest under
+        ``mpiexec``; docs/scaling.md), 1 for a run in one process."""
+        return int(self._attrs.get("mpi_ranks", 1))
+
+    def _left_to_rank_0(self) -> bool:
+        """Whether this process leaves writing and printing these results to rank 0:
+        they come from one run spread over several MPI processes, each of which holds
+        them, and this is not rank 0."""
+        return self.mpi_ranks > 1 and not _mpi.is_root()
+
     def _evidence(self, key: str) -> float:
         if key not in self._attrs:
             raise AnalysisError(f"these results ({self.sampler}) have no evidence; nested sampling gives one")
@@ -323,7 +335,10 @@ class AnalysisResults:
 
     def display(self) -> str:
         """Print (and return) what 3ML prints after a fit: the best point with errors
-        and units, -log(likelihood) per plugin and in total, and the statistics."""
+        and units, -log(likelihood) per plugin and in total, and the statistics.
+
+        Results of a run spread over MPI processes (:attr:`mpi_ranks` above 1) are
+        printed by rank 0 only; every rank returns the text."""
         title = ("Maximum a posteriori probability (MAP) point:" if self.analysis == "bayesian"
                  else "Best fit values (maximum likelihood):")
         lines = [title, ""]
@@ -347,7 +362,8 @@ class AnalysisResults:
                 error = f" +/- {self.ln_Z_error / math.log(10.0):.3f}"
             lines.append(f"  {label:45s} {value:14.6f}{error}")
         text = "\n".join(lines)
-        print(text)
+        if not self._left_to_rank_0():
+            print(text)
         return text
 
     @property
@@ -646,8 +662,15 @@ class AnalysisResults:
     def write(self, path: str | os.PathLike[str], overwrite: bool = False) -> Path:
         """Write everything to one netCDF-4 file (no pickle), which ArviZ's
         ``from_netcdf`` reads too; read it with :func:`load_analysis_results` under
-        ArviZ 0.x or 1.x."""
+        ArviZ 0.x or 1.x.
+
+        Results of a run spread over MPI processes (:attr:`mpi_ranks` above 1), which
+        every rank holds, are written by rank 0 only: on the other ranks this returns
+        the path without writing, and without waiting for rank 0 to have written it.
+        """
         path = Path(path)
+        if self._left_to_rank_0():
+            return path
         if path.exists() and not overwrite:
             raise AnalysisError(f"{path} exists; pass overwrite=True to replace it")
         try:

@@ -24,6 +24,7 @@ from typing import Any, ClassVar, Literal
 import jax
 import numpy as np
 
+from . import _mpi
 from ._batches import RowProgram
 from ._compile import compile_for_work, jaxpr_work
 from ._optimize import hessian_from_gradient, scipy_objective
@@ -324,6 +325,12 @@ class UltraNestSampler(Sampler):
         ``chain_name`` for ``log_dir``, ``use_mlfriends=False`` for
         ``region_class="ellipsoid"``; this method takes jointfit's.
 
+        Started by ``mpiexec -n N`` with mpi4py installed, the N processes run one
+        nested-sampling run together (UltraNest's own MPI support on
+        ``MPI.COMM_WORLD``): each evaluates its share of every batch of proposals, only
+        rank 0 writes ``log_dir`` and shows the progress, and every rank returns rank
+        0's draws and ln Z, with the attribute ``mpi_ranks`` N (docs/scaling.md).
+
         Parameters
         ----------
         min_num_live_points, dlogz, frac_remain, max_ncalls
@@ -394,8 +401,8 @@ class UltraNestSampler(Sampler):
             on_start()
 
         if seed is not None:
-            np.random.seed(seed)
-        if log_dir is not None:
+            np.random.seed(seed)  # under MPI UltraNest then seeds the other ranks from rank 0's generator
+        if log_dir is not None and _mpi.is_root():  # under MPI only rank 0 writes there (UltraNest's log_to_disk)
             Path(log_dir).mkdir(parents=True, exist_ok=True)
         sampler = ultranest.ReactiveNestedSampler(
             list(space.free_names), callbacks.loglike, callbacks.transform, vectorized=True,
@@ -415,12 +422,20 @@ class UltraNestSampler(Sampler):
                                      region_class=region_class, **run_options)
         finally:
             callbacks.release()
+        mpi_ranks = int(sampler.mpi_size) if sampler.use_mpi else 1  # UltraNest's own MPI detection
+        if mpi_ranks > 1:
+            # every rank ends with the same ln Z, but draws its equally weighted posterior
+            # sample with its own random generator: all take rank 0's
+            result = sampler.comm.bcast(result, root=0)
         samples = np.asarray(result["samples"])[None, :, :]
-        return SamplerOutput(samples, attributes={
+        attributes = {
             "ln_Z": float(result["logz"]), "ln_Z_error": float(result["logzerr"]),
             "n_calls": int(result["ncall"]), "n_iterations": int(result["niter"]),
             "n_live_points": int(min_num_live_points), "region_class": region_class.__name__, "ndraw_min": int(ndraw_min),
-            "effective_sample_size": float(result["ess"])})
+            "effective_sample_size": float(result["ess"])}
+        if mpi_ranks > 1:
+            attributes["mpi_ranks"] = mpi_ranks
+        return SamplerOutput(samples, attributes=attributes)
 
 
 @contextmanager
