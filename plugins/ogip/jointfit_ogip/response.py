@@ -284,8 +284,39 @@ def read_rmf(name: str | os.PathLike[str] | FileName, *, keyword: str | None = N
     ------
     DataError
         For missing extensions or columns, matrices that do not fit EBOUNDS, NaN values.
+
+    Notes
+    -----
+    The last few files read are kept (:data:`_RESPONSES_KEPT`), read-only, and given
+    again while their modification time and size are unchanged.
     """
     file = name if isinstance(name, FileName) else parse_file_name(name, relative_to, keyword)
+    try:
+        status = file.path.stat()
+    except OSError:
+        status = None
+    key = None if status is None else (str(file.path.resolve()), file.selector, status.st_mtime_ns, status.st_size)
+    if key is not None and key in _READ_RESPONSES:
+        return _READ_RESPONSES[key]
+    response = _read_rmf(file)
+    if key is not None:
+        for array in (response.energy_lo, response.energy_hi, response.channels, response.channel_lo,
+                      response.channel_hi, response.matrix):
+            array.flags.writeable = False  # shared by every spectrum that names the file
+        _READ_RESPONSES[key] = response
+        while len(_READ_RESPONSES) > _RESPONSES_KEPT:
+            _READ_RESPONSES.pop(next(iter(_READ_RESPONSES)))
+    return response
+
+
+_RESPONSES_KEPT = 8
+"""RMFs kept in memory once read (by path, modification time and size): a catalogue's
+spectra often name one response, whose reading (its variable-length rows expanded) is
+the costliest part of loading a spectrum, ~0.2 s for a 1090 x 1024 ACIS matrix."""
+_READ_RESPONSES: dict[tuple, Response] = {}
+
+
+def _read_rmf(file: FileName) -> Response:
     origin = str(file.path)
     with open_fits(file) as hdus:
         matrices = _matrix_hdus(hdus)
