@@ -7,25 +7,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy import stats
 
 from jointfit import DataList, JointLikelihood, Model, PointSource, Powerlaw, TbAbs, fit_many
 from jointfit._shared import sharing_programs, statistics
 from jointfit.errors import AnalysisError
-from jointfit_ogip import OGIPLike, Response
+from ccd_response import ccd_like_response
+from jointfit_ogip import OGIPLike
 
 
-def ccd_like_response() -> Response:
-    """0.2-12 keV into 0.3-10 keV channels, 150 eV resolution, 500 cm2 flat."""
-    edges = np.geomspace(0.2, 12.0, 121)
-    channel_edges = np.linspace(0.3, 10.0, 81)
-    centres = np.sqrt(edges[:-1] * edges[1:])
-    cdf = stats.norm.cdf(channel_edges[None, :], centres[:, None], 0.15 / 2.355)
-    return Response(edges[:-1], edges[1:], np.arange(1, channel_edges.size), channel_edges[:-1],
-                    channel_edges[1:], np.diff(cdf, axis=1) * 500.0, "ccd-like", has_area=True)
-
-
-RESPONSE = ccd_like_response()
+RESPONSE = ccd_like_response(120, 80)  # 0.2-12 keV into 0.3-10 keV, 150 eV FWHM, 500 cm2
 
 
 def analysis(seed: int, selection: str = "0.5-7") -> JointLikelihood:

@@ -16,11 +16,11 @@ import arviz as az
 import jax
 import numpy as np
 import pytest
-from scipy import stats
 
 from jointfit import BayesianAnalysis, DataList, Log_uniform_prior, Model, PointSource, Powerlaw, TbAbs, Uniform_prior
 from jointfit import samplers
 from jointfit.nuts_checkpoint import NUTSFrame
+from ccd_response import ccd_like_response
 from jointfit_ogip import OGIPLike, Response
 
 NH_PATH = "quasar.spectrum.main.composite.NH_1"
@@ -30,12 +30,7 @@ QUANTILES = (0.05, 0.16, 0.5, 0.84, 0.95)
 def acis_like_response() -> Response:
     """0.2-12 keV, 150 eV-wide Gaussian redistribution into 0.3-10 keV channels,
     500 cm2 flat."""
-    edges = np.geomspace(0.2, 12.0, 161)
-    channel_edges = np.linspace(0.3, 10.0, 98)
-    centres = np.sqrt(edges[:-1] * edges[1:])
-    cdf = stats.norm.cdf(channel_edges[None, :], centres[:, None], 0.15 / 2.355)
-    return Response(edges[:-1], edges[1:], np.arange(1, channel_edges.size), channel_edges[:-1],
-                    channel_edges[1:], np.diff(cdf, axis=1) * 500.0, "acis-like", has_area=True)
+    return ccd_like_response(160, 97, "acis-like")
 
 
 def analysis() -> BayesianAnalysis:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from ccd_response import ccd_like_response
 from jointfit_ogip import OGIPLike, Response
-from scipy import stats
 
 from jointfit import (
     Blackbody,
@@ -33,12 +33,7 @@ K_PATH = "src.spectrum.main.composite.K_2"
 def xray_response() -> Response:
     """0.2-12 keV into 0.3-10 keV channels, 150 eV FWHM Gaussian redistribution, a flat
     500 cm2: a small CCD-like response."""
-    edges = np.geomspace(0.2, 12.0, 301)
-    channel_edges = np.linspace(0.3, 10.0, 195)
-    centres = np.sqrt(edges[:-1] * edges[1:])
-    cdf = stats.norm.cdf(channel_edges[None, :], centres[:, None], 0.15 / 2.355)
-    return Response(edges[:-1], edges[1:], np.arange(1, channel_edges.size), channel_edges[:-1],
-                    channel_edges[1:], np.diff(cdf, axis=1) * 500.0, "ccd", has_area=True)
+    return ccd_like_response(300, 194, "ccd")
 
 
 @pytest.fixture(scope="module")
