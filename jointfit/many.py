@@ -37,6 +37,7 @@ import numpy as np
 from ._compile import compile_for_work
 from ._shared import sharing_programs, structure_key
 from .errors import AnalysisError
+from .space import constrain_within, move_inside, unconstrain_within
 
 __all__ = ["fit_many", "BatchedFitReport"]
 
@@ -151,8 +152,7 @@ class _TracedSource:
         return cls(analysis, closed.jaxpr, consts, names, lower, upper, key)
 
     def start(self) -> np.ndarray:
-        theta = np.asarray(self.analysis._current_theta(), dtype=float)
-        return np.clip(theta, self.lower, self.upper)
+        return np.clip(np.asarray(self.analysis._current_theta(), dtype=float), self.lower, self.upper)
 
 
 class _GroupProgram:
@@ -173,8 +173,9 @@ class _GroupProgram:
         self._per_plugin = per_plugin
         self._log_like = log_like
         self._rows = jax.jit(jax.vmap(log_like, in_axes=(None, 0)))
-        to_theta, to_z = _bounded_map(lower, upper)
-        self._to_z = to_z
+
+        def to_theta(z: Any) -> Any:
+            return constrain_within(z, lower, upper)
 
         def search(consts: list[Any], theta0: Any) -> tuple[Any, Any, Any, Any, Any]:
             def objective(z: Any) -> Any:
@@ -193,13 +194,14 @@ class _GroupProgram:
                 # at the optimum a step may fail by rounding alone: what it promised
                 # (the quadratic model's gain) then says the search is over
                 promised = 0.5 * jnp.dot(gradient, move)
-                settled = (accept & (value - new_value < _CONVERGED)) | (jnp.abs(promised) < _CONVERGED) | (damping > 1e12)
+                settled = ((accept & (value - new_value < _CONVERGED)) | (jnp.abs(promised) < _CONVERGED)
+                           | (damping > 1e12))
                 keep = done
                 return (jnp.where(keep | ~accept, z, proposal), jnp.where(keep | ~accept, value, new_value),
                         jnp.where(keep, damping, jnp.where(accept, damping / 3.0, damping * 4.0)),
                         count + jnp.where(keep, 0, 1), done | settled)
 
-            z0 = to_z(theta0)
+            z0 = unconstrain_within(theta0, lower, upper)
             state = (z0, objective(z0), jnp.asarray(1e-3), jnp.asarray(0), jnp.asarray(False))
             z, value, damping, count, done = jax.lax.while_loop(
                 lambda s: ~s[4] & (s[3] < MAX_STEPS), step, state)
@@ -252,7 +254,7 @@ class _GroupProgram:
                 theta, _ = normalization_start(analysis.density, analysis.model, theta, self.lower, self.upper,
                                                lambda rows, consts=source.consts: self._rows(consts, rows),
                                                rows_per_call=_START_ROWS)
-            starts.append(theta)
+            starts.append(move_inside(theta, self.lower, self.upper))  # finite unconstrained coordinates
         consts = [np.stack(column) for column in zip(*(source.consts for source in sources))]
         starts_array = np.asarray(starts, dtype=float)
         theta, value, by_plugin, hessian, gradient, done = self._search_on_devices(consts, starts_array)
@@ -283,26 +285,3 @@ def _positive_definite(matrix: np.ndarray) -> bool:
     except np.linalg.LinAlgError:
         return False
     return bool(np.all(np.diag(matrix) > 0))
-
-
-def _bounded_map(lower: np.ndarray, upper: np.ndarray) -> tuple[Any, Any]:
-    """``z -> theta`` and its inverse for the bounds: a scaled logistic between two
-    finite bounds, ``lo + exp(z)`` (or ``hi - exp(z)``) for one, the identity for none."""
-    both = np.isfinite(lower) & np.isfinite(upper)
-    only_lower = np.isfinite(lower) & ~np.isfinite(upper)
-    only_upper = ~np.isfinite(lower) & np.isfinite(upper)
-    low, high = np.where(np.isfinite(lower), lower, 0.0), np.where(np.isfinite(upper), upper, 0.0)
-    width = np.where(both, high - low, 1.0)
-
-    def to_theta(z: Any) -> Any:
-        return jnp.where(both, low + width * jax.nn.sigmoid(z),
-                         jnp.where(only_lower, low + jnp.exp(z), jnp.where(only_upper, high - jnp.exp(z), z)))
-
-    def to_z(theta: Any) -> Any:
-        fraction = jnp.clip((theta - low) / width, 1e-12, 1.0 - 1e-12)
-        above = jnp.maximum(theta - low, 1e-300)
-        below = jnp.maximum(high - theta, 1e-300)
-        return jnp.where(both, jnp.log(fraction) - jnp.log1p(-fraction),
-                         jnp.where(only_lower, jnp.log(above), jnp.where(only_upper, jnp.log(below), theta)))
-
-    return to_theta, to_z

@@ -31,6 +31,7 @@ from ._optimize import hessian_from_gradient, scipy_objective
 from .errors import AnalysisError, JointfitWarning
 from .nuts_checkpoint import RESUME_MODES as NUTS_RESUME_MODES
 from .nuts_checkpoint import NUTSCheckpoint, NUTSFrame
+from .space import move_inside
 from .starts import normalization_start
 
 __all__ = ["SamplerOutput", "Sampler", "UltraNestSampler", "NUTSSampler", "register_sampler", "get_sampler",
@@ -781,11 +782,7 @@ class _MAPSearch:
         return self._inside_support(np.asarray(self.space.initial_theta, dtype=float))
 
     def _inside_support(self, theta: np.ndarray) -> np.ndarray:
-        lower, upper = self.space.support_bounds()
-        start = np.clip(theta, lower, upper)
-        margin = 1e-6 * (1.0 + np.abs(np.nan_to_num(start)))
-        start = np.where(start <= lower, start + margin, start)
-        return np.where(start >= upper, start - margin, start)
+        return move_inside(theta, *self.space.support_bounds())
 
     def run(self, guess: bool = True) -> np.ndarray:
         """The MAP point in ``z``, searched from :meth:`start_theta`; with ``guess``, its

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from .functions.base import Function
     from .model import Model
 
-__all__ = ["ParameterSpace"]
+__all__ = ["ParameterSpace", "constrain_within", "unconstrain_within", "move_inside"]
 
 Values = Mapping[str, Any]
 SpectrumFn = Callable[[Any, Values], Any]
@@ -213,14 +213,7 @@ class ParameterSpace:
         columns = []
         for i, (lo, hi) in enumerate(zip(lower, upper)):
             zi = z[..., i]
-            if np.isfinite(lo) and np.isfinite(hi):
-                column = lo + (hi - lo) * jax.nn.sigmoid(zi)
-            elif np.isfinite(lo):
-                column = lo + jnp.exp(zi)
-            elif np.isfinite(hi):
-                column = hi - jnp.exp(zi)
-            else:
-                column = zi
+            column = _constrain_column(zi, lo, hi)
             if bound_scales is not None and (np.isfinite(lo) or np.isfinite(hi)):
                 scale = bound_scales[i]
                 distance = _bound_distance(zi, jnp.where(scale == 0, 1.0, jnp.abs(scale)), hi - lo)
@@ -262,15 +255,7 @@ class ParameterSpace:
         columns = []
         for i, (lo, hi) in enumerate(zip(lower, upper)):
             ti = theta[..., i]
-            if np.isfinite(lo) and np.isfinite(hi):
-                fraction = (ti - lo) / (hi - lo)
-                column = jnp.log(fraction) - jnp.log1p(-fraction)
-            elif np.isfinite(lo):
-                column = jnp.log(ti - lo)
-            elif np.isfinite(hi):
-                column = jnp.log(hi - ti)
-            else:
-                column = ti
+            column = _unconstrain_column(ti, lo, hi)
             if bound_scales is not None and (np.isfinite(lo) or np.isfinite(hi)):
                 scale = bound_scales[i]
                 distance = ti - lo if not np.isfinite(hi) else (
@@ -400,3 +385,50 @@ def _bound_distance(z: Any, scale: Any, width: float) -> Any:
     u = scale * jax.nn.softplus(z)
     return u if not np.isfinite(width) else -width * jnp.expm1(-u / width)
 
+
+def constrain_within(z: Any, lower: np.ndarray, upper: np.ndarray) -> jnp.ndarray:
+    """Map unconstrained ``z`` (shape ``(..., n)``) inside ``[lower, upper]`` (each
+    ``(n,)``, infinite where open): a scaled logistic between two finite bounds,
+    ``lo + exp(z)`` or ``hi - exp(z)`` for one, the identity for none, as
+    :meth:`ParameterSpace.constrain` does within the priors' support."""
+    z = jnp.asarray(z, dtype=float)
+    return jnp.stack([_constrain_column(z[..., i], lo, hi) for i, (lo, hi) in enumerate(zip(lower, upper))],
+                     axis=-1)
+
+
+def unconstrain_within(theta: Any, lower: np.ndarray, upper: np.ndarray) -> jnp.ndarray:
+    """Inverse of :func:`constrain_within` (``theta`` strictly inside the bounds:
+    :func:`move_inside`)."""
+    theta = jnp.asarray(theta, dtype=float)
+    return jnp.stack([_unconstrain_column(theta[..., i], lo, hi) for i, (lo, hi) in enumerate(zip(lower, upper))],
+                     axis=-1)
+
+
+def move_inside(theta: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """``theta`` clipped to ``[lower, upper]`` and moved off a bound it sits on by
+    ``1e-6 (1 + |theta|)``, where the unconstrained coordinates are finite."""
+    start = np.clip(theta, lower, upper)
+    margin = 1e-6 * (1.0 + np.abs(np.nan_to_num(start)))
+    start = np.where(start <= lower, start + margin, start)
+    return np.where(start >= upper, start - margin, start)
+
+
+def _constrain_column(z: Any, lo: float, hi: float) -> Any:
+    if np.isfinite(lo) and np.isfinite(hi):
+        return lo + (hi - lo) * jax.nn.sigmoid(z)
+    if np.isfinite(lo):
+        return lo + jnp.exp(z)
+    if np.isfinite(hi):
+        return hi - jnp.exp(z)
+    return z
+
+
+def _unconstrain_column(theta: Any, lo: float, hi: float) -> Any:
+    if np.isfinite(lo) and np.isfinite(hi):
+        fraction = (theta - lo) / (hi - lo)
+        return jnp.log(fraction) - jnp.log1p(-fraction)
+    if np.isfinite(lo):
+        return jnp.log(theta - lo)
+    if np.isfinite(hi):
+        return jnp.log(hi - theta)
+    return theta
