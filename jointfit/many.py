@@ -170,8 +170,6 @@ class _GroupProgram:
         def log_like(consts: list[Any], theta: Any) -> Any:
             return sum(per_plugin(consts, theta))
 
-        self._per_plugin = per_plugin
-        self._log_like = log_like
         self._rows = jax.jit(jax.vmap(log_like, in_axes=(None, 0)))
 
         def to_theta(z: Any) -> Any:
@@ -196,14 +194,14 @@ class _GroupProgram:
                 promised = 0.5 * jnp.dot(gradient, move)
                 settled = ((accept & (value - new_value < _CONVERGED)) | (jnp.abs(promised) < _CONVERGED)
                            | (damping > 1e12))
-                keep = done
-                return (jnp.where(keep | ~accept, z, proposal), jnp.where(keep | ~accept, value, new_value),
-                        jnp.where(keep, damping, jnp.where(accept, damping / 3.0, damping * 4.0)),
-                        count + jnp.where(keep, 0, 1), done | settled)
+                # a source already settled keeps its state while the others go on
+                return (jnp.where(done | ~accept, z, proposal), jnp.where(done | ~accept, value, new_value),
+                        jnp.where(done, damping, jnp.where(accept, damping / 3.0, damping * 4.0)),
+                        count + jnp.where(done, 0, 1), done | settled)
 
             z0 = unconstrain_within(theta0, lower, upper)
             state = (z0, objective(z0), jnp.asarray(1e-3), jnp.asarray(0), jnp.asarray(False))
-            z, value, damping, count, done = jax.lax.while_loop(
+            z, value, damping, _, done = jax.lax.while_loop(
                 lambda s: ~s[4] & (s[3] < MAX_STEPS), step, state)
             theta = to_theta(z)
             negative = lambda t: -log_like(consts, t)  # noqa: E731
