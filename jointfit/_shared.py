@@ -33,7 +33,6 @@ import numpy as np
 
 __all__ = ["sharing_programs", "is_sharing", "shared_program", "structure_key", "SharingStatistics", "statistics"]
 
-_state = threading.local()
 _lock = threading.Lock()
 _programs: dict[tuple, Any] = {}
 _enabled = 0  # process-wide (background compilations run in other threads): a count of open contexts
