@@ -297,6 +297,7 @@ def read_rmf(name: str | os.PathLike[str] | FileName, *, keyword: str | None = N
         status = None
     key = None if status is None else (str(file.path.resolve()), file.selector, status.st_mtime_ns, status.st_size)
     if key is not None and key in _READ_RESPONSES:
+        _READ_RESPONSES[key] = _READ_RESPONSES.pop(key)  # the most recently used is dropped last
         return _READ_RESPONSES[key]
     response = _read_rmf(file)
     if key is not None:
